@@ -1,0 +1,214 @@
+//! The command line: `serve` (the default), `migrate`, `admin …`.
+
+use std::io::BufRead;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+
+use crate::auth::password::hash_blocking;
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Config, Settings};
+use crate::crypto::SecretString;
+use crate::services::{self, Ctx, accounts::NewAccount};
+use crate::startup::{Application, StartupError, open_database};
+use crate::{telemetry, validate};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "gatehouse",
+    version,
+    about = "Self-hosted developer portal and credential authority for APIs"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub settings: Settings,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the portal and the machine endpoints (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Administration from the command line.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create an instance owner and their first organisation (for scripted deploys).
+    CreateOwner {
+        /// The owner's email address.
+        #[arg(long)]
+        email: String,
+        /// The owner's display name [default: the part of the email before @].
+        #[arg(long)]
+        name: Option<String>,
+        /// The organisation's display name.
+        #[arg(long)]
+        org: String,
+        /// The organisation's URL slug [default: derived from --org].
+        #[arg(long)]
+        org_slug: Option<String>,
+        /// Read the password from the first line of standard input (required).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// Set a new password for an account and end all its sessions.
+    ResetPassword {
+        #[arg(long)]
+        email: String,
+        /// Read the password from the first line of standard input (required).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+}
+
+/// A failure said in one sentence, with its exit code.
+struct Failure {
+    code: u8,
+    message: String,
+}
+
+fn fail(code: u8, message: impl Into<String>) -> Failure {
+    Failure {
+        code,
+        message: message.into(),
+    }
+}
+
+impl From<StartupError> for Failure {
+    fn from(e: StartupError) -> Self {
+        let code = match e {
+            StartupError::Config(_) => 2,
+            _ => 1,
+        };
+        fail(code, e.to_string())
+    }
+}
+
+/// Parses the command line and runs it.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::resolve(&cli.settings) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("gatehouse: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(config.log_format);
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config),
+        Command::Migrate => migrate(&config),
+        Command::Admin(cmd) => admin(&config, cmd),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("gatehouse: {}", f.message);
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+fn serve(config: Config) -> Result<(), Failure> {
+    let public = config.public_url.clone();
+    actix_web::rt::System::new().block_on(async move {
+        let app = Application::build(config, Arc::new(SystemClock))?;
+        if let Some(code) = app.setup_code() {
+            // Printed for the person at the terminal, not logged.
+            eprintln!(
+                "\n  Gatehouse is not set up yet. Open {} and enter this one-time setup code:\n\n      {}\n",
+                public.join("/setup"),
+                code.expose()
+            );
+        }
+        tracing::info!(url = %public.join("/"), port = app.port(), "Gatehouse is listening");
+        app.run_until_stopped()
+            .await
+            .map_err(|e| fail(1, format!("the server stopped with an error: {e}")))
+    })
+}
+
+fn migrate(config: &Config) -> Result<(), Failure> {
+    // open_database applies pending migrations.
+    open_database(config)?;
+    println!("Database is up to date.");
+    Ok(())
+}
+
+fn read_password() -> Result<SecretString, Failure> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).map_err(|e| {
+        fail(
+            1,
+            format!("cannot read the password from standard input: {e}"),
+        )
+    })?;
+    let password = line.trim_end_matches(['\n', '\r']).to_string();
+    validate::new_password(&password).map_err(|m| fail(2, m))?;
+    Ok(SecretString::new(password))
+}
+
+fn admin(config: &Config, cmd: AdminCommand) -> Result<(), Failure> {
+    let pool = open_database(config)?;
+    let mut conn = pool
+        .get()
+        .map_err(|e| fail(1, format!("no database connection: {e}")))?;
+    let ctx = Ctx::system(SystemClock.now_naive());
+    match cmd {
+        AdminCommand::CreateOwner {
+            email,
+            name,
+            org,
+            org_slug,
+            password_stdin: _,
+        } => {
+            let email = validate::email(&email).map_err(|m| fail(2, m))?;
+            let display = name.unwrap_or_else(|| email.split('@').next().unwrap_or("").to_string());
+            let display = validate::name(&display, "Name", 100).map_err(|m| fail(2, m))?;
+            let org_name =
+                validate::name(&org, "Organisation name", 100).map_err(|m| fail(2, m))?;
+            let slug = org_slug.unwrap_or_else(|| validate::slugify(&org_name));
+            let slug = validate::slug(&slug).map_err(|m| fail(2, m))?;
+            let password = read_password()?;
+            let hash = hash_blocking(&password).map_err(|e| fail(1, e.to_string()))?;
+            let account = NewAccount {
+                email,
+                display_name: display,
+                password_hash: hash,
+            };
+            let (user, org) =
+                services::accounts::create_owner(&mut conn, &ctx, &account, &org_name, &slug)
+                    .map_err(|e| fail(1, e.public_message()))?;
+            println!(
+                "Created instance owner {} and organisation {} ({}).",
+                user.email,
+                org.name,
+                config.public_url.join(&format!("/o/{}", org.slug))
+            );
+            Ok(())
+        }
+        AdminCommand::ResetPassword {
+            email,
+            password_stdin: _,
+        } => {
+            let email = validate::email(&email).map_err(|m| fail(2, m))?;
+            let password = read_password()?;
+            let hash = hash_blocking(&password).map_err(|e| fail(1, e.to_string()))?;
+            let user = services::accounts::reset_password(&mut conn, &ctx, &email, &hash)
+                .map_err(|e| fail(1, e.public_message()))?;
+            println!(
+                "Password for {} is reset; all of its sessions have ended.",
+                user.email
+            );
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,238 @@
+//! The database: one connection type over SQLite and PostgreSQL, chosen by URL scheme,
+//! an r2d2 pool, embedded per-backend migrations and write transactions that take
+//! SQLite's write lock up front.
+
+pub mod schema;
+
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::prelude::*;
+use diesel::r2d2::{self, ManageConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::config::DatabaseUrl;
+
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// A connection to either backend. Queries written against it run on both.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Sqlite(diesel::SqliteConnection),
+    Pg(diesel::PgConnection),
+}
+
+pub type Pool = r2d2::Pool<Manager>;
+pub type PooledConn = r2d2::PooledConnection<Manager>;
+
+/// Why the database could not be opened, in words an operator can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("cannot connect to PostgreSQL at {host}:{port}: {reason}")]
+    PostgresUnreachable {
+        host: String,
+        port: String,
+        reason: String,
+    },
+    #[error("cannot open SQLite database {path}: {reason}")]
+    SqliteUnavailable { path: String, reason: String },
+    #[error("database migration failed: {0}")]
+    Migration(String),
+    #[error("database pool: {0}")]
+    Pool(String),
+}
+
+/// Opens connections for the pool, by URL scheme.
+#[derive(Debug, Clone)]
+pub struct Manager {
+    url: DatabaseUrl,
+}
+
+impl Manager {
+    pub fn new(url: DatabaseUrl) -> Self {
+        Self { url }
+    }
+
+    /// Opens one connection, with a message naming where and why it failed.
+    pub fn open(&self) -> Result<DbConnection, DbError> {
+        match &self.url {
+            DatabaseUrl::Postgres(url) => diesel::PgConnection::establish(url)
+                .map(DbConnection::Pg)
+                .map_err(|e| {
+                    let (host, port) = postgres_host_port(url);
+                    DbError::PostgresUnreachable {
+                        host,
+                        port,
+                        reason: one_line(&e.to_string()),
+                    }
+                }),
+            DatabaseUrl::Sqlite(path) => {
+                let unavailable = |reason: String| DbError::SqliteUnavailable {
+                    path: path.display().to_string(),
+                    reason,
+                };
+                let mut conn = diesel::SqliteConnection::establish(&path.to_string_lossy())
+                    .map_err(|e| unavailable(one_line(&e.to_string())))?;
+                // Applied on every pooled connection: these are per-connection settings.
+                conn.batch_execute(
+                    "PRAGMA busy_timeout = 5000;
+                     PRAGMA journal_mode = WAL;
+                     PRAGMA synchronous = NORMAL;
+                     PRAGMA foreign_keys = ON;",
+                )
+                .map_err(|e| unavailable(one_line(&e.to_string())))?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+}
+
+impl ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = DbError;
+
+    fn connect(&self) -> Result<DbConnection, DbError> {
+        self.open()
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), DbError> {
+        conn.batch_execute("SELECT 1")
+            .map_err(|e| DbError::Pool(e.to_string()))
+    }
+
+    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
+        false
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Host and port named by a `postgres://` URL (libpq's defaults where absent).
+fn postgres_host_port(url: &str) -> (String, String) {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
+    let authority = rest.split(['/', '?']).next().unwrap_or("");
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) if !h.ends_with(']') || authority.starts_with('[') => (h, p),
+        _ => (authority, ""),
+    };
+    let host = if host.is_empty() { "localhost" } else { host };
+    let port = if port.is_empty() { "5432" } else { port };
+    (host.to_string(), port.to_string())
+}
+
+/// Opens the pool: checks one connection first so that a bad URL fails at once with
+/// a clear reason instead of after the pool's timeout.
+pub fn connect(url: &DatabaseUrl, max_size: u32) -> Result<Pool, DbError> {
+    let manager = Manager::new(url.clone());
+    let probe = manager.open()?;
+    drop(probe);
+    r2d2::Pool::builder()
+        .max_size(max_size)
+        .connection_timeout(Duration::from_secs(10))
+        .build(manager)
+        .map_err(|e| DbError::Pool(e.to_string()))
+}
+
+/// Applies every pending migration of this backend.
+pub fn run_migrations(conn: &mut DbConnection) -> Result<usize, DbError> {
+    let applied = match conn {
+        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+        DbConnection::Pg(c) => c
+            .run_pending_migrations(POSTGRES_MIGRATIONS)
+            .map(|v| v.len()),
+    };
+    applied.map_err(|e| DbError::Migration(e.to_string()))
+}
+
+/// Reverts every migration of this backend (used by the migration round-trip test).
+pub fn revert_all_migrations(conn: &mut DbConnection) -> Result<usize, DbError> {
+    let reverted = match conn {
+        DbConnection::Sqlite(c) => c.revert_all_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+        DbConnection::Pg(c) => c
+            .revert_all_migrations(POSTGRES_MIGRATIONS)
+            .map(|v| v.len()),
+    };
+    reverted.map_err(|e| DbError::Migration(e.to_string()))
+}
+
+/// Runs `f` in a write transaction. On SQLite it starts with `BEGIN IMMEDIATE`, so the
+/// write lock is taken up front and a busy database waits (`busy_timeout`) instead of
+/// failing half-way with SQLITE_BUSY.
+pub fn write_transaction<T, E>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    match conn {
+        DbConnection::Sqlite(c) => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+        }
+        DbConnection::Pg(c) => AnsiTransactionManager::begin_transaction(c)?,
+    }
+    match f(conn) {
+        Ok(value) => {
+            if let Err(e) =
+                <DbConnection as Connection>::TransactionManager::commit_transaction(conn)
+            {
+                let _ =
+                    <DbConnection as Connection>::TransactionManager::rollback_transaction(conn);
+                return Err(e.into());
+            }
+            Ok(value)
+        }
+        Err(e) => {
+            <DbConnection as Connection>::TransactionManager::rollback_transaction(conn)?;
+            Err(e)
+        }
+    }
+}
+
+/// True when `e` is a unique-constraint violation (a concurrent insert won a race).
+pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
+    matches!(
+        e,
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn postgres_errors_name_host_and_port() {
+        assert_eq!(
+            postgres_host_port("postgres://u:p@db.internal:6543/app"),
+            ("db.internal".into(), "6543".into())
+        );
+        assert_eq!(
+            postgres_host_port("postgres://localhost/app"),
+            ("localhost".into(), "5432".into())
+        );
+        assert_eq!(
+            postgres_host_port("postgresql:///app"),
+            ("localhost".into(), "5432".into())
+        );
+    }
+
+    #[test]
+    fn migration_folders_hold_the_same_names() {
+        let names = |dir: &str| {
+            let mut v: Vec<String> = std::fs::read_dir(dir)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            v.sort();
+            v
+        };
+        let sqlite = names("migrations/sqlite");
+        assert!(!sqlite.is_empty());
+        assert_eq!(sqlite, names("migrations/postgres"));
+    }
+}

@@ -1,0 +1,223 @@
+//! The signed-in user's account: profile, password, sessions.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::auth::csrf::CsrfForm;
+use crate::auth::{SignedIn, State};
+use crate::crypto::SecretString;
+use crate::error::{AppError, AppResult};
+use crate::handlers::{EmptyForm, service_ctx};
+use crate::models::sessions::Session;
+use crate::services;
+use crate::validate;
+use crate::web::{PageCtx, render_status, see_other_with};
+
+#[derive(Template)]
+#[template(path = "account.html")]
+pub struct AccountPage {
+    pub ctx: PageCtx,
+    pub errors: Vec<String>,
+    pub display_name: String,
+    pub email: String,
+    pub sessions: Vec<SessionRow>,
+}
+
+pub struct SessionRow {
+    pub id: String,
+    pub current: bool,
+    pub created: String,
+    pub last_seen: String,
+    pub ip: String,
+    pub user_agent: String,
+}
+
+fn rows(sessions: Vec<Session>, current: &str) -> Vec<SessionRow> {
+    sessions
+        .into_iter()
+        .map(|s| SessionRow {
+            current: s.id == current,
+            created: s.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+            last_seen: s.last_seen_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+            ip: s.ip,
+            user_agent: if s.user_agent.is_empty() {
+                "unknown browser".into()
+            } else {
+                s.user_agent
+            },
+            id: s.id,
+        })
+        .collect()
+}
+
+async fn page(
+    ctx: PageCtx,
+    me: &SignedIn,
+    state: &State,
+    status: StatusCode,
+    errors: Vec<String>,
+) -> AppResult<HttpResponse> {
+    let user_id = me.user.id.clone();
+    let sessions = state
+        .db(move |conn| services::sessions::list(conn, &user_id))
+        .await?;
+    render_status(
+        status,
+        &AccountPage {
+            display_name: me.user.display_name.clone(),
+            email: me.user.email.clone(),
+            sessions: rows(sessions, &me.session.id),
+            errors,
+            ctx,
+        },
+    )
+}
+
+pub async fn show(ctx: PageCtx, me: SignedIn, state: State) -> AppResult<HttpResponse> {
+    page(ctx, &me, &state, StatusCode::OK, Vec::new()).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ProfileForm {
+    pub display_name: String,
+}
+
+pub async fn update_profile(
+    req: HttpRequest,
+    ctx: PageCtx,
+    me: SignedIn,
+    state: State,
+    CsrfForm(form): CsrfForm<ProfileForm>,
+) -> AppResult<HttpResponse> {
+    let name = match validate::name(&form.display_name, "Your name", 100) {
+        Ok(name) => name,
+        Err(message) => {
+            return page(
+                ctx,
+                &me,
+                &state,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                vec![message],
+            )
+            .await;
+        }
+    };
+    let c = ctx_of(&req, &state, &me);
+    let user_id = me.user.id.clone();
+    state
+        .db(move |conn| services::accounts::update_profile(conn, &c, &user_id, &name))
+        .await?;
+    Ok(see_other_with(
+        &req,
+        "/account",
+        "info",
+        "Your profile is saved.",
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PasswordForm {
+    pub current_password: SecretString,
+    pub new_password: SecretString,
+}
+
+pub async fn change_password(
+    req: HttpRequest,
+    ctx: PageCtx,
+    me: SignedIn,
+    state: State,
+    CsrfForm(form): CsrfForm<PasswordForm>,
+) -> AppResult<HttpResponse> {
+    if let Err(message) = validate::new_password(form.new_password.expose()) {
+        return page(
+            ctx,
+            &me,
+            &state,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            vec![message],
+        )
+        .await;
+    }
+    let current = SecretString::new(
+        form.current_password
+            .expose()
+            .chars()
+            .take(validate::PASSWORD_MAX)
+            .collect::<String>(),
+    );
+    if !state
+        .hasher
+        .verify(current, Some(me.user.password_hash.clone()))
+        .await?
+    {
+        return page(
+            ctx,
+            &me,
+            &state,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            vec!["Your current password is not correct.".into()],
+        )
+        .await;
+    }
+    let hash = state.hasher.hash(form.new_password.clone()).await?;
+    let c = ctx_of(&req, &state, &me);
+    let user_id = me.user.id.clone();
+    let keep = me.session.id.clone();
+    let ended = state
+        .db(move |conn| services::accounts::change_password(conn, &c, &user_id, &hash, Some(&keep)))
+        .await?;
+    Ok(see_other_with(
+        &req,
+        "/account",
+        "info",
+        &format!("Your password is changed. {ended} other session(s) were signed out."),
+    ))
+}
+
+pub async fn end_other_sessions(
+    req: HttpRequest,
+    me: SignedIn,
+    state: State,
+    CsrfForm(_): CsrfForm<EmptyForm>,
+) -> AppResult<HttpResponse> {
+    let user_id = me.user.id.clone();
+    let keep = me.session.id.clone();
+    let ended = state
+        .db(move |conn| services::sessions::end_all(conn, &user_id, Some(&keep)))
+        .await?;
+    Ok(see_other_with(
+        &req,
+        "/account",
+        "info",
+        &format!("Signed out {ended} other session(s)."),
+    ))
+}
+
+pub async fn end_session(
+    req: HttpRequest,
+    me: SignedIn,
+    state: State,
+    path: web::Path<String>,
+    CsrfForm(_): CsrfForm<EmptyForm>,
+) -> AppResult<HttpResponse> {
+    let user_id = me.user.id.clone();
+    let id = path.into_inner();
+    let current = id == me.session.id;
+    if !state
+        .db(move |conn| services::sessions::end_own(conn, &user_id, &id))
+        .await?
+    {
+        return Err(AppError::NotFound);
+    }
+    Ok(if current {
+        see_other_with(&req, "/login", "info", "You are signed out.")
+    } else {
+        see_other_with(&req, "/account", "info", "That session is signed out.")
+    })
+}
+
+fn ctx_of(req: &HttpRequest, state: &State, me: &SignedIn) -> services::Ctx {
+    service_ctx(&req, &state, Some(&me.user.id))
+}

@@ -1,0 +1,445 @@
+//! First-run setup, sign-in, sign-out and sign-up.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::auth::csrf::CsrfForm;
+use crate::auth::{MaybeIdentity, SESSION_COOKIE, SESSION_PURPOSE, State};
+use crate::crypto::SecretString;
+use crate::error::{AppError, AppResult};
+use crate::handlers::{EmptyForm, form_problem, service_ctx};
+use crate::middleware::removal_cookie;
+use crate::models::users;
+use crate::services::{self, accounts::NewAccount};
+use crate::startup::AppState;
+use crate::validate;
+use crate::web::{PageCtx, client_ip, render, render_status, safe_next, see_other, see_other_with};
+
+/// Starts a session for `user_id` (ending `previous`, so the id is renewed at sign-in)
+/// and redirects to `next` with the session cookie set.
+pub async fn start_session(
+    req: &HttpRequest,
+    state: &AppState,
+    user_id: String,
+    previous: Option<String>,
+    next: &str,
+    flash: Option<&str>,
+) -> AppResult<HttpResponse> {
+    let ip = client_ip(req);
+    let user_agent = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let now = state.clock.now_naive();
+    let (token, _) = state
+        .db(move |conn| {
+            if let Some(previous) = previous {
+                services::sessions::end(conn, &previous)?;
+            }
+            services::sessions::create(conn, &user_id, &ip, &user_agent, now)
+        })
+        .await?;
+    let cookie = state.cookie(
+        SESSION_COOKIE,
+        state.key.sign(SESSION_PURPOSE, token.expose()),
+        Some(state.config.session_lifetime),
+    );
+    let mut res = match flash {
+        Some(message) => see_other_with(req, next, "info", message),
+        None => see_other(next),
+    };
+    res.add_cookie(&cookie)
+        .map_err(|e| AppError::internal(format!("cookie: {e}")))?;
+    Ok(res)
+}
+
+// ---------------------------------------------------------------- setup
+
+#[derive(Template)]
+#[template(path = "auth/setup.html")]
+pub struct SetupPage {
+    pub ctx: PageCtx,
+    pub errors: Vec<String>,
+    pub display_name: String,
+    pub email: String,
+    pub org_name: String,
+    pub org_slug: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SetupForm {
+    pub setup_code: SecretString,
+    pub display_name: String,
+    pub email: String,
+    pub password: SecretString,
+    pub org_name: String,
+    #[serde(default)]
+    pub org_slug: String,
+}
+
+fn no_referrer(mut res: HttpResponse) -> HttpResponse {
+    res.headers_mut().insert(
+        header::REFERRER_POLICY,
+        header::HeaderValue::from_static("no-referrer"),
+    );
+    res
+}
+
+pub async fn setup_form(ctx: PageCtx, state: State) -> AppResult<HttpResponse> {
+    if !state.db(services::instance::setup_pending).await? {
+        return Ok(see_other("/login"));
+    }
+    render(&SetupPage {
+        ctx,
+        errors: Vec::new(),
+        display_name: String::new(),
+        email: String::new(),
+        org_name: String::new(),
+        org_slug: String::new(),
+    })
+    .map(no_referrer)
+}
+
+pub async fn setup(
+    req: HttpRequest,
+    ctx: PageCtx,
+    state: State,
+    CsrfForm(form): CsrfForm<SetupForm>,
+) -> AppResult<HttpResponse> {
+    let ip = client_ip(&req);
+    let now = state.clock.now();
+    let again = |ctx: PageCtx, status: StatusCode, errors: Vec<String>, form: &SetupForm| {
+        render_status(
+            status,
+            &SetupPage {
+                ctx,
+                errors,
+                display_name: form.display_name.clone(),
+                email: form.email.clone(),
+                org_name: form.org_name.clone(),
+                org_slug: form.org_slug.clone(),
+            },
+        )
+        .map(no_referrer)
+    };
+    if let Err(secs) = state.throttle.check(&ip, "setup", now) {
+        return again(
+            ctx,
+            StatusCode::TOO_MANY_REQUESTS,
+            vec![
+                AppError::TooManyRequests {
+                    retry_after_secs: secs,
+                }
+                .public_message(),
+            ],
+            &form,
+        );
+    }
+    let mut errors = Vec::new();
+    let name = validate::name(&form.display_name, "Your name", 100)
+        .map_err(|e| errors.push(e))
+        .ok();
+    let email = validate::email(&form.email)
+        .map_err(|e| errors.push(e))
+        .ok();
+    let _ = validate::new_password(form.password.expose()).map_err(|e| errors.push(e));
+    let org_name = validate::name(&form.org_name, "Organisation name", 100)
+        .map_err(|e| errors.push(e))
+        .ok();
+    let slug_raw = if form.org_slug.trim().is_empty() {
+        validate::slugify(org_name.as_deref().unwrap_or(""))
+    } else {
+        form.org_slug.trim().to_string()
+    };
+    let slug = validate::slug(&slug_raw).map_err(|e| errors.push(e)).ok();
+    let (Some(name), Some(email), Some(org_name), Some(slug), true) =
+        (name, email, org_name, slug, errors.is_empty())
+    else {
+        return again(ctx, StatusCode::UNPROCESSABLE_ENTITY, errors, &form);
+    };
+    let hash = state.hasher.hash(form.password.clone()).await?;
+    let account = NewAccount {
+        email,
+        display_name: name,
+        password_hash: hash,
+    };
+    let service_ctx = ctx_for(&req, &state);
+    let code = form.setup_code.clone();
+    let result = state
+        .db(move |conn| {
+            services::accounts::complete_setup(
+                conn,
+                &service_ctx,
+                &code,
+                &account,
+                &org_name,
+                &slug,
+            )
+        })
+        .await;
+    match result {
+        Ok((user, org)) => {
+            tracing::info!(user_id = %user.id, org = %org.slug, "first-run setup completed");
+            start_session(
+                &req,
+                &state,
+                user.id,
+                None,
+                &format!("/o/{}", org.slug),
+                Some("Welcome! Your instance and organisation are ready."),
+            )
+            .await
+        }
+        Err(AppError::Gone(_)) => Ok(see_other_with(
+            &req,
+            "/login",
+            "info",
+            "This instance is already set up. Sign in.",
+        )),
+        Err(e) => {
+            if matches!(e, AppError::Forbidden(_)) {
+                state.throttle.record_failure(&ip, "setup", now);
+            }
+            let (status, message) = form_problem(e)?;
+            again(ctx, status, vec![message], &form)
+        }
+    }
+}
+
+fn ctx_for(req: &HttpRequest, state: &AppState) -> services::Ctx {
+    service_ctx(&req, &state, None)
+}
+
+// ---------------------------------------------------------------- sign-in
+
+#[derive(Template)]
+#[template(path = "auth/login.html")]
+pub struct LoginPage {
+    pub ctx: PageCtx,
+    pub errors: Vec<String>,
+    pub email: String,
+    pub next: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NextQuery {
+    pub next: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    pub email: String,
+    pub password: SecretString,
+    #[serde(default)]
+    pub next: Option<String>,
+}
+
+pub async fn login_form(
+    ctx: PageCtx,
+    state: State,
+    query: web::Query<NextQuery>,
+) -> AppResult<HttpResponse> {
+    let next = safe_next(query.next.as_deref());
+    if ctx.is_signed_in() {
+        return Ok(see_other(&next));
+    }
+    if state.db(services::instance::setup_pending).await? {
+        return Ok(see_other("/setup"));
+    }
+    render(&LoginPage {
+        ctx,
+        errors: Vec::new(),
+        email: String::new(),
+        next,
+    })
+}
+
+const WRONG_CREDENTIALS: &str = "Email or password is not correct.";
+
+pub async fn login(
+    req: HttpRequest,
+    ctx: PageCtx,
+    identity: MaybeIdentity,
+    state: State,
+    CsrfForm(form): CsrfForm<LoginForm>,
+) -> AppResult<HttpResponse> {
+    let next = safe_next(form.next.as_deref());
+    let again = |ctx: PageCtx, status: StatusCode, message: String, retry: Option<u64>| {
+        let mut res = render_status(
+            status,
+            &LoginPage {
+                ctx,
+                errors: vec![message],
+                email: form.email.clone(),
+                next: next.clone(),
+            },
+        )?;
+        if let Some(secs) = retry {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+        }
+        Ok(res)
+    };
+    let ip = client_ip(&req);
+    let now = state.clock.now();
+    let account_key = form.email.trim().to_lowercase();
+    if let Err(secs) = state.throttle.check(&ip, &account_key, now) {
+        let message = AppError::TooManyRequests {
+            retry_after_secs: secs,
+        }
+        .public_message();
+        return again(ctx, StatusCode::TOO_MANY_REQUESTS, message, Some(secs));
+    }
+    let email = match validate::email(&form.email) {
+        Ok(email) => email,
+        Err(message) => return again(ctx, StatusCode::UNPROCESSABLE_ENTITY, message, None),
+    };
+    if form.password.expose().is_empty() {
+        return again(
+            ctx,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Password is required.".into(),
+            None,
+        );
+    }
+    let lookup = email.clone();
+    let user = state
+        .db(move |conn| Ok(users::find_by_email(conn, &lookup)?))
+        .await?;
+    let stored = user.as_ref().map(|u| u.password_hash.clone());
+    let password = SecretString::new(
+        form.password
+            .expose()
+            .chars()
+            .take(validate::PASSWORD_MAX)
+            .collect::<String>(),
+    );
+    let verified = state.hasher.verify(password, stored).await?;
+    let Some(user) = user.filter(|_| verified) else {
+        state.throttle.record_failure(&ip, &account_key, now);
+        tracing::info!(ip = %ip, "sign-in failed");
+        return again(
+            ctx,
+            StatusCode::UNAUTHORIZED,
+            WRONG_CREDENTIALS.into(),
+            None,
+        );
+    };
+    state.throttle.record_success(&account_key);
+    let previous = identity.0.as_ref().map(|i| i.session.id.clone());
+    start_session(&req, &state, user.id, previous, &next, None).await
+}
+
+pub async fn logout(
+    req: HttpRequest,
+    identity: MaybeIdentity,
+    state: State,
+    CsrfForm(_): CsrfForm<EmptyForm>,
+) -> AppResult<HttpResponse> {
+    if let Some(identity) = identity.0 {
+        let id = identity.session.id.clone();
+        state
+            .db(move |conn| services::sessions::end(conn, &id))
+            .await?;
+    }
+    let mut res = see_other_with(&req, "/login", "info", "You are signed out.");
+    res.add_cookie(&removal_cookie(&state, SESSION_COOKIE))
+        .map_err(|e| AppError::internal(format!("cookie: {e}")))?;
+    Ok(res)
+}
+
+// ---------------------------------------------------------------- sign-up
+
+#[derive(Template)]
+#[template(path = "auth/signup.html")]
+pub struct SignupPage {
+    pub ctx: PageCtx,
+    pub errors: Vec<String>,
+    pub open: bool,
+    pub display_name: String,
+    pub email: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SignupForm {
+    pub display_name: String,
+    pub email: String,
+    pub password: SecretString,
+}
+
+pub async fn signup_form(ctx: PageCtx, state: State) -> AppResult<HttpResponse> {
+    if ctx.is_signed_in() {
+        return Ok(see_other("/"));
+    }
+    if state.db(services::instance::setup_pending).await? {
+        return Ok(see_other("/setup"));
+    }
+    let open = state.db(services::instance::load).await?.open_signup;
+    render(&SignupPage {
+        ctx,
+        errors: Vec::new(),
+        open,
+        display_name: String::new(),
+        email: String::new(),
+    })
+}
+
+pub async fn signup(
+    req: HttpRequest,
+    ctx: PageCtx,
+    state: State,
+    CsrfForm(form): CsrfForm<SignupForm>,
+) -> AppResult<HttpResponse> {
+    let again = |ctx: PageCtx, status: StatusCode, errors: Vec<String>| {
+        render_status(
+            status,
+            &SignupPage {
+                ctx,
+                errors,
+                open: true,
+                display_name: form.display_name.clone(),
+                email: form.email.clone(),
+            },
+        )
+    };
+    let mut errors = Vec::new();
+    let name = validate::name(&form.display_name, "Your name", 100)
+        .map_err(|e| errors.push(e))
+        .ok();
+    let email = validate::email(&form.email)
+        .map_err(|e| errors.push(e))
+        .ok();
+    let _ = validate::new_password(form.password.expose()).map_err(|e| errors.push(e));
+    let (Some(name), Some(email), true) = (name, email, errors.is_empty()) else {
+        return again(ctx, StatusCode::UNPROCESSABLE_ENTITY, errors);
+    };
+    let settings = state.db(services::instance::load).await?;
+    if !settings.open_signup {
+        return again(
+            ctx,
+            StatusCode::FORBIDDEN,
+            vec![
+                "Sign-up is closed on this instance. Ask an organisation admin for an invitation."
+                    .into(),
+            ],
+        );
+    }
+    let hash = state.hasher.hash(form.password.clone()).await?;
+    let account = NewAccount {
+        email,
+        display_name: name,
+        password_hash: hash,
+    };
+    let service_ctx = ctx_for(&req, &state);
+    match state.db(move |conn| services::accounts::sign_up(conn, &service_ctx, &account)).await {
+        Ok(user) => start_session(&req, &state, user.id, None, "/orgs", Some("Welcome to Gatehouse! Create an organisation or open an invitation link to join one.")).await,
+        Err(e) => {
+            let (status, message) = form_problem(e)?;
+            again(ctx, status, vec![message])
+        }
+    }
+}

@@ -1,0 +1,386 @@
+//! Members and invitations of an organisation.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::auth::csrf::CsrfForm;
+use crate::auth::policy::{OrgAction, Role};
+use crate::auth::{OrgScope, State};
+use crate::error::{AppError, AppResult};
+use crate::handlers::{EmptyForm, form_problem};
+use crate::models::invitations::Invitation;
+use crate::models::orgs::{self as org_model, MemberSort};
+use crate::services;
+use crate::validate;
+use crate::web::{PageCtx, render_status, see_other_with};
+
+const PAGE_SIZE: i64 = 50;
+
+pub struct MemberRow {
+    pub user_id: String,
+    pub display_name: String,
+    pub email: String,
+    pub role: String,
+    pub joined: String,
+    pub is_me: bool,
+}
+
+pub struct InvitationRow {
+    pub id: String,
+    pub email: String,
+    pub role: String,
+    pub expires: String,
+    pub expired: bool,
+}
+
+#[derive(Template)]
+#[template(path = "orgs/members.html")]
+pub struct MembersPage {
+    pub ctx: PageCtx,
+    pub slug: String,
+    pub errors: Vec<String>,
+    pub members: Vec<MemberRow>,
+    pub invitations: Vec<InvitationRow>,
+    pub is_admin: bool,
+    pub is_owner: bool,
+    pub q: String,
+    pub sort: String,
+    pub page: i64,
+    pub pages: i64,
+    pub total: i64,
+    pub invite_email: String,
+    pub tab: &'static str,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ListQuery {
+    #[serde(default)]
+    pub q: String,
+    #[serde(default)]
+    pub sort: String,
+    #[serde(default)]
+    pub page: Option<i64>,
+}
+
+async fn page(
+    ctx: PageCtx,
+    scope: &OrgScope,
+    state: &State,
+    query: ListQuery,
+    status: StatusCode,
+    errors: Vec<String>,
+    invite_email: String,
+) -> AppResult<HttpResponse> {
+    let role = scope.authorize(OrgAction::View)?;
+    let sort = match query.sort.as_str() {
+        "email" => MemberSort::Email,
+        "role" => MemberSort::Role,
+        "joined" => MemberSort::Joined,
+        _ => MemberSort::Name,
+    };
+    let q: String = query
+        .q
+        .trim()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(100)
+        .collect();
+    let page = query.page.unwrap_or(1).clamp(1, 1_000_000);
+    let org = scope.org.clone();
+    let is_admin = role >= Role::Admin;
+    let search = q.clone();
+    let now = state.clock.now_naive();
+    let ((members, total), invitations) = state
+        .db(move |conn| {
+            let members = org_model::members(
+                conn,
+                &org.id,
+                &search,
+                sort,
+                PAGE_SIZE,
+                (page - 1) * PAGE_SIZE,
+            )?;
+            let invitations = if is_admin {
+                services::invitations::list_open(conn, &org)?
+            } else {
+                Vec::new()
+            };
+            Ok((members, invitations))
+        })
+        .await?;
+    let me = scope.identity.user.id.clone();
+    render_status(
+        status,
+        &MembersPage {
+            ctx: ctx.in_org(scope),
+            slug: scope.org.slug.clone(),
+            errors,
+            members: members
+                .into_iter()
+                .map(|(u, m)| MemberRow {
+                    is_me: u.id == me,
+                    user_id: u.id,
+                    display_name: u.display_name,
+                    email: u.email,
+                    role: m.role,
+                    joined: m.created_at.format("%Y-%m-%d").to_string(),
+                })
+                .collect(),
+            invitations: invitations
+                .into_iter()
+                .map(|i: Invitation| InvitationRow {
+                    expired: i.expires_at <= now,
+                    id: i.id,
+                    email: i.email,
+                    role: i.role,
+                    expires: i.expires_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                })
+                .collect(),
+            is_admin,
+            is_owner: role == Role::Owner,
+            q,
+            sort: query.sort,
+            page,
+            pages: ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1),
+            total,
+            invite_email,
+            tab: "members",
+        },
+    )
+}
+
+pub async fn list(
+    ctx: PageCtx,
+    scope: OrgScope,
+    state: State,
+    query: web::Query<ListQuery>,
+) -> AppResult<HttpResponse> {
+    page(
+        ctx,
+        &scope,
+        &state,
+        query.into_inner(),
+        StatusCode::OK,
+        Vec::new(),
+        String::new(),
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RoleForm {
+    pub role: String,
+}
+
+fn parse_role(raw: &str) -> AppResult<Role> {
+    Role::parse(raw)
+        .ok_or_else(|| AppError::bad_request("Choose a role: owner, admin or developer."))
+}
+
+fn members_url(scope: &OrgScope) -> String {
+    format!("/o/{}/members", scope.org.slug)
+}
+
+pub async fn change_role(
+    req: HttpRequest,
+    scope: OrgScope,
+    state: State,
+    path: web::Path<(String, String)>,
+    CsrfForm(form): CsrfForm<RoleForm>,
+) -> AppResult<HttpResponse> {
+    let actor_role = scope.authorize(OrgAction::View)?;
+    let new_role = parse_role(&form.role)?;
+    let (_, target) = path.into_inner();
+    let c = scope.ctx(&req);
+    let org = scope.org.clone();
+    let result = state
+        .db(move |conn| services::orgs::change_role(conn, &c, &org, actor_role, &target, new_role))
+        .await;
+    flash_result(&req, &members_url(&scope), result, "Role changed.")
+}
+
+pub async fn remove(
+    req: HttpRequest,
+    scope: OrgScope,
+    state: State,
+    path: web::Path<(String, String)>,
+    CsrfForm(_): CsrfForm<EmptyForm>,
+) -> AppResult<HttpResponse> {
+    let actor_role = scope.authorize(OrgAction::View)?;
+    let (_, target) = path.into_inner();
+    if target == scope.identity.user.id {
+        return Err(AppError::bad_request(
+            "To remove yourself, use Leave organisation on the overview page.",
+        ));
+    }
+    let c = scope.ctx(&req);
+    let org = scope.org.clone();
+    let result = state
+        .db(move |conn| services::orgs::remove_member(conn, &c, &org, actor_role, &target))
+        .await;
+    flash_result(
+        &req,
+        &members_url(&scope),
+        result,
+        "Member removed. Their sessions have ended.",
+    )
+}
+
+/// Redirects with the success message, or with the message of an error the user can
+/// act on; other errors go to the error page.
+fn flash_result(
+    req: &HttpRequest,
+    to: &str,
+    result: AppResult<()>,
+    ok: &str,
+) -> AppResult<HttpResponse> {
+    match result {
+        Ok(()) => Ok(see_other_with(req, to, "info", ok)),
+        Err(e @ (AppError::NotFound | AppError::Forbidden(_))) => Err(e),
+        Err(e) => {
+            let (_, message) = form_problem(e)?;
+            Ok(see_other_with(req, to, "error", &message))
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "orgs/invitation_link.html")]
+pub struct InvitationLinkPage {
+    pub ctx: PageCtx,
+    pub slug: String,
+    pub email: String,
+    pub role: String,
+    pub link: String,
+    pub expires: String,
+    pub tab: &'static str,
+}
+
+fn link_page(
+    ctx: PageCtx,
+    scope: &OrgScope,
+    state: &State,
+    token: &crate::crypto::SecretString,
+    inv: &Invitation,
+) -> AppResult<HttpResponse> {
+    let mut res = render_status(
+        StatusCode::OK,
+        &InvitationLinkPage {
+            ctx: ctx.in_org(scope),
+            slug: scope.org.slug.clone(),
+            email: inv.email.clone(),
+            role: inv.role.clone(),
+            link: state
+                .config
+                .public_url
+                .join(&format!("/invite/{}", token.expose())),
+            expires: inv.expires_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+            tab: "members",
+        },
+    )?;
+    res.headers_mut().insert(
+        header::REFERRER_POLICY,
+        header::HeaderValue::from_static("no-referrer"),
+    );
+    Ok(res)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct InviteForm {
+    pub email: String,
+    pub role: String,
+}
+
+pub async fn invite(
+    req: HttpRequest,
+    ctx: PageCtx,
+    scope: OrgScope,
+    state: State,
+    CsrfForm(form): CsrfForm<InviteForm>,
+) -> AppResult<HttpResponse> {
+    scope.authorize(OrgAction::ManageInvitations)?;
+    let again = |ctx, status, message: String| {
+        page(
+            ctx,
+            &scope,
+            &state,
+            ListQuery::default(),
+            status,
+            vec![message],
+            form.email.clone(),
+        )
+    };
+    let email = match validate::email(&form.email) {
+        Ok(email) => email,
+        Err(message) => return again(ctx, StatusCode::UNPROCESSABLE_ENTITY, message).await,
+    };
+    let role = match Role::parse(&form.role) {
+        Some(role) => role,
+        None => {
+            return again(
+                ctx,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Choose a role: admin or developer.".into(),
+            )
+            .await;
+        }
+    };
+    let c = scope.ctx(&req);
+    let org = scope.org.clone();
+    let inviter = scope.identity.user.id.clone();
+    match state
+        .db(move |conn| services::invitations::create(conn, &c, &org, &inviter, &email, role))
+        .await
+    {
+        Ok((token, inv)) => link_page(ctx, &scope, &state, &token, &inv),
+        Err(e) => {
+            let (status, message) = form_problem(e)?;
+            again(ctx, status, message).await
+        }
+    }
+}
+
+pub async fn revoke_invitation(
+    req: HttpRequest,
+    scope: OrgScope,
+    state: State,
+    path: web::Path<(String, String)>,
+    CsrfForm(_): CsrfForm<EmptyForm>,
+) -> AppResult<HttpResponse> {
+    scope.authorize(OrgAction::ManageInvitations)?;
+    let (_, id) = path.into_inner();
+    let c = scope.ctx(&req);
+    let org = scope.org.clone();
+    let result = state
+        .db(move |conn| services::invitations::revoke(conn, &c, &org, &id))
+        .await;
+    flash_result(
+        &req,
+        &members_url(&scope),
+        result,
+        "Invitation revoked; its link no longer works.",
+    )
+}
+
+pub async fn resend_invitation(
+    req: HttpRequest,
+    ctx: PageCtx,
+    scope: OrgScope,
+    state: State,
+    path: web::Path<(String, String)>,
+    CsrfForm(_): CsrfForm<EmptyForm>,
+) -> AppResult<HttpResponse> {
+    scope.authorize(OrgAction::ManageInvitations)?;
+    let (_, id) = path.into_inner();
+    let c = scope.ctx(&req);
+    let org = scope.org.clone();
+    match state
+        .db(move |conn| services::invitations::resend(conn, &c, &org, &id))
+        .await
+    {
+        Ok((token, inv)) => link_page(ctx, &scope, &state, &token, &inv),
+        Err(e) => flash_result(&req, &members_url(&scope), Err(e), ""),
+    }
+}

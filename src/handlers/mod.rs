@@ -1,0 +1,50 @@
+//! Portal pages (and, in later steps, the machine API). A handler extracts, asks the
+//! policy, calls one service and renders or redirects.
+
+pub mod account;
+pub mod auth;
+pub mod instance;
+pub mod invite;
+pub mod members;
+pub mod orgs;
+pub mod system;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, ResponseError};
+use serde::Deserialize;
+
+use crate::error::AppError;
+use crate::services::Ctx;
+use crate::startup::AppState;
+
+/// A form with nothing but its CSRF token.
+#[derive(Debug, Deserialize)]
+pub struct EmptyForm {}
+
+/// The service context for a request by `actor_id`.
+pub fn service_ctx(req: &HttpRequest, state: &AppState, actor_id: Option<&str>) -> Ctx {
+    Ctx {
+        actor_id: actor_id.map(str::to_string),
+        ip: Some(crate::web::client_ip(req)),
+        now: state.clock.now_naive(),
+    }
+}
+
+/// Errors a person can fix in the form they sent: the form is shown again with the
+/// message and this status. Anything else propagates to the error page.
+pub fn form_problem(e: AppError) -> Result<(StatusCode, String), AppError> {
+    match e {
+        AppError::BadRequest(_)
+        | AppError::Conflict(_)
+        | AppError::Forbidden(_)
+        | AppError::Gone(_) => {
+            let status = if matches!(e, AppError::BadRequest(_)) {
+                StatusCode::UNPROCESSABLE_ENTITY
+            } else {
+                e.status_code()
+            };
+            Ok((status, e.public_message()))
+        }
+        other => Err(other),
+    }
+}

@@ -1,0 +1,95 @@
+//! The landing redirect, health checks and embedded static files.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse};
+use rust_embed::RustEmbed;
+
+use crate::auth::{MaybeIdentity, State};
+use crate::error::AppResult;
+use crate::services;
+use crate::web::see_other;
+
+#[derive(RustEmbed)]
+#[folder = "static/"]
+struct Assets;
+
+/// `/`: the first organisation of a signed-in user, else setup or sign-in.
+pub async fn home(identity: MaybeIdentity, state: State) -> AppResult<HttpResponse> {
+    match identity.0 {
+        Some(identity) => {
+            let user_id = identity.user.id.clone();
+            let orgs = state
+                .db(move |conn| Ok(crate::models::orgs::for_user(conn, &user_id)?))
+                .await?;
+            Ok(match orgs.first() {
+                Some((org, _)) => see_other(&format!("/o/{}", org.slug)),
+                None => see_other("/orgs"),
+            })
+        }
+        None => {
+            let pending = state.db(services::instance::setup_pending).await?;
+            Ok(see_other(if pending { "/setup" } else { "/login" }))
+        }
+    }
+}
+
+/// Liveness: the process answers.
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body("ok")
+}
+
+/// Readiness: the database answers.
+pub async fn readyz(state: State) -> HttpResponse {
+    let ok = state
+        .db(|conn| {
+            use diesel::connection::SimpleConnection;
+            conn.batch_execute("SELECT 1")?;
+            Ok(())
+        })
+        .await;
+    let (mut res, body) = match ok {
+        Ok(()) => (HttpResponse::Ok(), r#"{"status":"ready","database":"ok"}"#),
+        Err(e) => {
+            tracing::warn!(error = ?e, "readiness check failed");
+            (
+                HttpResponse::ServiceUnavailable(),
+                r#"{"status":"unavailable","database":"not answering"}"#,
+            )
+        }
+    };
+    res.content_type("application/json")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(body)
+}
+
+/// Files under static/, embedded into the binary, with an ETag.
+pub async fn asset(req: HttpRequest) -> AppResult<HttpResponse> {
+    let path = req.match_info().get("path").unwrap_or("");
+    let Some(file) = Assets::get(path) else {
+        return Err(crate::error::AppError::NotFound);
+    };
+    let etag = format!(
+        "\"{}\"",
+        crate::crypto::hex(&file.metadata.sha256_hash()[..16])
+    );
+    let fresh = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
+    let cache = "public, max-age=3600";
+    if fresh {
+        return Ok(HttpResponse::NotModified()
+            .insert_header((header::ETAG, etag))
+            .insert_header((header::CACHE_CONTROL, cache))
+            .finish());
+    }
+    Ok(HttpResponse::Ok()
+        .content_type(file.metadata.mimetype())
+        .insert_header((header::ETAG, etag))
+        .insert_header((header::CACHE_CONTROL, cache))
+        .body(file.data.into_owned()))
+}

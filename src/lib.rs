@@ -1,0 +1,21 @@
+//! Gatehouse: a self-hosted developer portal and credential authority for APIs.
+//!
+//! Data flows one way: route → handler → service → model → database. The binary in
+//! `main.rs` is a thin CLI over this library; the integration tests use it too.
+
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod crypto;
+pub mod db;
+pub mod error;
+pub mod handlers;
+pub mod middleware;
+pub mod models;
+pub mod routes;
+pub mod services;
+pub mod startup;
+pub mod telemetry;
+pub mod validate;
+pub mod web;

@@ -1,0 +1,265 @@
+//! Request-wide behaviour: request ids, access logs, error rendering (HTML page or RFC
+//! 9457 problem JSON), security headers, the Origin / `Sec-Fetch-Site` check on
+//! state-changing requests, and the anonymous CSRF cookie.
+
+use std::time::Instant;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::cookie::Cookie;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::{Method, StatusCode};
+use actix_web::middleware::Next;
+use actix_web::{Error, HttpMessage, HttpRequest, HttpResponse, ResponseError, web};
+
+use crate::auth::csrf::{CSRF_COOKIE, CSRF_PURPOSE, FreshAnonToken};
+use crate::crypto::random_base62;
+use crate::error::AppError;
+use crate::startup::AppState;
+use crate::web::{ErrorPage, FLASH_COOKIE, FlashShown, PageCtx};
+
+/// The id of the current request, echoed in `X-Request-Id` and shown on error pages.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// Machine endpoints answer JSON problems; everything else is for people.
+pub fn is_api_path(path: &str) -> bool {
+    path.starts_with("/api/") || path.starts_with("/oauth/") || path.starts_with("/.well-known/")
+}
+
+/// Outermost layer: assigns the request id, turns every error into its final form and
+/// writes one log line per request (route pattern, never the raw path: links may hold
+/// single-use tokens).
+pub async fn observe(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let started = Instant::now();
+    let request_id = random_base62(16);
+    req.extensions_mut().insert(RequestId(request_id.clone()));
+    let method = req.method().clone();
+
+    // The request must not be cloned before routing (actix needs it unshared), so the
+    // response's own copy is used afterwards.
+    let res = next.call(req).await?.map_into_boxed_body();
+    let mut res = match res.response().error() {
+        Some(err) => {
+            let page = render_error(err, res.request(), &request_id);
+            res.into_response(page)
+        }
+        None => res,
+    };
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        res.headers_mut()
+            .insert(header::HeaderName::from_static("x-request-id"), v);
+    }
+    let route = res
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "(unmatched)".to_string());
+    tracing::info!(
+        request_id = %request_id,
+        method = %method,
+        route = %route,
+        status = res.status().as_u16(),
+        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "request"
+    );
+    Ok(res)
+}
+
+fn generic_message(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::NOT_FOUND => "The page or resource you asked for does not exist.",
+        StatusCode::METHOD_NOT_ALLOWED => "This address does not accept that kind of request.",
+        StatusCode::PAYLOAD_TOO_LARGE => "The request is too large.",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "The request's content type is not supported here.",
+        s if s.is_server_error() => "Something went wrong on our side.",
+        _ => "The request could not be understood.",
+    }
+}
+
+fn render_error(err: &Error, req: &HttpRequest, request_id: &str) -> HttpResponse {
+    let api = is_api_path(req.path());
+    let (status, message, retry_after) = match err.as_error::<AppError>() {
+        Some(AppError::SignInRequired { next }) if !api => {
+            let location = match next {
+                Some(next) => format!(
+                    "/login?next={}",
+                    serde_urlencoded::to_string([("", next)])
+                        .map(|s| s.trim_start_matches('=').to_string())
+                        .unwrap_or_default()
+                ),
+                None => "/login".to_string(),
+            };
+            return HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, location))
+                .finish();
+        }
+        Some(app) => {
+            if let AppError::Internal(cause) = app {
+                tracing::error!(request_id = %request_id, cause = %cause, "internal error");
+            }
+            let retry = match app {
+                AppError::TooManyRequests { retry_after_secs } => Some(*retry_after_secs),
+                _ => None,
+            };
+            (app.status_code(), app.public_message(), retry)
+        }
+        None => {
+            let status = err.as_response_error().status_code();
+            if status.is_server_error() {
+                tracing::error!(request_id = %request_id, cause = %err, "internal error");
+            }
+            (status, generic_message(status).to_string(), None)
+        }
+    };
+    let title = status.canonical_reason().unwrap_or("Error").to_string();
+    let mut builder = HttpResponse::build(status);
+    builder.insert_header((header::CACHE_CONTROL, "no-store"));
+    if let Some(secs) = retry_after {
+        builder.insert_header((header::RETRY_AFTER, secs.to_string()));
+    }
+    let show_id = status.is_server_error().then(|| request_id.to_string());
+    if api {
+        let body = serde_json::json!({
+            "type": "about:blank",
+            "title": title,
+            "status": status.as_u16(),
+            "detail": message,
+            "request_id": request_id,
+        });
+        return builder
+            .content_type("application/problem+json")
+            .body(body.to_string());
+    }
+    let page = ErrorPage {
+        ctx: PageCtx::bare(),
+        status: status.as_u16(),
+        title,
+        message,
+        request_id: show_id,
+    };
+    match askama::Template::render(&page) {
+        Ok(html) => builder.content_type("text/html; charset=utf-8").body(html),
+        Err(_) => builder
+            .content_type("text/plain; charset=utf-8")
+            .body(page.message),
+    }
+}
+
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; \
+form-action 'self'";
+
+fn is_safe(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// May a state-changing browser request have come from this site? Browsers send
+/// `Sec-Fetch-Site` and `Origin`; tools that send neither are judged by the CSRF token.
+fn same_origin(req: &ServiceRequest, public_origin: &str) -> bool {
+    let headers = req.headers();
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
+        && site != "same-origin"
+        && site != "none"
+    {
+        return false;
+    }
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return true;
+    };
+    let Ok(origin) = origin.to_str() else {
+        return false;
+    };
+    let origin = origin.to_ascii_lowercase();
+    if origin == public_origin {
+        return true;
+    }
+    match headers.get(header::HOST).and_then(|h| h.to_str().ok()) {
+        Some(host) => {
+            let host = host.to_ascii_lowercase();
+            origin == format!("http://{host}") || origin == format!("https://{host}")
+        }
+        None => false,
+    }
+}
+
+/// Security headers on every response; the Origin check and anonymous CSRF cookie on
+/// pages; clearing a flash message once a page has shown it.
+pub async fn security(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| AppError::internal("application state missing"))?;
+    let path = req.path().to_string();
+    let page = !is_api_path(&path)
+        && !path.starts_with("/static/")
+        && path != "/healthz"
+        && path != "/readyz";
+
+    if page && !is_safe(req.method()) && !same_origin(&req, &state.config.public_url.origin) {
+        let refused = AppError::CsrfRejected(
+            "This request came from another site and was refused. Use the forms on this site."
+                .into(),
+        );
+        return Ok(req.error_response(refused));
+    }
+
+    let mut new_csrf_cookie = None;
+    if page {
+        let valid = req
+            .cookie(CSRF_COOKIE)
+            .is_some_and(|c| state.key.verify(CSRF_PURPOSE, c.value()).is_some());
+        if !valid {
+            let token = random_base62(32);
+            new_csrf_cookie =
+                Some(state.cookie(CSRF_COOKIE, state.key.sign(CSRF_PURPOSE, &token), None));
+            req.extensions_mut().insert(FreshAnonToken(token));
+        }
+    }
+
+    let mut res = next.call(req).await?.map_into_boxed_body();
+
+    let flash_shown = res.request().extensions().get::<FlashShown>().is_some();
+    let headers = res.headers_mut();
+    let set = |headers: &mut header::HeaderMap, name: &'static str, value: &'static str| {
+        let name = header::HeaderName::from_static(name);
+        if !headers.contains_key(&name) {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
+    };
+    set(headers, "content-security-policy", CSP);
+    set(headers, "x-content-type-options", "nosniff");
+    set(headers, "x-frame-options", "DENY");
+    set(headers, "referrer-policy", "same-origin");
+    set(headers, "cross-origin-opener-policy", "same-origin");
+    set(
+        headers,
+        "permissions-policy",
+        "camera=(), microphone=(), geolocation=(), payment=()",
+    );
+    if state.config.public_url.https {
+        set(headers, "strict-transport-security", "max-age=31536000");
+    }
+    let response = res.response_mut();
+    if let Some(cookie) = new_csrf_cookie {
+        let _ = response.add_cookie(&cookie);
+    }
+    if flash_shown && response.status() == StatusCode::OK {
+        let mut gone = state.cookie(FLASH_COOKIE, String::new(), None);
+        gone.make_removal();
+        let _ = response.add_cookie(&gone);
+    }
+    Ok(res)
+}
+
+/// Removes a cookie set with the house attributes.
+pub fn removal_cookie(state: &AppState, name: &'static str) -> Cookie<'static> {
+    let mut c = state.cookie(name, String::new(), None);
+    c.make_removal();
+    c
+}

@@ -1,0 +1,36 @@
+//! The audit log: append-only records of changes and sensitive actions.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::DbConnection;
+use crate::db::schema::audit_events;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = audit_events)]
+pub struct AuditEvent {
+    pub id: String,
+    pub org_id: Option<String>,
+    pub actor_id: Option<String>,
+    pub action: String,
+    pub target: Option<String>,
+    pub detail: String,
+    pub ip: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn insert(conn: &mut DbConnection, e: &AuditEvent) -> QueryResult<()> {
+    diesel::insert_into(audit_events::table)
+        .values(e)
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn for_org(conn: &mut DbConnection, org_id: &str, limit: i64) -> QueryResult<Vec<AuditEvent>> {
+    audit_events::table
+        .filter(audit_events::org_id.eq(org_id))
+        .order((audit_events::created_at.desc(), audit_events::id.desc()))
+        .limit(limit)
+        .select(AuditEvent::as_select())
+        .load(conn)
+}

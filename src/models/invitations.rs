@@ -1,0 +1,134 @@
+//! Invitations to join an organisation: a single-use link whose token is stored hashed.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::DbConnection;
+use crate::db::schema::{invitations, organisations};
+use crate::models::orgs::Organisation;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = invitations)]
+pub struct Invitation {
+    pub id: String,
+    pub org_id: String,
+    pub email: String,
+    pub role: String,
+    pub token_hash: String,
+    pub invited_by: String,
+    pub created_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+    pub accepted_at: Option<NaiveDateTime>,
+    pub accepted_by: Option<String>,
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+pub fn insert(conn: &mut DbConnection, inv: &Invitation) -> QueryResult<()> {
+    diesel::insert_into(invitations::table)
+        .values(inv)
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn find_in_org(
+    conn: &mut DbConnection,
+    org_id: &str,
+    id: &str,
+) -> QueryResult<Option<Invitation>> {
+    invitations::table
+        .filter(invitations::org_id.eq(org_id))
+        .filter(invitations::id.eq(id))
+        .select(Invitation::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find_by_token_hash(
+    conn: &mut DbConnection,
+    token_hash: &str,
+) -> QueryResult<Option<(Invitation, Organisation)>> {
+    invitations::table
+        .inner_join(organisations::table)
+        .filter(invitations::token_hash.eq(token_hash))
+        .select((Invitation::as_select(), Organisation::as_select()))
+        .first(conn)
+        .optional()
+}
+
+/// Invitations neither accepted nor revoked (expired ones included, marked by the caller).
+pub fn open_for_org(conn: &mut DbConnection, org_id: &str) -> QueryResult<Vec<Invitation>> {
+    invitations::table
+        .filter(invitations::org_id.eq(org_id))
+        .filter(invitations::accepted_at.is_null())
+        .filter(invitations::revoked_at.is_null())
+        .order((invitations::created_at.desc(), invitations::id.asc()))
+        .select(Invitation::as_select())
+        .load(conn)
+}
+
+pub fn open_for_email(
+    conn: &mut DbConnection,
+    org_id: &str,
+    email: &str,
+    now: NaiveDateTime,
+) -> QueryResult<i64> {
+    invitations::table
+        .filter(invitations::org_id.eq(org_id))
+        .filter(invitations::email.eq(email))
+        .filter(invitations::accepted_at.is_null())
+        .filter(invitations::revoked_at.is_null())
+        .filter(invitations::expires_at.gt(now))
+        .count()
+        .get_result(conn)
+}
+
+/// Marks it accepted if it is still open; the count tells whether this call won.
+pub fn mark_accepted(
+    conn: &mut DbConnection,
+    id: &str,
+    user_id: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        invitations::table
+            .filter(invitations::id.eq(id))
+            .filter(invitations::accepted_at.is_null())
+            .filter(invitations::revoked_at.is_null()),
+    )
+    .set((
+        invitations::accepted_at.eq(now),
+        invitations::accepted_by.eq(user_id),
+    ))
+    .execute(conn)
+}
+
+pub fn mark_revoked(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(
+        invitations::table
+            .filter(invitations::id.eq(id))
+            .filter(invitations::accepted_at.is_null())
+            .filter(invitations::revoked_at.is_null()),
+    )
+    .set(invitations::revoked_at.eq(now))
+    .execute(conn)
+}
+
+/// Gives an open invitation a new token and expiry (re-send); the old link dies.
+pub fn renew(
+    conn: &mut DbConnection,
+    id: &str,
+    token_hash: &str,
+    expires_at: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        invitations::table
+            .filter(invitations::id.eq(id))
+            .filter(invitations::accepted_at.is_null())
+            .filter(invitations::revoked_at.is_null()),
+    )
+    .set((
+        invitations::token_hash.eq(token_hash),
+        invitations::expires_at.eq(expires_at),
+    ))
+    .execute(conn)
+}

@@ -1,0 +1,15 @@
+//! Diesel structs and queries, one file per table group. Models return
+//! `QueryResult`; the rules live in `services`.
+
+pub mod audit;
+pub mod invitations;
+pub mod orgs;
+pub mod sessions;
+pub mod settings;
+pub mod users;
+
+/// A new time-ordered id (UUIDv7 as text), generated in the application so no insert
+/// needs `RETURNING`.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}

@@ -1,0 +1,75 @@
+//! Every path in one place.
+
+use actix_web::web;
+
+use crate::error::AppError;
+use crate::handlers::{account, auth, instance, invite, members, orgs, system};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(system::home))
+        .route("/healthz", web::get().to(system::healthz))
+        .route("/readyz", web::get().to(system::readyz))
+        .route("/static/{path:.*}", web::get().to(system::asset))
+        // First run, sign-in, sign-up
+        .route("/setup", web::get().to(auth::setup_form))
+        .route("/setup", web::post().to(auth::setup))
+        .route("/login", web::get().to(auth::login_form))
+        .route("/login", web::post().to(auth::login))
+        .route("/logout", web::post().to(auth::logout))
+        .route("/signup", web::get().to(auth::signup_form))
+        .route("/signup", web::post().to(auth::signup))
+        // The signed-in user's own account
+        .route("/account", web::get().to(account::show))
+        .route("/account/profile", web::post().to(account::update_profile))
+        .route(
+            "/account/password",
+            web::post().to(account::change_password),
+        )
+        .route(
+            "/account/sessions/others/end",
+            web::post().to(account::end_other_sessions),
+        )
+        .route(
+            "/account/sessions/{id}/end",
+            web::post().to(account::end_session),
+        )
+        // Organisations
+        .route("/orgs", web::get().to(orgs::list))
+        .route("/orgs", web::post().to(orgs::create))
+        .route("/orgs/new", web::get().to(orgs::new_form))
+        .route("/o/{slug}", web::get().to(orgs::home))
+        .route("/o/{slug}/leave", web::post().to(orgs::leave))
+        .route("/o/{slug}/settings", web::get().to(orgs::settings))
+        .route("/o/{slug}/settings", web::post().to(orgs::rename))
+        .route("/o/{slug}/delete", web::post().to(orgs::delete))
+        .route("/o/{slug}/members", web::get().to(members::list))
+        .route(
+            "/o/{slug}/members/{user_id}/role",
+            web::post().to(members::change_role),
+        )
+        .route(
+            "/o/{slug}/members/{user_id}/remove",
+            web::post().to(members::remove),
+        )
+        .route("/o/{slug}/invitations", web::post().to(members::invite))
+        .route(
+            "/o/{slug}/invitations/{id}/revoke",
+            web::post().to(members::revoke_invitation),
+        )
+        .route(
+            "/o/{slug}/invitations/{id}/resend",
+            web::post().to(members::resend_invitation),
+        )
+        // Invitation links (the one place a token travels in a URL)
+        .route("/invite/{token}", web::get().to(invite::show))
+        .route("/invite/accept", web::post().to(invite::accept))
+        .route("/invite/signup", web::post().to(invite::sign_up))
+        // Instance owners
+        .route("/admin/instance", web::get().to(instance::show))
+        .route("/admin/instance", web::post().to(instance::update))
+        .default_service(web::to(not_found));
+}
+
+async fn not_found() -> Result<actix_web::HttpResponse, AppError> {
+    Err(AppError::NotFound)
+}

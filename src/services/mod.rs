@@ -1,0 +1,31 @@
+//! The rules. Each public function takes a connection, runs its change in one
+//! transaction together with its audit entry, and returns an `AppResult`.
+
+pub mod accounts;
+pub mod audit;
+pub mod instance;
+pub mod invitations;
+pub mod orgs;
+pub mod sessions;
+
+use chrono::NaiveDateTime;
+
+/// Who is acting, from where, and when: passed to every service that changes state.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    /// The acting user; `None` for the system or the CLI.
+    pub actor_id: Option<String>,
+    /// Source address (after trusted-proxy resolution).
+    pub ip: Option<String>,
+    pub now: NaiveDateTime,
+}
+
+impl Ctx {
+    pub fn system(now: NaiveDateTime) -> Self {
+        Self {
+            actor_id: None,
+            ip: None,
+            now,
+        }
+    }
+}

@@ -1,0 +1,262 @@
+//! Builds the application from a [`Config`]: opens and migrates the database, loads
+//! the secret key, starts the password pool and binds the HTTP server. Tests build it
+//! on port 0 with their own database and a test clock.
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::Arc;
+
+use actix_web::cookie::Cookie;
+use actix_web::dev::Server;
+use actix_web::{App, HttpRequest, HttpServer, middleware::from_fn, web};
+
+use crate::auth::password::PasswordHasher;
+use crate::auth::throttle::SignInThrottle;
+use crate::clock::SharedClock;
+use crate::config::{Config, DatabaseUrl};
+use crate::crypto::{SecretKey, SecretString, hex};
+use crate::db::{self, DbConnection, Pool};
+use crate::error::{AppError, AppResult};
+use crate::services::sessions::Timeouts;
+use crate::{middleware, routes, services};
+
+/// Shared by every worker and handler.
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub pool: Pool,
+    pub clock: SharedClock,
+    pub key: SecretKey,
+    pub hasher: PasswordHasher,
+    pub throttle: SignInThrottle,
+}
+
+impl AppState {
+    /// The state registered on the app.
+    pub fn from_req(req: &HttpRequest) -> AppResult<web::Data<AppState>> {
+        req.app_data::<web::Data<AppState>>()
+            .cloned()
+            .ok_or_else(|| AppError::internal("application state missing"))
+    }
+
+    /// Runs blocking database work off the async workers, on a pooled connection.
+    pub async fn db<T, F>(&self, f: F) -> AppResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> AppResult<T> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        web::block(move || {
+            let mut conn = pool.get()?;
+            f(&mut conn)
+        })
+        .await?
+    }
+
+    pub fn session_timeouts(&self) -> Timeouts {
+        Timeouts {
+            idle: self.config.session_idle_timeout,
+            lifetime: self.config.session_lifetime,
+        }
+    }
+
+    /// A cookie with the house attributes for this instance.
+    pub fn cookie(
+        &self,
+        name: &'static str,
+        value: String,
+        max_age: Option<std::time::Duration>,
+    ) -> Cookie<'static> {
+        crate::web::build_cookie(
+            name,
+            value,
+            self.config.public_url.https,
+            &self.config.public_url.path,
+            max_age,
+        )
+    }
+}
+
+/// Why the application could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("{0}")]
+    Config(String),
+    #[error("{0}")]
+    Database(#[from] db::DbError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+}
+
+/// Reads the secret key, or creates one (mode 0600) on first run.
+pub fn load_or_create_secret_key(path: &Path) -> Result<SecretKey, StartupError> {
+    let shown = path.display();
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            let material = text.trim();
+            if material.len() < SecretKey::MIN_LEN {
+                return Err(StartupError::Config(format!(
+                    "the secret key in {shown} is too short: it needs at least {} characters",
+                    SecretKey::MIN_LEN
+                )));
+            }
+            Ok(SecretKey::new(material.as_bytes().to_vec()))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = SecretKey::generate();
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    StartupError::Config(format!("cannot create directory {}: {e}", dir.display()))
+                })?;
+            }
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                options.mode(0o600);
+            }
+            let mut file = options.open(path).map_err(|e| {
+                StartupError::Config(format!("cannot create the secret key file {shown}: {e}"))
+            })?;
+            file.write_all(hex(key.as_bytes()).as_bytes())
+                .and_then(|()| file.write_all(b"\n"))
+                .map_err(|e| {
+                    StartupError::Config(format!("cannot write the secret key file {shown}: {e}"))
+                })?;
+            let material = hex(key.as_bytes());
+            Ok(SecretKey::new(material.into_bytes()))
+        }
+        Err(e) => Err(StartupError::Config(format!(
+            "cannot read the secret key file {shown}: {e}"
+        ))),
+    }
+}
+
+/// Creates the data directory and opens the database, migrated.
+pub fn open_database(config: &Config) -> Result<Pool, StartupError> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+        StartupError::Config(format!(
+            "cannot create the data directory {}: {e}",
+            config.data_dir.display()
+        ))
+    })?;
+    if let DatabaseUrl::Sqlite(path) = &config.database_url
+        && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            StartupError::Config(format!("cannot create directory {}: {e}", dir.display()))
+        })?;
+    }
+    let size = u32::try_from(config.workers * 2 + 2).unwrap_or(16).min(32);
+    let pool = db::connect(&config.database_url, size)?;
+    let mut conn = pool.get().map_err(|e| db::DbError::Pool(e.to_string()))?;
+    let applied = db::run_migrations(&mut conn)?;
+    if applied > 0 {
+        tracing::info!(applied, "database migrations applied");
+    }
+    Ok(pool)
+}
+
+/// A built, bound, not yet running application.
+pub struct Application {
+    port: u16,
+    server: Server,
+    setup_code: Option<SecretString>,
+    state: web::Data<AppState>,
+}
+
+impl Application {
+    pub fn build(config: Config, clock: SharedClock) -> Result<Self, StartupError> {
+        let pool = open_database(&config)?;
+        let key = load_or_create_secret_key(&config.secret_key_file)?;
+        let setup_code = {
+            let mut conn = pool.get().map_err(|e| db::DbError::Pool(e.to_string()))?;
+            services::instance::issue_setup_code(&mut conn).map_err(|e| {
+                StartupError::Config(format!("cannot prepare first-run setup: {e:?}"))
+            })?
+        };
+        let hasher = PasswordHasher::start(config.password_hash_threads, 256).map_err(|e| {
+            StartupError::Config(format!("cannot start password hashing threads: {e}"))
+        })?;
+        let listener = TcpListener::bind(config.bind).map_err(|source| StartupError::Bind {
+            addr: config.bind.to_string(),
+            source,
+        })?;
+        let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
+        let workers = config.workers;
+        let state = web::Data::new(AppState {
+            config: Arc::new(config),
+            pool,
+            clock,
+            key,
+            hasher,
+            throttle: SignInThrottle::default(),
+        });
+        let app_state = state.clone();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(app_state.clone())
+                .app_data(web::PayloadConfig::new(64 * 1024))
+                .app_data(web::FormConfig::default().limit(64 * 1024))
+                .wrap(from_fn(middleware::security))
+                .wrap(from_fn(middleware::observe))
+                .configure(routes::configure)
+        })
+        .workers(workers)
+        .listen(listener)
+        .map_err(|source| StartupError::Bind {
+            addr: "listener".into(),
+            source,
+        })?
+        .run();
+        spawn_housekeeping(state.clone());
+        Ok(Self {
+            port,
+            server,
+            setup_code,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The first-run setup code, when the database has no accounts yet.
+    pub fn setup_code(&self) -> Option<&SecretString> {
+        self.setup_code.as_ref()
+    }
+
+    pub fn state(&self) -> web::Data<AppState> {
+        self.state.clone()
+    }
+
+    /// Serves until SIGINT/SIGTERM, finishing requests in flight.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Removes timed-out sessions every ten minutes.
+fn spawn_housekeeping(state: web::Data<AppState>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            let now = state.clock.now_naive();
+            let timeouts = state.session_timeouts();
+            let result = state
+                .db(move |conn| services::sessions::purge_expired(conn, now, timeouts))
+                .await;
+            match result {
+                Ok(n) if n > 0 => tracing::info!(sessions = n, "expired sessions removed"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = ?e, "session housekeeping failed"),
+            }
+        }
+    });
+}

@@ -1,0 +1,300 @@
+//! What every page needs: the page context (user, organisations menu, CSRF token,
+//! flash message), rendering with the right headers, redirects with a flash, cookies
+//! and the client's address.
+
+use std::net::IpAddr;
+
+use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
+use actix_web::http::{StatusCode, header};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, dev::Payload};
+use askama::Template;
+
+use crate::auth::csrf::expected_token;
+use crate::auth::{LocalFuture, MaybeIdentity, OrgScope};
+use crate::crypto::hex;
+use crate::error::{AppError, AppResult};
+use crate::startup::AppState;
+
+pub const FLASH_COOKIE: &str = "gatehouse_flash";
+const FLASH_PURPOSE: &str = "flash";
+
+/// An organisation in the header menu.
+#[derive(Debug, Clone)]
+pub struct OrgLink {
+    pub slug: String,
+    pub name: String,
+    pub role: String,
+}
+
+/// A one-time message shown on the next page.
+#[derive(Debug, Clone)]
+pub struct Flash {
+    /// `info` or `error`.
+    pub level: String,
+    pub message: String,
+}
+
+/// The signed-in user as the layout shows them.
+#[derive(Debug, Clone)]
+pub struct UserView {
+    pub id: String,
+    pub display_name: String,
+    pub email: String,
+    pub is_instance_owner: bool,
+}
+
+/// Everything the base layout needs.
+#[derive(Debug, Clone)]
+pub struct PageCtx {
+    pub user: Option<UserView>,
+    pub orgs: Vec<OrgLink>,
+    pub current_org: Option<OrgLink>,
+    pub csrf_token: String,
+    pub flash: Option<Flash>,
+}
+
+impl PageCtx {
+    /// A context with no user, for error pages.
+    pub fn bare() -> Self {
+        Self {
+            user: None,
+            orgs: Vec::new(),
+            current_org: None,
+            csrf_token: String::new(),
+            flash: None,
+        }
+    }
+
+    /// Marks the organisation the page belongs to (the header menu shows it).
+    pub fn in_org(mut self, scope: &OrgScope) -> Self {
+        self.current_org = Some(OrgLink {
+            slug: scope.org.slug.clone(),
+            name: scope.org.name.clone(),
+            role: scope
+                .role
+                .map(|r| r.as_str().to_string())
+                .unwrap_or_default(),
+        });
+        self
+    }
+
+    pub fn is_signed_in(&self) -> bool {
+        self.user.is_some()
+    }
+}
+
+impl FromRequest for PageCtx {
+    type Error = AppError;
+    type Future = LocalFuture<Self>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let identity = MaybeIdentity::from_request(req, payload);
+        let req = req.clone();
+        Box::pin(async move {
+            let identity = identity.await?;
+            let state = AppState::from_req(&req)?;
+            let csrf_token = expected_token(&req, &identity).unwrap_or_default();
+            let flash = read_flash(&req, &state);
+            let (user, orgs) = match &identity.0 {
+                None => (None, Vec::new()),
+                Some(identity) => {
+                    let user_id = identity.user.id.clone();
+                    let orgs = state
+                        .db(move |conn| Ok(crate::models::orgs::for_user(conn, &user_id)?))
+                        .await?
+                        .into_iter()
+                        .map(|(org, role)| OrgLink {
+                            slug: org.slug,
+                            name: org.name,
+                            role,
+                        })
+                        .collect();
+                    let u = &identity.user;
+                    let view = UserView {
+                        id: u.id.clone(),
+                        display_name: u.display_name.clone(),
+                        email: u.email.clone(),
+                        is_instance_owner: u.is_instance_owner,
+                    };
+                    (Some(view), orgs)
+                }
+            };
+            Ok(PageCtx {
+                user,
+                orgs,
+                current_org: None,
+                csrf_token,
+                flash,
+            })
+        })
+    }
+}
+
+/// Renders a page with the given status; pages are never cached.
+pub fn render_status(status: StatusCode, page: &impl Template) -> AppResult<HttpResponse> {
+    let html = page.render()?;
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(html))
+}
+
+pub fn render(page: &impl Template) -> AppResult<HttpResponse> {
+    render_status(StatusCode::OK, page)
+}
+
+/// `303 See Other` to `location`.
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .finish()
+}
+
+/// `303 See Other` with a message for the next page.
+pub fn see_other_with(
+    req: &HttpRequest,
+    location: &str,
+    level: &str,
+    message: &str,
+) -> HttpResponse {
+    let mut res = see_other(location);
+    if let Ok(state) = AppState::from_req(req) {
+        let raw = format!("{level}\n{message}");
+        let value = state.key.sign(FLASH_PURPOSE, &hex(raw.as_bytes()));
+        let _ = res.add_cookie(&state.cookie(FLASH_COOKIE, value, None));
+    }
+    res
+}
+
+fn read_flash(req: &HttpRequest, state: &AppState) -> Option<Flash> {
+    let cookie = req.cookie(FLASH_COOKIE)?;
+    let hexed = state.key.verify(FLASH_PURPOSE, cookie.value())?;
+    let bytes = unhex(hexed)?;
+    let raw = String::from_utf8(bytes).ok()?;
+    let (level, message) = raw.split_once('\n')?;
+    req.extensions_mut().insert(FlashShown);
+    Some(Flash {
+        level: if level == "error" { "error" } else { "info" }.to_string(),
+        message: message.to_string(),
+    })
+}
+
+/// Marks a request whose page displayed the flash, so the middleware clears it.
+#[derive(Debug, Clone, Copy)]
+pub struct FlashShown;
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// A cookie with the house attributes: HttpOnly, SameSite=Lax, Secure behind https.
+pub fn build_cookie(
+    name: &'static str,
+    value: String,
+    secure: bool,
+    path: &str,
+    max_age: Option<std::time::Duration>,
+) -> Cookie<'static> {
+    let mut c = Cookie::build(name, value)
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure)
+        .path(if path.is_empty() {
+            "/".to_string()
+        } else {
+            path.to_string()
+        })
+        .finish();
+    if let Some(age) = max_age {
+        c.set_max_age(CookieDuration::seconds(
+            i64::try_from(age.as_secs()).unwrap_or(i64::MAX),
+        ));
+    }
+    c
+}
+
+/// The address of the client: the peer, or — when the peer is a trusted proxy — the
+/// right-most address in `X-Forwarded-For` that is not itself a trusted proxy.
+pub fn client_ip(req: &HttpRequest) -> String {
+    let peer = req.peer_addr().map(|a| a.ip());
+    let Some(peer) = peer else {
+        return "unknown".into();
+    };
+    let Ok(state) = AppState::from_req(req) else {
+        return peer.to_string();
+    };
+    let trusted = |ip: &IpAddr| {
+        state
+            .config
+            .trusted_proxies
+            .iter()
+            .any(|net| net.contains(ip))
+    };
+    if !trusted(&peer) {
+        return peer.to_string();
+    }
+    let mut client = peer;
+    for value in req.headers().get_all("x-forwarded-for") {
+        let Ok(value) = value.to_str() else { continue };
+        for hop in value.split(',').rev() {
+            match hop.trim().parse::<IpAddr>() {
+                Ok(ip) if trusted(&ip) => client = ip,
+                Ok(ip) => return ip.to_string(),
+                Err(_) => return client.to_string(),
+            }
+        }
+    }
+    client.to_string()
+}
+
+/// A local redirect target from a `next` parameter: a path on this site, else `/`.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && !n.chars().any(char::is_control) =>
+        {
+            n.to_string()
+        }
+        _ => "/".to_string(),
+    }
+}
+
+/// A bare page for errors (used by the error middleware).
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    pub ctx: PageCtx,
+    pub status: u16,
+    pub title: String,
+    pub message: String,
+    pub request_id: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_must_stay_on_site() {
+        assert_eq!(safe_next(Some("/o/acme")), "/o/acme");
+        assert_eq!(safe_next(Some("//evil.example")), "/");
+        assert_eq!(safe_next(Some("https://evil.example")), "/");
+        assert_eq!(safe_next(Some("/\\evil")), "/");
+        assert_eq!(safe_next(None), "/");
+    }
+
+    #[test]
+    fn unhex_round_trips() {
+        assert_eq!(unhex(&hex(b"info\nhello")).unwrap(), b"info\nhello");
+        assert!(unhex("zz").is_none());
+    }
+}
