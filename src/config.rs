@@ -235,6 +235,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub database_url: DatabaseUrl,
     pub public_url: PublicUrl,
+    /// False when `public_url` was derived from `bind` (then a port-0 bind updates it).
+    pub public_url_given: bool,
     pub trusted_proxies: Vec<IpNet>,
     pub secret_key_file: PathBuf,
     pub session_idle_timeout: Duration,
@@ -242,6 +244,16 @@ pub struct Config {
     pub log_format: LogFormat,
     pub workers: usize,
     pub password_hash_threads: usize,
+}
+
+/// The default public URL for a bind address.
+pub fn public_url_for(bind: SocketAddr) -> Result<PublicUrl, ConfigError> {
+    let host = match bind.ip() {
+        ip if ip.is_unspecified() => "127.0.0.1".to_string(),
+        IpAddr::V6(ip) => format!("[{ip}]"),
+        IpAddr::V4(ip) => ip.to_string(),
+    };
+    PublicUrl::parse(&format!("http://{host}:{}", bind.port()))
 }
 
 impl Config {
@@ -274,16 +286,10 @@ impl Config {
             None => DatabaseUrl::Sqlite(data_dir.join("gatehouse.db")),
         };
 
+        let public_url_given = given.public_url.is_some() || file.public_url.is_some();
         let public_url = match pick(&given.public_url, &file.public_url) {
             Some(raw) => PublicUrl::parse(&raw)?,
-            None => {
-                let host = match bind.ip() {
-                    ip if ip.is_unspecified() => "127.0.0.1".to_string(),
-                    IpAddr::V6(ip) => format!("[{ip}]"),
-                    IpAddr::V4(ip) => ip.to_string(),
-                };
-                PublicUrl::parse(&format!("http://{host}:{}", bind.port()))?
-            }
+            None => public_url_for(bind)?,
         };
 
         let trusted_proxies = given
@@ -360,6 +366,7 @@ impl Config {
             data_dir,
             database_url,
             public_url,
+            public_url_given,
             trusted_proxies,
             secret_key_file,
             session_idle_timeout,

@@ -170,7 +170,7 @@ pub struct Application {
 }
 
 impl Application {
-    pub fn build(config: Config, clock: SharedClock) -> Result<Self, StartupError> {
+    pub fn build(mut config: Config, clock: SharedClock) -> Result<Self, StartupError> {
         let pool = open_database(&config)?;
         let key = load_or_create_secret_key(&config.secret_key_file)?;
         let setup_code = {
@@ -187,6 +187,12 @@ impl Application {
             source,
         })?;
         let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
+        if !config.public_url_given && config.bind.port() == 0 {
+            let mut bound = config.bind;
+            bound.set_port(port);
+            config.public_url = crate::config::public_url_for(bound)
+                .map_err(|e| StartupError::Config(e.to_string()))?;
+        }
         let workers = config.workers;
         let state = web::Data::new(AppState {
             config: Arc::new(config),

@@ -1,0 +1,339 @@
+//! The test kit: spawns the real application on port 0 with its own database (a temp
+//! SQLite file, or a fresh PostgreSQL database when `TEST_DATABASE_URL` is set) and a
+//! test clock, and drives it over real HTTP like a browser would.
+
+use std::sync::Arc;
+
+use diesel::Connection;
+use diesel::connection::SimpleConnection;
+use gatehouse::clock::TestClock;
+use gatehouse::config::{Config, Settings};
+use gatehouse::db::{DbConnection, Pool};
+use gatehouse::startup::Application;
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
+
+pub const OWNER_EMAIL: &str = "ada@example.com";
+pub const PASSWORD: &str = "correct horse battery";
+
+pub struct TestApp {
+    pub base: String,
+    pub clock: Arc<TestClock>,
+    pub setup_code: Option<String>,
+    pub pool: Pool,
+    pub database_url: String,
+    pub data_dir: tempfile::TempDir,
+    postgres: Option<(String, String)>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some((admin_url, name)) = self.postgres.take()
+            && let Ok(mut conn) = diesel::PgConnection::establish(&admin_url)
+        {
+            let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
+        }
+    }
+}
+
+/// A fresh PostgreSQL database next to the one `TEST_DATABASE_URL` names.
+fn fresh_postgres(base: &str) -> (String, String, String) {
+    let name = format!("gh_test_{}", uuid::Uuid::new_v4().simple());
+    let mut admin =
+        diesel::PgConnection::establish(base).expect("TEST_DATABASE_URL must be reachable");
+    admin
+        .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+        .expect("create test database");
+    let (prefix, query) = match base.split_once('?') {
+        Some((p, q)) => (p, format!("?{q}")),
+        None => (base, String::new()),
+    };
+    let root = prefix.rsplit_once('/').map_or(prefix, |(r, _)| r);
+    (format!("{root}/{name}{query}"), base.to_string(), name)
+}
+
+/// The database URL a new test app should use.
+pub fn new_database(dir: &std::path::Path) -> (String, Option<(String, String)>) {
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(base) if !base.is_empty() => {
+            let (url, admin, name) = fresh_postgres(&base);
+            (url, Some((admin, name)))
+        }
+        _ => (format!("sqlite://{}", dir.join("test.db").display()), None),
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+#[allow(dead_code)]
+pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let (database_url, postgres) = new_database(data_dir.path());
+    let mut settings = Settings {
+        bind: Some("127.0.0.1:0".into()),
+        data_dir: Some(data_dir.path().to_path_buf()),
+        database_url: Some(database_url.clone()),
+        workers: Some(1),
+        password_hash_threads: Some(2),
+        ..Settings::default()
+    };
+    customise(&mut settings);
+    let config = Config::resolve(&settings).expect("test config");
+    let clock = Arc::new(TestClock::default());
+    let app = Application::build(config, clock.clone()).expect("app builds");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let setup_code = app.setup_code().map(|c| c.expose().to_string());
+    let pool = app.state().pool.clone();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        base,
+        clock,
+        setup_code,
+        pool,
+        database_url,
+        data_dir,
+        postgres,
+    }
+}
+
+/// A page as the browser received it.
+#[derive(Debug)]
+pub struct Page {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Page {
+    pub fn location(&self) -> Option<&str> {
+        self.headers.get("location").and_then(|v| v.to_str().ok())
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The first CSRF token on the page.
+    pub fn csrf(&self) -> String {
+        extract_value(&self.body, "name=\"csrf_token\" value=\"").unwrap_or_default()
+    }
+
+    pub fn contains(&self, text: &str) -> bool {
+        self.body.contains(text)
+    }
+
+    #[track_caller]
+    pub fn assert_status(&self, expected: u16) -> &Self {
+        assert_eq!(
+            self.status.as_u16(),
+            expected,
+            "unexpected status; body:\n{}",
+            self.body
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn assert_redirect(&self, to: &str) -> &Self {
+        assert_eq!(
+            self.status.as_u16(),
+            303,
+            "expected a redirect; body:\n{}",
+            self.body
+        );
+        assert_eq!(self.location(), Some(to));
+        self
+    }
+}
+
+/// The text after `marker` up to the next double quote.
+pub fn extract_value(body: &str, marker: &str) -> Option<String> {
+    let start = body.find(marker)? + marker.len();
+    let end = body[start..].find('"')? + start;
+    Some(body[start..end].replace("&amp;", "&"))
+}
+
+/// A browser: its own cookie jar, no automatic redirects.
+#[derive(Clone)]
+pub struct Browser {
+    pub base: String,
+    pub client: reqwest::Client,
+}
+
+impl Browser {
+    pub fn new(app: &TestApp) -> Self {
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent("gatehouse-tests")
+            .build()
+            .expect("client");
+        Self {
+            base: app.base.clone(),
+            client,
+        }
+    }
+
+    async fn page(res: reqwest::Response) -> Page {
+        let status = res.status();
+        let headers = res.headers().clone();
+        let body = res.text().await.unwrap_or_default();
+        Page {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Page {
+        Self::page(
+            self.client
+                .get(format!("{}{path}", self.base))
+                .send()
+                .await
+                .expect("GET"),
+        )
+        .await
+    }
+
+    /// POSTs exactly these fields (no CSRF token added).
+    pub async fn post_raw(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+        Self::page(
+            self.client
+                .post(format!("{}{path}", self.base))
+                .form(fields)
+                .send()
+                .await
+                .expect("POST"),
+        )
+        .await
+    }
+
+    /// Loads `page` for its CSRF token, then POSTs `fields` with it to `action`.
+    pub async fn submit(&self, page: &str, action: &str, fields: &[(&str, &str)]) -> Page {
+        let token = self.get(page).await.csrf();
+        assert!(!token.is_empty(), "no CSRF token on {page}");
+        let mut all: Vec<(&str, &str)> = vec![("csrf_token", token.as_str())];
+        all.extend_from_slice(fields);
+        self.post_raw(action, &all).await
+    }
+
+    /// Follows a redirect chain from a response and returns the final page.
+    pub async fn follow(&self, mut page: Page) -> Page {
+        for _ in 0..10 {
+            match (page.status.as_u16(), page.location()) {
+                (301..=308, Some(to)) => {
+                    let to = to.to_string();
+                    page = self.get(&to).await;
+                }
+                _ => break,
+            }
+        }
+        page
+    }
+
+    pub async fn sign_in(&self, email: &str, password: &str) -> Page {
+        self.submit(
+            "/login",
+            "/login",
+            &[("email", email), ("password", password)],
+        )
+        .await
+    }
+}
+
+impl TestApp {
+    pub fn browser(&self) -> Browser {
+        Browser::new(self)
+    }
+
+    pub fn conn(&self) -> diesel::r2d2::PooledConnection<gatehouse::db::Manager> {
+        self.pool.get().expect("db connection")
+    }
+
+    /// Counts rows of a table straight from the database.
+    pub fn count(&self, table: &str) -> i64 {
+        use diesel::RunQueryDsl;
+        #[derive(diesel::QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let mut conn = self.conn();
+        let conn: &mut DbConnection = &mut conn;
+        diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}"))
+            .get_result::<N>(conn)
+            .expect("count")
+            .n
+    }
+
+    /// Completes first-run setup: owner Ada, organisation "Acme" (`acme`), signed in.
+    pub async fn setup_owner(&self) -> Browser {
+        let browser = self.browser();
+        let code = self
+            .setup_code
+            .clone()
+            .expect("a setup code on a fresh database");
+        let page = browser
+            .submit(
+                "/setup",
+                "/setup",
+                &[
+                    ("setup_code", &code),
+                    ("display_name", "Ada Lovelace"),
+                    ("email", OWNER_EMAIL),
+                    ("password", PASSWORD),
+                    ("org_name", "Acme"),
+                    ("org_slug", "acme"),
+                ],
+            )
+            .await;
+        page.assert_redirect("/o/acme");
+        browser
+    }
+
+    /// An admin of `org` invites `email` as `role`; returns the invitation path.
+    pub async fn invite(&self, admin: &Browser, org: &str, email: &str, role: &str) -> String {
+        let members = format!("/o/{org}/members");
+        let page = admin
+            .submit(
+                &members,
+                &format!("/o/{org}/invitations"),
+                &[("email", email), ("role", role)],
+            )
+            .await;
+        page.assert_status(200);
+        let link = extract_value(&page.body, "id=\"invitation-link\" value=\"")
+            .expect("invitation link on the page");
+        let path = link
+            .strip_prefix(&self.base)
+            .expect("link on this instance")
+            .to_string();
+        assert!(path.starts_with("/invite/"), "{path}");
+        path
+    }
+
+    /// Invites `email` and signs them up through the link; returns their browser.
+    pub async fn join(&self, admin: &Browser, org: &str, email: &str, role: &str) -> Browser {
+        let path = self.invite(admin, org, email, role).await;
+        let browser = self.browser();
+        let page = browser.get(&path).await;
+        page.assert_status(200);
+        let token = extract_value(&page.body, "name=\"token\" value=\"").expect("token field");
+        let joined = browser
+            .post_raw(
+                "/invite/signup",
+                &[
+                    ("csrf_token", &page.csrf()),
+                    ("token", &token),
+                    ("display_name", email),
+                    ("password", PASSWORD),
+                ],
+            )
+            .await;
+        joined.assert_redirect(&format!("/o/{org}"));
+        browser
+    }
+}

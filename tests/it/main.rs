@@ -1,0 +1,12 @@
+//! The one integration-test binary: the real app over real HTTP, on SQLite by default
+//! or PostgreSQL when `TEST_DATABASE_URL` is set.
+
+mod kit;
+
+mod accounts;
+mod input;
+mod invitations;
+mod orgs;
+mod policy;
+mod security;
+mod system;
