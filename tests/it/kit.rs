@@ -269,6 +269,19 @@ impl TestApp {
             .n
     }
 
+    /// The id of the account with this email.
+    pub fn user_id(&self, email: &str) -> String {
+        use diesel::prelude::*;
+        use gatehouse::db::schema::users;
+        let mut conn = self.conn();
+        let conn: &mut DbConnection = &mut conn;
+        users::table
+            .filter(users::email.eq(email))
+            .select(users::id)
+            .first(conn)
+            .expect("user exists")
+    }
+
     /// Completes first-run setup: owner Ada, organisation "Acme" (`acme`), signed in.
     pub async fn setup_owner(&self) -> Browser {
         let browser = self.browser();
