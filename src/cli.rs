@@ -118,9 +118,9 @@ pub fn main() -> ExitCode {
 }
 
 fn serve(config: Config) -> Result<(), Failure> {
-    let public = config.public_url.clone();
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(config, Arc::new(SystemClock))?;
+        let public = app.public_url().clone();
         if let Some(code) = app.setup_code() {
             // Printed for the person at the terminal, not logged.
             eprintln!(
@@ -141,6 +141,14 @@ fn migrate(config: &Config) -> Result<(), Failure> {
     open_database(config)?;
     println!("Database is up to date.");
     Ok(())
+}
+
+/// An operator at the terminal may see the cause of an internal error.
+fn app_failure(e: crate::error::AppError) -> Failure {
+    match e {
+        crate::error::AppError::Internal(cause) => fail(1, format!("internal error: {cause}")),
+        other => fail(1, other.public_message()),
+    }
 }
 
 fn read_password() -> Result<SecretString, Failure> {
@@ -186,7 +194,7 @@ fn admin(config: &Config, cmd: AdminCommand) -> Result<(), Failure> {
             };
             let (user, org) =
                 services::accounts::create_owner(&mut conn, &ctx, &account, &org_name, &slug)
-                    .map_err(|e| fail(1, e.public_message()))?;
+                    .map_err(app_failure)?;
             println!(
                 "Created instance owner {} and organisation {} ({}).",
                 user.email,
@@ -203,7 +211,7 @@ fn admin(config: &Config, cmd: AdminCommand) -> Result<(), Failure> {
             let password = read_password()?;
             let hash = hash_blocking(&password).map_err(|e| fail(1, e.to_string()))?;
             let user = services::accounts::reset_password(&mut conn, &ctx, &email, &hash)
-                .map_err(|e| fail(1, e.public_message()))?;
+                .map_err(app_failure)?;
             println!(
                 "Password for {} is reset; all of its sessions have ended.",
                 user.email

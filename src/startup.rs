@@ -237,6 +237,11 @@ impl Application {
         self.setup_code.as_ref()
     }
 
+    /// The URL people reach this instance at (with the real port after a port-0 bind).
+    pub fn public_url(&self) -> &crate::config::PublicUrl {
+        &self.state.config.public_url
+    }
+
     pub fn state(&self) -> web::Data<AppState> {
         self.state.clone()
     }

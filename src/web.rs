@@ -184,7 +184,7 @@ fn read_flash(req: &HttpRequest, state: &AppState) -> Option<Flash> {
 pub struct FlashShown;
 
 fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     (0..s.len())

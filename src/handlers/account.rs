@@ -219,5 +219,5 @@ pub async fn end_session(
 }
 
 fn ctx_of(req: &HttpRequest, state: &State, me: &SignedIn) -> services::Ctx {
-    service_ctx(&req, &state, Some(&me.user.id))
+    service_ctx(req, state, Some(&me.user.id))
 }

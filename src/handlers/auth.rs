@@ -211,7 +211,7 @@ pub async fn setup(
 }
 
 fn ctx_for(req: &HttpRequest, state: &AppState) -> services::Ctx {
-    service_ctx(&req, &state, None)
+    service_ctx(req, state, None)
 }
 
 // ---------------------------------------------------------------- sign-in

@@ -89,7 +89,7 @@ pub fn create_owner(
         let user = insert_user(conn, ctx, account, true)?;
         let org = orgs::insert_org(conn, &acting(ctx, &user), &user.id, org_name, org_slug)?;
         // Setup is done: a code printed earlier must stop working.
-        instance::issue_setup_code(conn)?;
+        instance::clear_setup_code(conn)?;
         Ok((user, org))
     })
 }

@@ -77,6 +77,12 @@ pub fn issue_setup_code(conn: &mut DbConnection) -> AppResult<Option<SecretStrin
     })
 }
 
+/// Ends first-run setup inside the caller's transaction: a printed code stops working.
+pub(crate) fn clear_setup_code(conn: &mut DbConnection) -> AppResult<()> {
+    settings::delete(conn, SETUP_CODE_HASH)?;
+    Ok(())
+}
+
 /// Checks and consumes the setup code inside the caller's transaction.
 pub(crate) fn consume_setup_code(conn: &mut DbConnection, code: &str) -> AppResult<()> {
     let invalid = || {
@@ -96,6 +102,5 @@ pub(crate) fn consume_setup_code(conn: &mut DbConnection, code: &str) -> AppResu
     ) {
         return Err(invalid());
     }
-    settings::delete(conn, SETUP_CODE_HASH)?;
-    Ok(())
+    clear_setup_code(conn)
 }

@@ -21,8 +21,8 @@ pub struct TestApp {
     pub clock: Arc<TestClock>,
     pub setup_code: Option<String>,
     pub pool: Pool,
-    pub database_url: String,
-    pub data_dir: tempfile::TempDir,
+    /// Kept alive for the app's files.
+    _data_dir: tempfile::TempDir,
     postgres: Option<(String, String)>,
 }
 
@@ -74,7 +74,7 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = Settings {
         bind: Some("127.0.0.1:0".into()),
         data_dir: Some(data_dir.path().to_path_buf()),
-        database_url: Some(database_url.clone()),
+        database_url: Some(database_url),
         workers: Some(1),
         password_hash_threads: Some(2),
         ..Settings::default()
@@ -92,8 +92,7 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
         clock,
         setup_code,
         pool,
-        database_url,
-        data_dir,
+        _data_dir: data_dir,
         postgres,
     }
 }
@@ -218,20 +217,6 @@ impl Browser {
         let mut all: Vec<(&str, &str)> = vec![("csrf_token", token.as_str())];
         all.extend_from_slice(fields);
         self.post_raw(action, &all).await
-    }
-
-    /// Follows a redirect chain from a response and returns the final page.
-    pub async fn follow(&self, mut page: Page) -> Page {
-        for _ in 0..10 {
-            match (page.status.as_u16(), page.location()) {
-                (301..=308, Some(to)) => {
-                    let to = to.to_string();
-                    page = self.get(&to).await;
-                }
-                _ => break,
-            }
-        }
-        page
     }
 
     pub async fn sign_in(&self, email: &str, password: &str) -> Page {

@@ -1,5 +1,6 @@
 //! The one integration-test binary: the real app over real HTTP, on SQLite by default
 //! or PostgreSQL when `TEST_DATABASE_URL` is set.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod kit;
 

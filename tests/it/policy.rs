@@ -7,7 +7,14 @@
 
 use crate::kit::{Browser, PASSWORD, spawn_app};
 
-const ACTORS: [&str; 6] = ["anonymous", "other-org member", "developer", "admin", "owner", "instance owner"];
+const ACTORS: [&str; 6] = [
+    "anonymous",
+    "other-org member",
+    "developer",
+    "admin",
+    "owner",
+    "instance owner",
+];
 
 struct Actor {
     browser: Browser,
@@ -24,15 +31,31 @@ async fn every_route_against_every_role() {
     // Olivia owns "globex", the organisation under test.
     let olivia = app.browser();
     olivia
-        .submit("/signup", "/signup", &[("display_name", "Olivia"), ("email", "olivia@example.com"), ("password", PASSWORD)])
+        .submit(
+            "/signup",
+            "/signup",
+            &[
+                ("display_name", "Olivia"),
+                ("email", "olivia@example.com"),
+                ("password", PASSWORD),
+            ],
+        )
         .await
         .assert_redirect("/orgs");
     olivia
-        .submit("/orgs/new", "/orgs", &[("name", "Globex"), ("slug", "globex")])
+        .submit(
+            "/orgs/new",
+            "/orgs",
+            &[("name", "Globex"), ("slug", "globex")],
+        )
         .await
         .assert_redirect("/o/globex");
-    let dev = app.join(&olivia, "globex", "dev@example.com", "developer").await;
-    let admin = app.join(&olivia, "globex", "admin@example.com", "admin").await;
+    let dev = app
+        .join(&olivia, "globex", "dev@example.com", "developer")
+        .await;
+    let admin = app
+        .join(&olivia, "globex", "admin@example.com", "admin")
+        .await;
     let anon = app.browser();
 
     let dev_id = app.user_id("dev@example.com");
@@ -119,11 +142,18 @@ async fn every_route_against_every_role() {
             };
             let got = page.status.as_u16();
             if got != expected[i] {
-                failures.push(format!("{method} {path} as {}: expected {}, got {got}", ACTORS[i], expected[i]));
+                failures.push(format!(
+                    "{method} {path} as {}: expected {}, got {got}",
+                    ACTORS[i], expected[i]
+                ));
             }
         }
     }
-    assert!(failures.is_empty(), "route × role mismatches:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "route × role mismatches:\n{}",
+        failures.join("\n")
+    );
     // Nothing above changed who belongs to globex or in which role.
     assert_eq!(app.count("memberships"), 5);
     assert_eq!(app.count("memberships WHERE role = 'owner'"), 2);

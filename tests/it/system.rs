@@ -1,1 +1,412 @@
-//! (being written)
+//! Health checks, static files, error formats, migrations, and the real binary: its
+//! configuration errors, admin commands and what it writes to its log.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+
+use gatehouse::config::DatabaseUrl;
+use gatehouse::db::{self, Manager};
+
+use crate::kit::{Browser, OWNER_EMAIL, PASSWORD, extract_value, new_database, spawn_app};
+
+#[tokio::test]
+async fn health_and_readiness() {
+    let app = spawn_app().await;
+    let b = app.browser();
+    let health = b.get("/healthz").await;
+    health.assert_status(200);
+    assert_eq!(health.body, "ok");
+    let ready = b.get("/readyz").await;
+    ready.assert_status(200);
+    assert!(ready.contains("\"database\":\"ok\""));
+}
+
+#[tokio::test]
+async fn static_files_are_embedded_with_etags() {
+    let app = spawn_app().await;
+    let b = app.browser();
+    let css = b.get("/static/vendor/pico-2.1.1.min.css").await;
+    css.assert_status(200);
+    assert!(css.header("content-type").unwrap().starts_with("text/css"));
+    let etag = css.header("etag").unwrap().to_string();
+    assert!(css.header("cache-control").unwrap().contains("max-age"));
+    let again = b
+        .client
+        .get(format!("{}/static/vendor/pico-2.1.1.min.css", app.base))
+        .header("If-None-Match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status().as_u16(), 304);
+    b.get("/static/js/app.js").await.assert_status(200);
+    b.get("/static/nope.css").await.assert_status(404);
+    b.get("/static/../Cargo.toml").await.assert_status(404);
+}
+
+#[tokio::test]
+async fn errors_are_pages_for_people_and_problems_for_machines() {
+    let app = spawn_app().await;
+    let b = app.browser();
+    let page = b.get("/no/such/page").await;
+    page.assert_status(404);
+    assert!(
+        page.header("content-type")
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(page.contains("does not exist"));
+    let api = b.get("/api/v1/nothing").await;
+    api.assert_status(404);
+    assert_eq!(api.header("content-type"), Some("application/problem+json"));
+    let problem: serde_json::Value = serde_json::from_str(&api.body).unwrap();
+    assert_eq!(problem["status"], 404);
+    assert_eq!(problem["title"], "Not Found");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("does not exist")
+    );
+}
+
+#[test]
+fn migrations_run_up_down_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, _cleanup) = new_database(dir.path());
+    let url = DatabaseUrl::parse(&url).unwrap();
+    let mut conn = Manager::new(url).open().unwrap();
+    assert!(db::run_migrations(&mut conn).unwrap() >= 1);
+    let reverted = db::revert_all_migrations(&mut conn).unwrap();
+    assert!(reverted >= 1);
+    assert_eq!(db::run_migrations(&mut conn).unwrap(), reverted);
+    assert_eq!(
+        db::run_migrations(&mut conn).unwrap(),
+        0,
+        "nothing left to apply"
+    );
+}
+
+#[test]
+fn unreachable_postgres_is_reported_with_host_port_and_reason() {
+    let url = DatabaseUrl::parse("postgres://gatehouse:secret@127.0.0.1:1/gatehouse").unwrap();
+    let err = db::connect(&url, 2).expect_err("port 1 refuses connections");
+    let message = err.to_string();
+    assert!(message.contains("127.0.0.1:1"), "{message}");
+    assert!(message.contains("PostgreSQL"), "{message}");
+    assert!(!message.contains("secret"), "{message}");
+}
+
+fn binary() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("GATEHOUSE_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd
+}
+
+#[test]
+fn invalid_configuration_exits_2_with_one_sentence() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        vec!["--bind", "nowhere"],
+        vec!["--database-url", "mysql://db/x"],
+        vec!["--public-url", "portal.example.com"],
+        vec!["--trusted-proxies", "10.0.0.0/99"],
+        vec!["--session-lifetime", "forever"],
+    ] {
+        let out = binary()
+            .args(["--data-dir", dir.path().to_str().unwrap()])
+            .args(&args)
+            .arg("serve")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.starts_with("gatehouse: "), "{stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    }
+    // The environment works like the flags.
+    let out = binary()
+        .env("GATEHOUSE_BIND", "not-an-address")
+        .args(["--data-dir", dir.path().to_str().unwrap(), "migrate"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let help = binary().arg("--help").output().unwrap();
+    assert!(help.status.success());
+    let help = String::from_utf8_lossy(&help.stdout);
+    for flag in [
+        "--bind",
+        "--data-dir",
+        "--database-url",
+        "--public-url",
+        "--trusted-proxies",
+        "--secret-key-file",
+        "--config",
+    ] {
+        assert!(help.contains(flag), "{flag} missing from --help");
+    }
+}
+
+fn run_with_stdin(cmd: &mut Command, input: &str) -> std::process::Output {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// Starts the real binary on port 0; returns it, its base URL and its setup code.
+fn start_server(
+    data_dir: &str,
+    database_url: &str,
+) -> (
+    std::process::Child,
+    String,
+    Option<String>,
+    std::sync::mpsc::Receiver<String>,
+) {
+    let mut child = binary()
+        .args([
+            "--data-dir",
+            data_dir,
+            "--database-url",
+            database_url,
+            "--bind",
+            "127.0.0.1:0",
+            "--workers",
+            "1",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut setup_code = None;
+    let mut lines = Vec::new();
+    let base = loop {
+        let line = rx
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("server did not start:\n{}", lines.join("\n")));
+        if line.contains("setup code") {
+            let code_line = rx.recv_timeout(std::time::Duration::from_secs(5)).unwrap();
+            let code_line = if code_line.trim().is_empty() {
+                rx.recv().unwrap()
+            } else {
+                code_line
+            };
+            setup_code = Some(code_line.trim().to_string());
+        }
+        if line.contains("Gatehouse is listening") {
+            let url = line
+                .split("url=")
+                .nth(1)
+                .unwrap()
+                .split_whitespace()
+                .next()
+                .unwrap();
+            break url
+                .trim_end_matches('/')
+                .replace("\u{1b}[0m", "")
+                .to_string();
+        }
+        lines.push(line);
+    };
+    (child, base, setup_code, rx)
+}
+
+#[tokio::test]
+async fn the_binary_sets_up_from_the_terminal_and_never_logs_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let (database_url, _cleanup) = new_database(dir.path());
+    let data_dir = dir.path().to_str().unwrap().to_string();
+    let (mut child, base, setup_code, logs) = start_server(&data_dir, &database_url);
+    let code = setup_code.expect("a fresh database prints a setup code");
+    assert!(std::path::Path::new(&data_dir).join("secret.key").exists());
+
+    let browser = Browser {
+        base: base.clone(),
+        client: reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+    };
+    let setup = browser
+        .submit(
+            "/setup",
+            "/setup",
+            &[
+                ("setup_code", &code),
+                ("display_name", "Ada"),
+                ("email", OWNER_EMAIL),
+                ("password", PASSWORD),
+                ("org_name", "Acme"),
+            ],
+        )
+        .await;
+    setup.assert_redirect("/o/acme");
+    let invite = browser
+        .submit(
+            "/o/acme/members",
+            "/o/acme/invitations",
+            &[("email", "bob@example.com"), ("role", "developer")],
+        )
+        .await;
+    invite.assert_status(200);
+    let link = extract_value(&invite.body, "id=\"invitation-link\" value=\"").unwrap();
+    assert!(link.starts_with(&base), "{link} on {base}");
+    let token = link.rsplit('/').next().unwrap().to_string();
+    let bob = Browser {
+        base: base.clone(),
+        client: reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+    };
+    let page = bob.get(&format!("/invite/{token}")).await;
+    page.assert_status(200);
+
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let log: Vec<String> = logs.try_iter().collect();
+    let log = log.join("\n");
+    assert!(
+        log.contains("route=/invite/{token}"),
+        "requests are logged by route pattern:\n{log}"
+    );
+    assert!(log.contains("route=/setup"), "{log}");
+    for secret in [token.as_str(), PASSWORD, code.as_str()] {
+        assert!(
+            !log.contains(secret),
+            "a secret appeared in the log:\n{log}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn admin_commands_create_an_owner_and_reset_a_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let (database_url, _cleanup) = new_database(dir.path());
+    let data_dir = dir.path().to_str().unwrap().to_string();
+    let base_args = [
+        "--data-dir",
+        data_dir.as_str(),
+        "--database-url",
+        database_url.as_str(),
+    ];
+
+    let out = run_with_stdin(
+        binary().args(base_args).args([
+            "admin",
+            "create-owner",
+            "--email",
+            "ops@example.com",
+            "--org",
+            "Ops Team",
+            "--password-stdin",
+        ]),
+        "first password here\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("/o/ops-team"));
+
+    let dup = run_with_stdin(
+        binary().args(base_args).args([
+            "admin",
+            "create-owner",
+            "--email",
+            "ops@example.com",
+            "--org",
+            "Other",
+            "--password-stdin",
+        ]),
+        "first password here\n",
+    );
+    assert_eq!(dup.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&dup.stderr).contains("already exists"));
+
+    let short = run_with_stdin(
+        binary().args(base_args).args([
+            "admin",
+            "reset-password",
+            "--email",
+            "ops@example.com",
+            "--password-stdin",
+        ]),
+        "short\n",
+    );
+    assert_eq!(short.status.code(), Some(2));
+    let unknown = run_with_stdin(
+        binary().args(base_args).args([
+            "admin",
+            "reset-password",
+            "--email",
+            "nobody@example.com",
+            "--password-stdin",
+        ]),
+        "second password here\n",
+    );
+    assert_eq!(unknown.status.code(), Some(1));
+    let reset = run_with_stdin(
+        binary().args(base_args).args([
+            "admin",
+            "reset-password",
+            "--email",
+            "ops@example.com",
+            "--password-stdin",
+        ]),
+        "second password here\n",
+    );
+    assert!(
+        reset.status.success(),
+        "{}",
+        String::from_utf8_lossy(&reset.stderr)
+    );
+
+    // The server started on that database has no setup code and takes the new password.
+    let (mut child, base, setup_code, _logs) = start_server(&data_dir, &database_url);
+    assert!(setup_code.is_none());
+    let browser = Browser {
+        base,
+        client: reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+    };
+    browser
+        .sign_in("ops@example.com", "first password here")
+        .await
+        .assert_status(401);
+    browser
+        .sign_in("ops@example.com", "second password here")
+        .await
+        .assert_redirect("/");
+    browser.get("/o/ops-team").await.assert_status(200);
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
