@@ -143,6 +143,16 @@ pub fn render(page: &impl Template) -> AppResult<HttpResponse> {
     render_status(StatusCode::OK, page)
 }
 
+/// Marks a response that carries a token (invitation, setup) so no link on it leaks
+/// the address in a `Referer` header.
+pub fn no_referrer(mut res: HttpResponse) -> HttpResponse {
+    res.headers_mut().insert(
+        header::REFERRER_POLICY,
+        header::HeaderValue::from_static("no-referrer"),
+    );
+    res
+}
+
 /// `303 See Other` to `location`.
 pub fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther()

@@ -15,7 +15,9 @@ use crate::models::users;
 use crate::services::{self, accounts::NewAccount};
 use crate::startup::AppState;
 use crate::validate;
-use crate::web::{PageCtx, client_ip, render, render_status, safe_next, see_other, see_other_with};
+use crate::web::{
+    PageCtx, client_ip, no_referrer, render, render_status, safe_next, see_other, see_other_with,
+};
 
 /// Starts a session for `user_id` (ending `previous`, so the id is renewed at sign-in)
 /// and redirects to `next` with the session cookie set.
@@ -79,14 +81,6 @@ pub struct SetupForm {
     pub org_name: String,
     #[serde(default)]
     pub org_slug: String,
-}
-
-fn no_referrer(mut res: HttpResponse) -> HttpResponse {
-    res.headers_mut().insert(
-        header::REFERRER_POLICY,
-        header::HeaderValue::from_static("no-referrer"),
-    );
-    res
 }
 
 pub async fn setup_form(ctx: PageCtx, state: State) -> AppResult<HttpResponse> {

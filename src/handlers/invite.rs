@@ -2,7 +2,7 @@
 //! These pages carry a token, so they send `Referrer-Policy: no-referrer`, and the
 //! forms post the token in the body, never in another URL.
 
-use actix_web::http::{StatusCode, header};
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
@@ -15,7 +15,7 @@ use crate::handlers::auth::start_session;
 use crate::handlers::{form_problem, service_ctx};
 use crate::services;
 use crate::validate;
-use crate::web::{PageCtx, render_status, see_other_with};
+use crate::web::{PageCtx, no_referrer, render_status, see_other_with};
 
 #[derive(Template)]
 #[template(path = "invite.html")]
@@ -29,14 +29,6 @@ pub struct InvitePage {
     pub role: String,
     pub signed_in_as: Option<String>,
     pub display_name: String,
-}
-
-fn no_referrer(mut res: HttpResponse) -> HttpResponse {
-    res.headers_mut().insert(
-        header::REFERRER_POLICY,
-        header::HeaderValue::from_static("no-referrer"),
-    );
-    res
 }
 
 async fn page(

@@ -1,6 +1,6 @@
 //! Members and invitations of an organisation.
 
-use actix_web::http::{StatusCode, header};
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
@@ -14,7 +14,7 @@ use crate::models::invitations::Invitation;
 use crate::models::orgs::{self as org_model, MemberSort};
 use crate::services;
 use crate::validate;
-use crate::web::{PageCtx, render_status, see_other_with};
+use crate::web::{PageCtx, no_referrer, render_status, see_other_with};
 
 const PAGE_SIZE: i64 = 50;
 
@@ -265,7 +265,7 @@ fn link_page(
     token: &crate::crypto::SecretString,
     inv: &Invitation,
 ) -> AppResult<HttpResponse> {
-    let mut res = render_status(
+    render_status(
         StatusCode::OK,
         &InvitationLinkPage {
             ctx: ctx.in_org(scope),
@@ -279,12 +279,8 @@ fn link_page(
             expires: inv.expires_at.format("%Y-%m-%d %H:%M UTC").to_string(),
             tab: "members",
         },
-    )?;
-    res.headers_mut().insert(
-        header::REFERRER_POLICY,
-        header::HeaderValue::from_static("no-referrer"),
-    );
-    Ok(res)
+    )
+    .map(no_referrer)
 }
 
 #[derive(Debug, Deserialize)]

@@ -45,13 +45,9 @@ pub(crate) fn insert_user(
             e.into()
         }
     })?;
-    let ctx = Ctx {
-        actor_id: ctx.actor_id.clone().or_else(|| Some(user.id.clone())),
-        ..ctx.clone()
-    };
     audit::record(
         conn,
-        &ctx,
+        &acting(ctx, &user),
         None,
         "user.created",
         Some(&format!("user:{}", user.id)),
