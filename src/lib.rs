@@ -7,6 +7,7 @@ pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod credentials;
 pub mod crypto;
 pub mod db;
 pub mod error;
