@@ -80,7 +80,76 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    teams (id) {
+        id -> Text,
+        org_id -> Text,
+        name -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    team_members (team_id, user_id) {
+        team_id -> Text,
+        user_id -> Text,
+        role -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    apps (id) {
+        id -> Text,
+        org_id -> Text,
+        owner_user_id -> Nullable<Text>,
+        owner_team_id -> Nullable<Text>,
+        name -> Text,
+        description -> Text,
+        callback_urls -> Text,
+        auth_type -> Text,
+        client_id -> Nullable<Text>,
+        status -> Text,
+        status_reason -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    credentials (id) {
+        id -> Text,
+        app_id -> Text,
+        kind -> Text,
+        label -> Text,
+        secret_hash -> Nullable<Text>,
+        prefix -> Text,
+        last4 -> Text,
+        public_key -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+        last_used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    form_nonces (nonce_hash) {
+        nonce_hash -> Text,
+        user_id -> Text,
+        purpose -> Text,
+        created_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        result -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(memberships -> organisations (org_id));
+diesel::joinable!(team_members -> teams (team_id));
+diesel::joinable!(team_members -> users (user_id));
+diesel::joinable!(teams -> organisations (org_id));
+diesel::joinable!(credentials -> apps (app_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(invitations -> organisations (org_id));
 diesel::joinable!(sessions -> users (user_id));
@@ -93,4 +162,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     instance_settings,
     audit_events,
+    teams,
+    team_members,
+    apps,
+    credentials,
+    form_nonces,
 );
