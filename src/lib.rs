@@ -14,6 +14,7 @@ pub mod error;
 pub mod handlers;
 pub mod middleware;
 pub mod models;
+pub mod public_keys;
 pub mod routes;
 pub mod services;
 pub mod startup;

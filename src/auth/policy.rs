@@ -98,6 +98,105 @@ pub fn org(role: Option<Role>, action: OrgAction) -> AppResult<()> {
     }
 }
 
+/// A member's role in a team.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum TeamRole {
+    Member,
+    Admin,
+}
+
+impl TeamRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Member => "member",
+            Self::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "member" => Some(Self::Member),
+            "admin" => Some(Self::Admin),
+            _ => None,
+        }
+    }
+}
+
+/// Something done to a team of an organisation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TeamAction {
+    /// See the team, its members and its apps' list entries.
+    View,
+    /// Add and remove members, make them team admins, rename or delete the team.
+    Manage,
+    /// Leave the team oneself.
+    Leave,
+}
+
+const NOT_TEAM_ADMIN: &str = "Only team admins and organisation admins can do this.";
+
+/// May a member (`org_role`) holding `team_role` in a team (`None`: not in it) do `action`?
+/// Every organisation member may see every team.
+pub fn team(
+    org_role: Option<Role>,
+    team_role: Option<TeamRole>,
+    action: TeamAction,
+) -> AppResult<()> {
+    let Some(org_role) = org_role else {
+        return Err(AppError::NotFound);
+    };
+    match action {
+        TeamAction::View => Ok(()),
+        TeamAction::Leave if team_role.is_some() => Ok(()),
+        TeamAction::Leave => Err(AppError::conflict("You are not a member of this team.")),
+        TeamAction::Manage if team_role == Some(TeamRole::Admin) || org_role >= Role::Admin => {
+            Ok(())
+        }
+        TeamAction::Manage => Err(AppError::forbidden(NOT_TEAM_ADMIN)),
+    }
+}
+
+/// How the actor stands to an app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppRelation {
+    /// The app is the actor's own.
+    Owner,
+    /// The app belongs to a team the actor admins.
+    TeamAdmin,
+    /// The app belongs to a team the actor is a plain member of.
+    TeamMember,
+    /// None of these.
+    Stranger,
+}
+
+/// Something done to a consumer app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppAction {
+    /// See the app, its credentials (never their secrets) and its audit trail.
+    View,
+    /// Edit, rotate, reset, revoke, delete, transfer away, manage keys.
+    Manage,
+}
+
+/// May a member (`org_role`) with `relation` to an app do `action`? Developers who
+/// are neither its owner nor in its team do not see it at all; org admins see and
+/// change every app.
+pub fn app(org_role: Option<Role>, relation: AppRelation, action: AppAction) -> AppResult<()> {
+    let Some(org_role) = org_role else {
+        return Err(AppError::NotFound);
+    };
+    let admin = org_role >= Role::Admin;
+    match (relation, action) {
+        (AppRelation::Owner | AppRelation::TeamAdmin, _) => Ok(()),
+        (_, _) if admin => Ok(()),
+        (AppRelation::TeamMember, AppAction::View) => Ok(()),
+        (AppRelation::TeamMember, AppAction::Manage) => Err(AppError::forbidden(
+            "Only the team's admins and organisation admins can change this app.",
+        )),
+        (AppRelation::Stranger, _) => Err(AppError::NotFound),
+    }
+}
+
 /// Who may create organisations (an instance setting).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OrgCreation {
@@ -196,6 +295,57 @@ mod tests {
                 code(org(Some(Owner), *action)),
             ];
             assert_eq!(&got, expected, "{action:?}");
+        }
+    }
+
+    /// Columns: not a member, developer outside the team, team member, team admin,
+    /// org admin outside the team.
+    #[test]
+    fn team_policy_table() {
+        let cases: [(Option<Role>, Option<TeamRole>); 5] = [
+            (None, None),
+            (Some(Developer), None),
+            (Some(Developer), Some(TeamRole::Member)),
+            (Some(Developer), Some(TeamRole::Admin)),
+            (Some(Admin), None),
+        ];
+        let table: &[(TeamAction, [u16; 5])] = &[
+            (TeamAction::View, [404, 200, 200, 200, 200]),
+            (TeamAction::Manage, [404, 403, 403, 200, 200]),
+            (TeamAction::Leave, [404, 409, 200, 200, 409]),
+        ];
+        for (action, expected) in table {
+            let got: Vec<u16> = cases
+                .iter()
+                .map(|(o, t)| code(team(*o, *t, *action)))
+                .collect();
+            assert_eq!(&got[..], &expected[..], "{action:?}");
+        }
+    }
+
+    /// Columns: not a member, stranger developer, team member, team admin, owner,
+    /// org admin stranger.
+    #[test]
+    fn app_policy_table() {
+        use AppRelation::*;
+        let cases = [
+            (None, Owner),
+            (Some(Developer), Stranger),
+            (Some(Developer), TeamMember),
+            (Some(Developer), TeamAdmin),
+            (Some(Developer), Owner),
+            (Some(Admin), Stranger),
+        ];
+        let table: &[(AppAction, [u16; 6])] = &[
+            (AppAction::View, [404, 404, 200, 200, 200, 200]),
+            (AppAction::Manage, [404, 404, 403, 200, 200, 200]),
+        ];
+        for (action, expected) in table {
+            let got: Vec<u16> = cases
+                .iter()
+                .map(|(o, r)| code(app(*o, *r, *action)))
+                .collect();
+            assert_eq!(&got[..], &expected[..], "{action:?}");
         }
     }
 }

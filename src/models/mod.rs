@@ -1,11 +1,13 @@
 //! Diesel structs and queries, one file per table group. Models return
 //! `QueryResult`; the rules live in `services`.
 
+pub mod apps;
 pub mod audit;
 pub mod invitations;
 pub mod orgs;
 pub mod sessions;
 pub mod settings;
+pub mod teams;
 pub mod users;
 
 /// A new time-ordered id (UUIDv7 as text), generated in the application so no insert

@@ -5,8 +5,10 @@ pub mod accounts;
 pub mod audit;
 pub mod instance;
 pub mod invitations;
+pub mod nonces;
 pub mod orgs;
 pub mod sessions;
+pub mod teams;
 
 use chrono::NaiveDateTime;
 

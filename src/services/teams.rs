@@ -1,0 +1,164 @@
+//! Teams: any member creates one and becomes its team admin; team admins (and org
+//! admins) add and remove members and make others team admins.
+
+use crate::auth::policy::TeamRole;
+use crate::db::{DbConnection, is_unique_violation, write_transaction};
+use crate::error::{AppError, AppResult};
+use crate::models::new_id;
+use crate::models::orgs::{self as org_model, Organisation};
+use crate::models::teams::{self, Team, TeamMember};
+use crate::models::users;
+use crate::services::{Ctx, audit};
+use crate::validate;
+
+pub fn create(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    org: &Organisation,
+    creator_id: &str,
+    name: &str,
+) -> AppResult<Team> {
+    let name = validate::name(name, "Team name", 100).map_err(AppError::BadRequest)?;
+    write_transaction(conn, |conn| {
+        let taken = || {
+            AppError::conflict(format!(
+                "A team called \"{name}\" already exists in {}.",
+                org.name
+            ))
+        };
+        if teams::name_taken(conn, &org.id, &name)? {
+            return Err(taken());
+        }
+        let team = Team {
+            id: new_id(),
+            org_id: org.id.clone(),
+            name: name.clone(),
+            created_at: ctx.now,
+        };
+        teams::insert(conn, &team).map_err(|e| {
+            if is_unique_violation(&e) {
+                taken()
+            } else {
+                e.into()
+            }
+        })?;
+        teams::add_member(
+            conn,
+            &TeamMember {
+                team_id: team.id.clone(),
+                user_id: creator_id.to_string(),
+                role: TeamRole::Admin.as_str().into(),
+                created_at: ctx.now,
+            },
+        )?;
+        audit::record(
+            conn,
+            ctx,
+            Some(&org.id),
+            "team.created",
+            Some(&format!("team:{}", team.id)),
+            &team.name,
+        )?;
+        Ok(team)
+    })
+}
+
+/// Adds an organisation member (by email) to the team.
+pub fn add_member(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    org: &Organisation,
+    team: &Team,
+    email: &str,
+    role: TeamRole,
+) -> AppResult<()> {
+    write_transaction(conn, |conn| {
+        let not_member = || {
+            AppError::bad_request(format!(
+                "{email} is not a member of {}. Invite them to the organisation first.",
+                org.name
+            ))
+        };
+        let user = users::find_by_email(conn, email)?.ok_or_else(not_member)?;
+        if org_model::membership(conn, &org.id, &user.id)?.is_none() {
+            return Err(not_member());
+        }
+        if teams::member(conn, &team.id, &user.id)?.is_some() {
+            return Err(AppError::conflict(format!(
+                "{email} is already in {}.",
+                team.name
+            )));
+        }
+        teams::add_member(
+            conn,
+            &TeamMember {
+                team_id: team.id.clone(),
+                user_id: user.id.clone(),
+                role: role.as_str().into(),
+                created_at: ctx.now,
+            },
+        )?;
+        audit::record(
+            conn,
+            ctx,
+            Some(&org.id),
+            "team.member_added",
+            Some(&format!("team:{}", team.id)),
+            &format!("{email} as {}", role.as_str()),
+        )?;
+        Ok(())
+    })
+}
+
+pub fn set_role(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    org: &Organisation,
+    team: &Team,
+    user_id: &str,
+    role: TeamRole,
+) -> AppResult<()> {
+    write_transaction(conn, |conn| {
+        if teams::set_role(conn, &team.id, user_id, role.as_str())? == 0 {
+            return Err(AppError::NotFound);
+        }
+        audit::record(
+            conn,
+            ctx,
+            Some(&org.id),
+            "team.role_changed",
+            Some(&format!("team:{}", team.id)),
+            &format!("user:{user_id} → {}", role.as_str()),
+        )?;
+        Ok(())
+    })
+}
+
+/// Removes a member (or, when `user_id` is the actor, leaves). Access ends at once.
+pub fn remove_member(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    org: &Organisation,
+    team: &Team,
+    user_id: &str,
+) -> AppResult<()> {
+    write_transaction(conn, |conn| {
+        if teams::remove_member(conn, &team.id, user_id)? == 0 {
+            return Err(AppError::NotFound);
+        }
+        let action = if ctx.actor_id.as_deref() == Some(user_id) {
+            "team.left"
+        } else {
+            "team.member_removed"
+        };
+        audit::record(
+            conn,
+            ctx,
+            Some(&org.id),
+            action,
+            Some(&format!("team:{}", team.id)),
+            &format!("user:{user_id}"),
+        )?;
+        Ok(())
+    })
+}
