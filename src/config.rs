@@ -77,6 +77,18 @@ pub struct Settings {
     )]
     pub session_lifetime: Option<String>,
 
+    /// Instance part of credential prefixes, e.g. `gate` in `gate_key_…` [default: gate].
+    #[arg(long, env = "GATEHOUSE_CREDENTIAL_PREFIX", global = true, value_name = "NAME")]
+    pub credential_prefix: Option<String>,
+
+    /// Longest overlap an old credential may keep after a rotation, e.g. 7d [default: 30d].
+    #[arg(long, env = "GATEHOUSE_MAX_CREDENTIAL_OVERLAP", global = true, value_name = "DURATION")]
+    pub max_credential_overlap: Option<String>,
+
+    /// File with a server-side pepper for credential hashes [default: none].
+    #[arg(long, env = "GATEHOUSE_CREDENTIAL_PEPPER_FILE", global = true, value_name = "FILE")]
+    pub credential_pepper_file: Option<PathBuf>,
+
     /// Log format: `text` or `json` [default: text].
     #[arg(
         long,
@@ -241,6 +253,9 @@ pub struct Config {
     pub secret_key_file: PathBuf,
     pub session_idle_timeout: Duration,
     pub session_lifetime: Duration,
+    pub credential_prefix: String,
+    pub max_credential_overlap: Duration,
+    pub credential_pepper_file: Option<PathBuf>,
     pub log_format: LogFormat,
     pub workers: usize,
     pub password_hash_threads: usize,
@@ -335,6 +350,23 @@ impl Config {
             ));
         }
 
+        let credential_prefix = pick(&given.credential_prefix, &file.credential_prefix)
+            .unwrap_or_else(|| "gate".into());
+        if !crate::credentials::valid_instance(&credential_prefix) {
+            return Err(bad(format!(
+                "credential prefix {credential_prefix:?} is not valid: use 1 to 16 lower-case letters and digits"
+            )));
+        }
+        let max_credential_overlap = duration(
+            "maximum credential overlap",
+            pick(&given.max_credential_overlap, &file.max_credential_overlap),
+            30 * 86_400,
+        )?;
+        let credential_pepper_file = given
+            .credential_pepper_file
+            .clone()
+            .or(file.credential_pepper_file);
+
         let log_format = match pick(&given.log_format, &file.log_format).as_deref() {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
@@ -371,6 +403,9 @@ impl Config {
             secret_key_file,
             session_idle_timeout,
             session_lifetime,
+            credential_prefix,
+            max_credential_overlap,
+            credential_pepper_file,
             log_format,
             workers,
             password_hash_threads,

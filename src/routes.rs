@@ -3,7 +3,7 @@
 use actix_web::web;
 
 use crate::error::AppError;
-use crate::handlers::{account, auth, instance, invite, members, orgs, system};
+use crate::handlers::{account, auth, instance, invite, members, orgs, system, teams};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(system::home))
@@ -60,6 +60,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/o/{slug}/invitations/{id}/resend",
             web::post().to(members::resend_invitation),
         )
+        // Teams
+        .route("/o/{slug}/teams", web::get().to(teams::list))
+        .route("/o/{slug}/teams", web::post().to(teams::create))
+        .route("/o/{slug}/teams/{team_id}", web::get().to(teams::show))
+        .route("/o/{slug}/teams/{team_id}/members", web::post().to(teams::add_member))
+        .route("/o/{slug}/teams/{team_id}/members/{user_id}/role", web::post().to(teams::set_role))
+        .route("/o/{slug}/teams/{team_id}/members/{user_id}/remove", web::post().to(teams::remove_member))
+        .route("/o/{slug}/teams/{team_id}/leave", web::post().to(teams::leave))
         // Invitation links (the one place a token travels in a URL)
         .route("/invite/{token}", web::get().to(invite::show))
         .route("/invite/accept", web::post().to(invite::accept))

@@ -29,6 +29,8 @@ pub struct AppState {
     pub key: SecretKey,
     pub hasher: PasswordHasher,
     pub throttle: SignInThrottle,
+    /// Hashes API keys and client secrets for storage and lookup.
+    pub secrets: crate::credentials::SecretHasher,
 }
 
 impl AppState {
@@ -173,6 +175,22 @@ impl Application {
     pub fn build(mut config: Config, clock: SharedClock) -> Result<Self, StartupError> {
         let pool = open_database(&config)?;
         let key = load_or_create_secret_key(&config.secret_key_file)?;
+        let secrets = match &config.credential_pepper_file {
+            None => crate::credentials::SecretHasher::default(),
+            Some(path) => {
+                let pepper = std::fs::read_to_string(path).map_err(|e| {
+                    StartupError::Config(format!("cannot read the credential pepper file {}: {e}", path.display()))
+                })?;
+                let pepper = pepper.trim();
+                if pepper.len() < 16 {
+                    return Err(StartupError::Config(format!(
+                        "the credential pepper in {} is too short: it needs at least 16 characters",
+                        path.display()
+                    )));
+                }
+                crate::credentials::SecretHasher::new(Some(pepper.as_bytes().to_vec()))
+            }
+        };
         let setup_code = {
             let mut conn = pool.get().map_err(|e| db::DbError::Pool(e.to_string()))?;
             services::instance::issue_setup_code(&mut conn).map_err(|e| {
@@ -201,6 +219,7 @@ impl Application {
             key,
             hasher,
             throttle: SignInThrottle::default(),
+            secrets,
         });
         let app_state = state.clone();
         let server = HttpServer::new(move || {

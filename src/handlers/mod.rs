@@ -8,6 +8,7 @@ pub mod invite;
 pub mod members;
 pub mod orgs;
 pub mod system;
+pub mod teams;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, ResponseError};

@@ -2,6 +2,7 @@
 //! transaction together with its audit entry, and returns an `AppResult`.
 
 pub mod accounts;
+pub mod apps;
 pub mod audit;
 pub mod instance;
 pub mod invitations;

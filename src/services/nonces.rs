@@ -37,7 +37,8 @@ pub fn earlier_result(conn: &mut DbConnection, nonce: &str) -> AppResult<Option<
         .optional()?)
 }
 
-/// Records the nonce as used with its result, inside the caller's transaction.
+/// Records the nonce as used with its result, inside the caller's transaction. A
+/// unique violation means a concurrent submission of the same form won.
 pub fn record(
     conn: &mut DbConnection,
     ctx: &Ctx,
@@ -45,7 +46,7 @@ pub fn record(
     user_id: &str,
     nonce: &str,
     result: &str,
-) -> AppResult<()> {
+) -> QueryResult<()> {
     diesel::insert_into(form_nonces::table)
         .values((
             form_nonces::nonce_hash.eq(sha256_hex(nonce.as_bytes())),
@@ -55,6 +56,6 @@ pub fn record(
             form_nonces::used_at.eq(Some(ctx.now)),
             form_nonces::result.eq(Some(result)),
         ))
-        .execute(conn)?;
-    Ok(())
+        .execute(conn)
+        .map(drop)
 }

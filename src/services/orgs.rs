@@ -7,7 +7,7 @@ use crate::error::{AppError, AppResult};
 use crate::models::new_id;
 use crate::models::orgs::{self, Membership, Organisation};
 use crate::models::users;
-use crate::services::{Ctx, audit, sessions};
+use crate::services::{Ctx, apps, audit, sessions};
 use crate::validate;
 
 /// Creates an organisation owned by `owner_id`, inside the caller's transaction.
@@ -184,6 +184,7 @@ pub fn remove_member(
             guard_last_owner(conn, &org.id, "be removed")?;
         }
         orgs::remove_member(conn, &org.id, target_user_id)?;
+        let suspended = apps::suspend_personal_apps(conn, ctx, &org.id, target_user_id)?;
         let ended = sessions::end_all(conn, target_user_id, None)?;
         audit::record(
             conn,
@@ -191,7 +192,10 @@ pub fn remove_member(
             Some(&org.id),
             "member.removed",
             Some(&format!("user:{target_user_id}")),
-            &format!("was {}; {ended} sessions ended", current.as_str()),
+            &format!(
+                "was {}; {ended} sessions ended; {suspended} personal apps suspended",
+                current.as_str()
+            ),
         )?;
         Ok(())
     })
@@ -210,6 +214,7 @@ pub fn leave(
             guard_last_owner(conn, &org.id, "leave the organisation")?;
         }
         orgs::remove_member(conn, &org.id, user_id)?;
+        apps::suspend_personal_apps(conn, ctx, &org.id, user_id)?;
         audit::record(
             conn,
             ctx,
