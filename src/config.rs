@@ -78,15 +78,30 @@ pub struct Settings {
     pub session_lifetime: Option<String>,
 
     /// Instance part of credential prefixes, e.g. `gate` in `gate_key_…` [default: gate].
-    #[arg(long, env = "GATEHOUSE_CREDENTIAL_PREFIX", global = true, value_name = "NAME")]
+    #[arg(
+        long,
+        env = "GATEHOUSE_CREDENTIAL_PREFIX",
+        global = true,
+        value_name = "NAME"
+    )]
     pub credential_prefix: Option<String>,
 
     /// Longest overlap an old credential may keep after a rotation, e.g. 7d [default: 30d].
-    #[arg(long, env = "GATEHOUSE_MAX_CREDENTIAL_OVERLAP", global = true, value_name = "DURATION")]
+    #[arg(
+        long,
+        env = "GATEHOUSE_MAX_CREDENTIAL_OVERLAP",
+        global = true,
+        value_name = "DURATION"
+    )]
     pub max_credential_overlap: Option<String>,
 
     /// File with a server-side pepper for credential hashes [default: none].
-    #[arg(long, env = "GATEHOUSE_CREDENTIAL_PEPPER_FILE", global = true, value_name = "FILE")]
+    #[arg(
+        long,
+        env = "GATEHOUSE_CREDENTIAL_PEPPER_FILE",
+        global = true,
+        value_name = "FILE"
+    )]
     pub credential_pepper_file: Option<PathBuf>,
 
     /// Log format: `text` or `json` [default: text].

@@ -15,6 +15,7 @@ use actix_web::{Error, HttpMessage, HttpRequest, HttpResponse, ResponseError, we
 use crate::auth::csrf::{CSRF_COOKIE, CSRF_PURPOSE, FreshAnonToken};
 use crate::crypto::random_base62;
 use crate::error::AppError;
+use crate::handlers::app_secrets::REVEAL_COOKIE;
 use crate::startup::AppState;
 use crate::web::{ErrorPage, FLASH_COOKIE, FlashShown, PageCtx};
 
@@ -185,6 +186,19 @@ fn same_origin(req: &ServiceRequest, public_origin: &str) -> bool {
     }
 }
 
+/// Does the raw path carry a percent-encoded control character (NUL included)? No
+/// page or id contains one, and PostgreSQL refuses NUL in text.
+fn has_encoded_control(path: &str) -> bool {
+    let bytes = path.as_bytes();
+    bytes.windows(3).any(|w| {
+        w[0] == b'%'
+            && std::str::from_utf8(&w[1..])
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .is_some_and(|b| b < 0x20 || b == 0x7f)
+    })
+}
+
 /// Security headers on every response; the Origin check and anonymous CSRF cookie on
 /// pages; clearing a flash message once a page has shown it.
 pub async fn security(
@@ -209,6 +223,10 @@ pub async fn security(
         return Ok(req.error_response(refused));
     }
 
+    if has_encoded_control(req.uri().path()) {
+        return Ok(req.error_response(AppError::NotFound));
+    }
+
     let mut new_csrf_cookie = None;
     if page {
         let valid = req
@@ -222,6 +240,7 @@ pub async fn security(
         }
     }
 
+    let had_reveal_cookie = page && req.cookie(REVEAL_COOKIE).is_some();
     let mut res = next.call(req).await?.map_into_boxed_body();
 
     let flash_shown = res.request().extensions().get::<FlashShown>().is_some();
@@ -248,6 +267,18 @@ pub async fn security(
     let response = res.response_mut();
     if let Some(cookie) = new_csrf_cookie {
         let _ = response.add_cookie(&cookie);
+    }
+    // After a page that revealed a secret, the next page changes a cookie, so the
+    // browser will not restore the reveal page from its back/forward cache.
+    if had_reveal_cookie
+        && !response
+            .headers()
+            .get_all(header::SET_COOKIE)
+            .any(|c| c.to_str().is_ok_and(|c| c.starts_with(REVEAL_COOKIE)))
+    {
+        let mut gone = state.cookie(REVEAL_COOKIE, String::new(), None);
+        gone.make_removal();
+        let _ = response.add_cookie(&gone);
     }
     if flash_shown && response.status() == StatusCode::OK {
         let mut gone = state.cookie(FLASH_COOKIE, String::new(), None);

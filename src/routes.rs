@@ -3,7 +3,9 @@
 use actix_web::web;
 
 use crate::error::AppError;
-use crate::handlers::{account, auth, instance, invite, members, orgs, system, teams};
+use crate::handlers::{
+    account, app_secrets, apps, auth, instance, invite, members, orgs, system, teams,
+};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(system::home))
@@ -60,14 +62,77 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/o/{slug}/invitations/{id}/resend",
             web::post().to(members::resend_invitation),
         )
+        // My Hub and consumer apps
+        .route("/o/{slug}/hub", web::get().to(apps::hub))
+        .route("/o/{slug}/apps", web::get().to(apps::list))
+        .route("/o/{slug}/apps", web::post().to(app_secrets::create))
+        .route("/o/{slug}/apps/new", web::get().to(app_secrets::new_form))
+        .route("/o/{slug}/apps/{app_id}", web::get().to(apps::show))
+        .route(
+            "/o/{slug}/apps/{app_id}/edit",
+            web::get().to(apps::edit_form),
+        )
+        .route("/o/{slug}/apps/{app_id}/edit", web::post().to(apps::update))
+        .route(
+            "/o/{slug}/apps/{app_id}/rotate",
+            web::get().to(app_secrets::rotate_form),
+        )
+        .route(
+            "/o/{slug}/apps/{app_id}/rotate",
+            web::post().to(app_secrets::rotate),
+        )
+        .route(
+            "/o/{slug}/apps/{app_id}/reset",
+            web::post().to(app_secrets::reset),
+        )
+        .route(
+            "/o/{slug}/apps/{app_id}/keys",
+            web::post().to(app_secrets::add_key),
+        )
+        .route(
+            "/o/{slug}/apps/{app_id}/credentials/{credential_id}/retire",
+            web::post().to(apps::retire),
+        )
+        .route(
+            "/o/{slug}/apps/{app_id}/transfer",
+            web::post().to(apps::transfer),
+        )
+        .route(
+            "/o/{slug}/apps/{app_id}/revoke",
+            web::get().to(apps::revoke_form),
+        )
+        .route(
+            "/o/{slug}/apps/{app_id}/revoke",
+            web::post().to(apps::revoke),
+        )
+        .route(
+            "/o/{slug}/apps/{app_id}/delete",
+            web::get().to(apps::delete_form),
+        )
+        .route(
+            "/o/{slug}/apps/{app_id}/delete",
+            web::post().to(apps::delete),
+        )
         // Teams
         .route("/o/{slug}/teams", web::get().to(teams::list))
         .route("/o/{slug}/teams", web::post().to(teams::create))
         .route("/o/{slug}/teams/{team_id}", web::get().to(teams::show))
-        .route("/o/{slug}/teams/{team_id}/members", web::post().to(teams::add_member))
-        .route("/o/{slug}/teams/{team_id}/members/{user_id}/role", web::post().to(teams::set_role))
-        .route("/o/{slug}/teams/{team_id}/members/{user_id}/remove", web::post().to(teams::remove_member))
-        .route("/o/{slug}/teams/{team_id}/leave", web::post().to(teams::leave))
+        .route(
+            "/o/{slug}/teams/{team_id}/members",
+            web::post().to(teams::add_member),
+        )
+        .route(
+            "/o/{slug}/teams/{team_id}/members/{user_id}/role",
+            web::post().to(teams::set_role),
+        )
+        .route(
+            "/o/{slug}/teams/{team_id}/members/{user_id}/remove",
+            web::post().to(teams::remove_member),
+        )
+        .route(
+            "/o/{slug}/teams/{team_id}/leave",
+            web::post().to(teams::leave),
+        )
         // Invitation links (the one place a token travels in a URL)
         .route("/invite/{token}", web::get().to(invite::show))
         .route("/invite/accept", web::post().to(invite::accept))

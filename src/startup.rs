@@ -179,7 +179,10 @@ impl Application {
             None => crate::credentials::SecretHasher::default(),
             Some(path) => {
                 let pepper = std::fs::read_to_string(path).map_err(|e| {
-                    StartupError::Config(format!("cannot read the credential pepper file {}: {e}", path.display()))
+                    StartupError::Config(format!(
+                        "cannot read the credential pepper file {}: {e}",
+                        path.display()
+                    ))
                 })?;
                 let pepper = pepper.trim();
                 if pepper.len() < 16 {

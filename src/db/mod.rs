@@ -193,6 +193,22 @@ where
     }
 }
 
+/// Locks an organisation's row until the end of the current write transaction, so
+/// that checks such as "is this the last owner?" and the change they guard cannot
+/// interleave with a concurrent one. SQLite's `BEGIN IMMEDIATE` already serialises
+/// writers; PostgreSQL needs `FOR UPDATE`.
+pub fn lock_organisation(conn: &mut DbConnection, org_id: &str) -> diesel::QueryResult<()> {
+    match conn {
+        DbConnection::Sqlite(_) => Ok(()),
+        DbConnection::Pg(c) => {
+            diesel::sql_query("SELECT id FROM organisations WHERE id = $1 FOR UPDATE")
+                .bind::<diesel::sql_types::Text, _>(org_id)
+                .execute(c)
+                .map(drop)
+        }
+    }
+}
+
 /// True when `e` is a unique-constraint violation (a concurrent insert won a race).
 pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
     matches!(

@@ -2,6 +2,8 @@
 //! policy, calls one service and renders or redirects.
 
 pub mod account;
+pub mod app_secrets;
+pub mod apps;
 pub mod auth;
 pub mod instance;
 pub mod invite;

@@ -34,3 +34,19 @@ pub fn for_org(conn: &mut DbConnection, org_id: &str, limit: i64) -> QueryResult
         .select(AuditEvent::as_select())
         .load(conn)
 }
+
+/// Recent entries about any of `targets` (e.g. `app:<id>`), newest first.
+pub fn for_targets(
+    conn: &mut DbConnection,
+    org_id: &str,
+    targets: &[String],
+    limit: i64,
+) -> QueryResult<Vec<AuditEvent>> {
+    audit_events::table
+        .filter(audit_events::org_id.eq(org_id))
+        .filter(audit_events::target.eq_any(targets))
+        .order((audit_events::created_at.desc(), audit_events::id.desc()))
+        .limit(limit)
+        .select(AuditEvent::as_select())
+        .load(conn)
+}

@@ -94,17 +94,28 @@ pub struct AppDetails {
 }
 
 /// Checks name, description and callback URLs; every problem is reported.
-pub fn check_details(name: &str, description: &str, callback_urls: &str) -> Result<AppDetails, Vec<String>> {
+pub fn check_details(
+    name: &str,
+    description: &str,
+    callback_urls: &str,
+) -> Result<AppDetails, Vec<String>> {
     let mut errors = Vec::new();
-    let name = validate::name(name, "App name", 100).map_err(|e| errors.push(e)).ok();
+    let name = validate::name(name, "App name", 100)
+        .map_err(|e| errors.push(e))
+        .ok();
     let description = description.trim();
     if description.chars().count() > 2000 {
         errors.push("Description must be at most 2000 characters.".into());
     }
-    if description.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
+    if description
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
         errors.push("Description must not contain control characters.".into());
     }
-    let urls = parse_callback_urls(callback_urls).map_err(|e| errors.push(e)).ok();
+    let urls = parse_callback_urls(callback_urls)
+        .map_err(|e| errors.push(e))
+        .ok();
     match (name, urls) {
         (Some(name), Some(callback_urls)) if errors.is_empty() => Ok(AppDetails {
             name,
@@ -127,21 +138,30 @@ pub fn parse_callback_urls(raw: &str) -> Result<Vec<String>, String> {
         } else if let Some(r) = line.strip_prefix("http://") {
             (false, r)
         } else {
-            return Err(format!("Callback URL {line:?} must be an absolute https:// URL."));
+            return Err(format!(
+                "Callback URL {line:?} must be an absolute https:// URL."
+            ));
         };
         let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
         let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
         let host_only = if host.starts_with('[') {
-            host.split(']').next().map(|h| format!("{h}]")).unwrap_or_default()
+            host.split(']')
+                .next()
+                .map(|h| format!("{h}]"))
+                .unwrap_or_default()
         } else {
             host.split(':').next().unwrap_or("").to_string()
         };
         if host_only.is_empty() || line.contains('#') {
-            return Err(format!("Callback URL {line:?} must name a host and have no #fragment."));
+            return Err(format!(
+                "Callback URL {line:?} must name a host and have no #fragment."
+            ));
         }
         let local = matches!(host_only.as_str(), "localhost" | "127.0.0.1" | "[::1]");
         if !https && !local {
-            return Err(format!("Callback URL {line:?} must use https:// (http:// is allowed only for localhost)."));
+            return Err(format!(
+                "Callback URL {line:?} must use https:// (http:// is allowed only for localhost)."
+            ));
         }
         if !urls.iter().any(|u| u == line) {
             urls.push(line.to_string());
@@ -163,9 +183,16 @@ pub struct Issuer<'a> {
 /// What the one revealing response shows.
 #[derive(Debug, Clone)]
 pub enum Revealed {
-    ApiKey { key: PlainSecret },
-    ClientSecret { client_id: String, secret: PlainSecret },
-    PublicKey { client_id: String },
+    ApiKey {
+        key: PlainSecret,
+    },
+    ClientSecret {
+        client_id: String,
+        secret: PlainSecret,
+    },
+    PublicKey {
+        client_id: String,
+    },
 }
 
 /// A new app as asked for in the form.
@@ -181,12 +208,23 @@ pub struct NewApp {
 /// The result of a create request.
 #[derive(Debug)]
 pub enum Created {
-    New { app: App, revealed: Revealed },
+    New {
+        app: App,
+        revealed: Revealed,
+    },
     /// The form was submitted before; this is the app it created.
-    Replayed { app: Option<App> },
+    Replayed {
+        app: Option<App>,
+    },
 }
 
-fn secret_credential(app_id: &str, kind: Kind, label: &str, issuer: Issuer<'_>, now: NaiveDateTime) -> (Credential, PlainSecret) {
+fn secret_credential(
+    app_id: &str,
+    kind: Kind,
+    label: &str,
+    issuer: Issuer<'_>,
+    now: NaiveDateTime,
+) -> (Credential, PlainSecret) {
     let secret = PlainSecret::generate(issuer.prefix, kind);
     let cred = Credential {
         id: new_id(),
@@ -211,7 +249,14 @@ fn secret_credential(app_id: &str, kind: Kind, label: &str, issuer: Issuer<'_>, 
 
 fn key_credential(app_id: &str, key: &PublicKey, label: &str, now: NaiveDateTime) -> Credential {
     let compact: String = key.text.chars().filter(|c| !c.is_whitespace()).collect();
-    let last4 = compact.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
+    let last4 = compact
+        .chars()
+        .rev()
+        .take(4)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
     Credential {
         id: new_id(),
         app_id: app_id.to_string(),
@@ -231,15 +276,25 @@ fn key_credential(app_id: &str, key: &PublicKey, label: &str, now: NaiveDateTime
 fn check_label(label: &str) -> AppResult<String> {
     let label = label.trim();
     if label.chars().count() > 60 || label.chars().any(char::is_control) {
-        return Err(AppError::bad_request("A credential label must be at most 60 characters, without control characters."));
+        return Err(AppError::bad_request(
+            "A credential label must be at most 60 characters, without control characters.",
+        ));
     }
     Ok(label.to_string())
 }
 
-fn ensure_name_free(conn: &mut DbConnection, org_id: &str, owner: &Owner, name: &str, except: Option<&str>) -> AppResult<()> {
+fn ensure_name_free(
+    conn: &mut DbConnection,
+    org_id: &str,
+    owner: &Owner,
+    name: &str,
+    except: Option<&str>,
+) -> AppResult<()> {
     let (user, team) = owner.columns();
     if apps::name_taken(conn, org_id, user.as_deref(), team.as_deref(), name, except)? {
-        return Err(AppError::conflict(format!("This owner already has an app called \"{name}\". Choose another name.")));
+        return Err(AppError::conflict(format!(
+            "This owner already has an app called \"{name}\". Choose another name."
+        )));
     }
     Ok(())
 }
@@ -265,10 +320,20 @@ impl From<diesel::result::Error> for CreateError {
 }
 
 /// Creates an app with its first credential. `nonce` makes the form single-use.
-pub fn create(conn: &mut DbConnection, ctx: &Ctx, org: &Organisation, actor_id: &str, issuer: Issuer<'_>, nonce: &str, new: NewApp) -> AppResult<Created> {
+pub fn create(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    org: &Organisation,
+    actor_id: &str,
+    issuer: Issuer<'_>,
+    nonce: &str,
+    new: NewApp,
+) -> AppResult<Created> {
     let label = check_label(&new.label)?;
     if (new.auth_type == AuthType::Jwt) != new.public_key.is_some() {
-        return Err(AppError::bad_request("JWT apps need a public key; other apps take none."));
+        return Err(AppError::bad_request(
+            "JWT apps need a public key; other apps take none.",
+        ));
     }
     let replayed = |conn: &mut DbConnection| -> AppResult<Created> {
         let earlier = nonces::earlier_result(conn, nonce)?.flatten();
@@ -284,7 +349,8 @@ pub fn create(conn: &mut DbConnection, ctx: &Ctx, org: &Organisation, actor_id: 
         }
         ensure_name_free(conn, &org.id, &new.owner, &new.details.name, None)?;
         let (owner_user_id, owner_team_id) = new.owner.columns();
-        let client_id = (new.auth_type != AuthType::ApiKey).then(|| format!("{}_cid_{}", issuer.prefix, random_base62(22)));
+        let client_id = (new.auth_type != AuthType::ApiKey)
+            .then(|| format!("{}_cid_{}", issuer.prefix, random_base62(22)));
         let app = App {
             id: uuid::Uuid::now_v7().to_string(),
             org_id: org.id.clone(),
@@ -318,7 +384,8 @@ pub fn create(conn: &mut DbConnection, ctx: &Ctx, org: &Organisation, actor_id: 
                 Revealed::ApiKey { key }
             }
             (AuthType::OAuth2, _, Some(client_id)) => {
-                let (cred, secret) = secret_credential(&app.id, Kind::ClientSecret, &label, issuer, ctx.now);
+                let (cred, secret) =
+                    secret_credential(&app.id, Kind::ClientSecret, &label, issuer, ctx.now);
                 apps::insert_credential(conn, &cred)?;
                 Revealed::ClientSecret { client_id, secret }
             }
@@ -329,9 +396,25 @@ pub fn create(conn: &mut DbConnection, ctx: &Ctx, org: &Organisation, actor_id: 
             _ => return Err(AppError::internal("inconsistent new app").into()),
         };
         nonces::record(conn, ctx, FORM_KIND, actor_id, nonce, &app.id).map_err(|e| {
-            if is_unique_violation(&e) { CreateError::Replay } else { e.into() }
+            if is_unique_violation(&e) {
+                CreateError::Replay
+            } else {
+                e.into()
+            }
         })?;
-        audit::record(conn, ctx, Some(&org.id), "app.created", Some(&format!("app:{}", app.id)), &format!("{} ({}), owner {}", app.name, app.auth_type, new.owner.describe()))?;
+        audit::record(
+            conn,
+            ctx,
+            Some(&org.id),
+            "app.created",
+            Some(&format!("app:{}", app.id)),
+            &format!(
+                "{} ({}), owner {}",
+                app.name,
+                app.auth_type,
+                new.owner.describe()
+            ),
+        )?;
         Ok(Created::New { app, revealed })
     });
     match result {
@@ -356,7 +439,9 @@ pub fn rotate_form_kind() -> &'static str {
 
 fn require_changeable(app: &App) -> AppResult<()> {
     match app.status.as_str() {
-        "revoked" => Err(AppError::conflict("This app is revoked: it cannot be changed. Create a new app instead.")),
+        "revoked" => Err(AppError::conflict(
+            "This app is revoked: it cannot be changed. Create a new app instead.",
+        )),
         "deleted" => Err(AppError::NotFound),
         _ => Ok(()),
     }
@@ -366,8 +451,21 @@ fn reload(conn: &mut DbConnection, app: &App) -> AppResult<App> {
     apps::find_in_org(conn, &app.org_id, &app.id)?.ok_or(AppError::NotFound)
 }
 
-fn audit_app(conn: &mut DbConnection, ctx: &Ctx, app: &App, action: &str, detail: &str) -> AppResult<()> {
-    audit::record(conn, ctx, Some(&app.org_id), action, Some(&format!("app:{}", app.id)), detail)?;
+fn audit_app(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    app: &App,
+    action: &str,
+    detail: &str,
+) -> AppResult<()> {
+    audit::record(
+        conn,
+        ctx,
+        Some(&app.org_id),
+        action,
+        Some(&format!("app:{}", app.id)),
+        detail,
+    )?;
     Ok(())
 }
 
@@ -391,9 +489,12 @@ pub fn rotate(
             max_overlap.num_hours()
         )));
     }
-    let auth_type = AuthType::parse(&app.auth_type).ok_or_else(|| AppError::internal("unknown auth type"))?;
+    let auth_type =
+        AuthType::parse(&app.auth_type).ok_or_else(|| AppError::internal("unknown auth type"))?;
     if auth_type == AuthType::Jwt {
-        return Err(AppError::conflict("JWT apps rotate by adding a new public key and then removing the old one."));
+        return Err(AppError::conflict(
+            "JWT apps rotate by adding a new public key and then removing the old one.",
+        ));
     }
     let already = || {
         AppError::conflict(
@@ -420,50 +521,103 @@ pub fn rotate(
                 kept += 1;
             }
         }
-        let kind = if auth_type == AuthType::ApiKey { Kind::ApiKey } else { Kind::ClientSecret };
+        let kind = if auth_type == AuthType::ApiKey {
+            Kind::ApiKey
+        } else {
+            Kind::ClientSecret
+        };
         let (cred, secret) = secret_credential(&app.id, kind, &label, issuer, ctx.now);
         apps::insert_credential(conn, &cred)?;
         let actor = ctx.actor_id.clone().unwrap_or_default();
-        nonces::record(conn, ctx, ROTATE_KIND, &actor, nonce, &cred.id)
-            .map_err(|e| if is_unique_violation(&e) { already() } else { e.into() })?;
+        nonces::record(conn, ctx, ROTATE_KIND, &actor, nonce, &cred.id).map_err(|e| {
+            if is_unique_violation(&e) {
+                already()
+            } else {
+                e.into()
+            }
+        })?;
         let detail = if overlap.is_zero() {
             "reset: old credentials revoked".to_string()
         } else {
-            format!("rotated: {kept} old credential(s) keep working for {} minutes", overlap.num_minutes())
+            format!(
+                "rotated: {kept} old credential(s) keep working for {} minutes",
+                overlap.num_minutes()
+            )
         };
-        audit_app(conn, ctx, &app, if overlap.is_zero() { "credential.reset" } else { "credential.rotated" }, &detail)?;
+        audit_app(
+            conn,
+            ctx,
+            &app,
+            if overlap.is_zero() {
+                "credential.reset"
+            } else {
+                "credential.rotated"
+            },
+            &detail,
+        )?;
         Ok(match auth_type {
             AuthType::ApiKey => Revealed::ApiKey { key: secret },
-            _ => Revealed::ClientSecret { client_id: app.client_id.clone().unwrap_or_default(), secret },
+            _ => Revealed::ClientSecret {
+                client_id: app.client_id.clone().unwrap_or_default(),
+                secret,
+            },
         })
     })
 }
 
 /// Retires one credential now (the old one during an overlap, or an old JWT key).
 /// The app keeps at least one working credential.
-pub fn retire_credential(conn: &mut DbConnection, ctx: &Ctx, app: &App, credential_id: &str) -> AppResult<()> {
+pub fn retire_credential(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    app: &App,
+    credential_id: &str,
+) -> AppResult<()> {
     write_transaction(conn, |conn| {
         let app = reload(conn, app)?;
         require_changeable(&app)?;
         let creds = apps::credentials_of(conn, &app.id)?;
-        let target = creds.iter().find(|c| c.id == credential_id).ok_or(AppError::NotFound)?;
+        let target = creds
+            .iter()
+            .find(|c| c.id == credential_id)
+            .ok_or(AppError::NotFound)?;
         if !target.state(ctx.now).is_usable() {
-            return Err(AppError::conflict("This credential is already expired or revoked."));
+            return Err(AppError::conflict(
+                "This credential is already expired or revoked.",
+            ));
         }
-        let others = creds.iter().filter(|c| c.id != credential_id && c.state(ctx.now).is_usable()).count();
+        let others = creds
+            .iter()
+            .filter(|c| c.id != credential_id && c.state(ctx.now).is_usable())
+            .count();
         if others == 0 {
             return Err(AppError::conflict(
                 "This is the app's last working credential. Rotate it to get a new one, or revoke the app.",
             ));
         }
         apps::revoke_credential(conn, credential_id, ctx.now)?;
-        audit_app(conn, ctx, &app, "credential.retired", &format!("credential:{credential_id} ({}…{})", target.prefix, target.last4))?;
+        audit_app(
+            conn,
+            ctx,
+            &app,
+            "credential.retired",
+            &format!(
+                "credential:{credential_id} ({}…{})",
+                target.prefix, target.last4
+            ),
+        )?;
         Ok(())
     })
 }
 
 /// Registers another public key on a JWT app.
-pub fn add_public_key(conn: &mut DbConnection, ctx: &Ctx, app: &App, key: &PublicKey, label: &str) -> AppResult<()> {
+pub fn add_public_key(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    app: &App,
+    key: &PublicKey,
+    label: &str,
+) -> AppResult<()> {
     let label = check_label(label)?;
     if app.auth_type != AuthType::Jwt.as_str() {
         return Err(AppError::conflict("Only JWT apps register public keys."));
@@ -473,13 +627,25 @@ pub fn add_public_key(conn: &mut DbConnection, ctx: &Ctx, app: &App, key: &Publi
         require_changeable(&app)?;
         let cred = key_credential(&app.id, key, &label, ctx.now);
         apps::insert_credential(conn, &cred)?;
-        audit_app(conn, ctx, &app, "credential.key_added", &format!("{} key …{}", cred.prefix, cred.last4))?;
+        audit_app(
+            conn,
+            ctx,
+            &app,
+            "credential.key_added",
+            &format!("{} key …{}", cred.prefix, cred.last4),
+        )?;
         Ok(())
     })
 }
 
 /// Changes name, description, callback URLs and credential labels.
-pub fn update(conn: &mut DbConnection, ctx: &Ctx, app: &App, details: &AppDetails, labels: &[(String, String)]) -> AppResult<()> {
+pub fn update(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    app: &App,
+    details: &AppDetails,
+    labels: &[(String, String)],
+) -> AppResult<()> {
     let labels = labels
         .iter()
         .map(|(id, l)| check_label(l).map(|l| (id.clone(), l)))
@@ -487,12 +653,15 @@ pub fn update(conn: &mut DbConnection, ctx: &Ctx, app: &App, details: &AppDetail
     write_transaction(conn, |conn| {
         let mut app = reload(conn, app)?;
         require_changeable(&app)?;
-        let owner = Owner::of(&app).ok_or_else(|| AppError::conflict("This app has no owner; transfer it first."))?;
+        let owner = Owner::of(&app)
+            .ok_or_else(|| AppError::conflict("This app has no owner; transfer it first."))?;
         ensure_name_free(conn, &app.org_id, &owner, &details.name, Some(&app.id))?;
         let creds = apps::credentials_of(conn, &app.id)?;
         for (id, label) in &labels {
             if !creds.iter().any(|c| &c.id == id) {
-                return Err(AppError::bad_request("The form names a credential this app does not have."));
+                return Err(AppError::bad_request(
+                    "The form names a credential this app does not have.",
+                ));
             }
             apps::set_credential_label(conn, id, label)?;
         }
@@ -514,7 +683,12 @@ pub fn update(conn: &mut DbConnection, ctx: &Ctx, app: &App, details: &AppDetail
 
 /// Revokes the app: every credential stops working; it cannot be undone.
 pub fn revoke(conn: &mut DbConnection, ctx: &Ctx, app: &App, reason: &str) -> AppResult<()> {
-    let reason = reason.trim().chars().filter(|c| !c.is_control()).take(500).collect::<String>();
+    let reason = reason
+        .trim()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(500)
+        .collect::<String>();
     write_transaction(conn, |conn| {
         let mut app = reload(conn, app)?;
         if app.status == "revoked" {
@@ -525,7 +699,20 @@ pub fn revoke(conn: &mut DbConnection, ctx: &Ctx, app: &App, reason: &str) -> Ap
         app.status_reason = reason.clone();
         app.updated_at = ctx.now;
         apps::save(conn, &app)?;
-        audit_app(conn, ctx, &app, "app.revoked", &format!("{n} credential(s) revoked; reason: {}", if reason.is_empty() { "none given" } else { &reason }))?;
+        audit_app(
+            conn,
+            ctx,
+            &app,
+            "app.revoked",
+            &format!(
+                "{n} credential(s) revoked; reason: {}",
+                if reason.is_empty() {
+                    "none given"
+                } else {
+                    &reason
+                }
+            ),
+        )?;
         Ok(())
     })
 }
@@ -538,7 +725,13 @@ pub fn delete(conn: &mut DbConnection, ctx: &Ctx, app: &App) -> AppResult<()> {
         app.status = "deleted".into();
         app.updated_at = ctx.now;
         apps::save(conn, &app)?;
-        audit_app(conn, ctx, &app, "app.deleted", &format!("{}; {n} credential(s) revoked", app.name))?;
+        audit_app(
+            conn,
+            ctx,
+            &app,
+            "app.deleted",
+            &format!("{}; {n} credential(s) revoked", app.name),
+        )?;
         Ok(())
     })
 }
@@ -560,7 +753,13 @@ pub fn transfer(conn: &mut DbConnection, ctx: &Ctx, app: &App, to: &Owner) -> Ap
         }
         app.updated_at = ctx.now;
         apps::save(conn, &app)?;
-        audit_app(conn, ctx, &app, "app.transferred", &format!("{from} → {}", to.describe()))?;
+        audit_app(
+            conn,
+            ctx,
+            &app,
+            "app.transferred",
+            &format!("{from} → {}", to.describe()),
+        )?;
         Ok(())
     })
 }
@@ -569,7 +768,12 @@ pub fn transfer(conn: &mut DbConnection, ctx: &Ctx, app: &App, to: &Owner) -> Ap
 pub const OWNER_LEFT: &str = "owner left";
 
 /// Suspends a departing member's personal apps, inside the caller's transaction.
-pub(crate) fn suspend_personal_apps(conn: &mut DbConnection, ctx: &Ctx, org_id: &str, user_id: &str) -> AppResult<usize> {
+pub(crate) fn suspend_personal_apps(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    org_id: &str,
+    user_id: &str,
+) -> AppResult<usize> {
     let mut n = 0;
     for mut app in apps::personal_live(conn, org_id, user_id)? {
         if app.status == "suspended" && app.status_reason == OWNER_LEFT {
@@ -609,10 +813,22 @@ mod tests {
     #[test]
     fn callback_urls_must_be_https_except_localhost() {
         assert_eq!(
-            parse_callback_urls("https://app.example.com/cb\n\nhttp://localhost:3000/cb\nhttp://127.0.0.1/cb").unwrap().len(),
+            parse_callback_urls(
+                "https://app.example.com/cb\n\nhttp://localhost:3000/cb\nhttp://127.0.0.1/cb"
+            )
+            .unwrap()
+            .len(),
             3
         );
-        for bad in ["http://app.example.com/cb", "ftp://x", "app.example.com", "https:///cb", "https://x.com/a b", "https://x.com/#frag", "http://localhost.evil.com/cb"] {
+        for bad in [
+            "http://app.example.com/cb",
+            "ftp://x",
+            "app.example.com",
+            "https:///cb",
+            "https://x.com/a b",
+            "https://x.com/#frag",
+            "http://localhost.evil.com/cb",
+        ] {
             assert!(parse_callback_urls(bad).is_err(), "{bad}");
         }
         assert!(parse_callback_urls("").unwrap().is_empty());

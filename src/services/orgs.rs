@@ -2,7 +2,7 @@
 //! The last owner can neither leave nor be removed nor be demoted.
 
 use crate::auth::policy::{self, OrgAction, Role};
-use crate::db::{DbConnection, is_unique_violation, write_transaction};
+use crate::db::{DbConnection, is_unique_violation, lock_organisation, write_transaction};
 use crate::error::{AppError, AppResult};
 use crate::models::new_id;
 use crate::models::orgs::{self, Membership, Organisation};
@@ -121,6 +121,7 @@ fn member_role(conn: &mut DbConnection, org_id: &str, user_id: &str) -> AppResul
 }
 
 fn guard_last_owner(conn: &mut DbConnection, org_id: &str, what: &str) -> AppResult<()> {
+    lock_organisation(conn, org_id)?;
     if orgs::count_with_role(conn, org_id, Role::Owner.as_str())? <= 1 {
         return Err(AppError::conflict(format!(
             "The last owner cannot {what}. Make another member an owner first."

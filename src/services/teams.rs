@@ -162,3 +162,54 @@ pub fn remove_member(
         Ok(())
     })
 }
+
+/// The actor leaves the team; their access through it ends at once.
+pub fn leave(conn: &mut DbConnection, ctx: &Ctx, org: &Organisation, team: &Team) -> AppResult<()> {
+    let user_id = ctx
+        .actor_id
+        .clone()
+        .ok_or_else(|| AppError::internal("leaving a team needs an actor"))?;
+    remove_member(conn, ctx, org, team, &user_id)
+}
+
+/// One row of the organisation's team list.
+pub struct TeamSummary {
+    pub team: Team,
+    pub members: i64,
+    /// The viewer's role in the team, if they belong to it.
+    pub my_role: Option<TeamRole>,
+}
+
+/// Every team of the organisation with its member count and `user_id`'s role in it.
+pub fn overview(
+    conn: &mut DbConnection,
+    org_id: &str,
+    user_id: &str,
+) -> AppResult<Vec<TeamSummary>> {
+    use std::collections::HashMap;
+
+    use diesel::prelude::*;
+
+    use crate::db::schema::{team_members, teams as teams_table};
+
+    let counts: HashMap<String, i64> = team_members::table
+        .inner_join(teams_table::table)
+        .filter(teams_table::org_id.eq(org_id))
+        .group_by(team_members::team_id)
+        .select((team_members::team_id, diesel::dsl::count_star()))
+        .load::<(String, i64)>(conn)?
+        .into_iter()
+        .collect();
+    let mine: HashMap<String, String> = teams::for_user(conn, org_id, user_id)?
+        .into_iter()
+        .map(|(t, role)| (t.id, role))
+        .collect();
+    Ok(teams::for_org(conn, org_id)?
+        .into_iter()
+        .map(|team| TeamSummary {
+            members: counts.get(&team.id).copied().unwrap_or(0),
+            my_role: mine.get(&team.id).and_then(|r| TeamRole::parse(r)),
+            team,
+        })
+        .collect())
+}

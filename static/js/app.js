@@ -1,7 +1,10 @@
 // Gatehouse progressive enhancements. Every page works without this file.
 // - forms marked data-once disable their submit buttons after the first submit;
 // - forms marked data-confirm ask before submitting;
-// - buttons marked data-copy="ID" copy the value of the element with that id.
+// - buttons marked data-copy="ID" copy the value of the element with that id;
+// - a link marked data-download-json="ID" downloads the fields marked data-json-key
+//   inside the element with that id as a JSON file, built here in the browser (the
+//   link's own data: URL is the fallback without JavaScript).
 (function () {
   "use strict";
   document.addEventListener("submit", function (event) {
@@ -24,6 +27,26 @@
     }
   });
   document.addEventListener("click", function (event) {
+    var download = event.target.closest("[data-download-json]");
+    if (download && window.Blob && window.URL && URL.createObjectURL) {
+      var scope = document.getElementById(download.getAttribute("data-download-json"));
+      if (scope) {
+        var data = {};
+        scope.querySelectorAll("[data-json-key]").forEach(function (el) {
+          data[el.getAttribute("data-json-key")] = el.value !== undefined ? el.value : el.textContent;
+        });
+        var url = URL.createObjectURL(new Blob([JSON.stringify(data, null, 2)], { type: "application/json" }));
+        var a = document.createElement("a");
+        a.href = url;
+        a.download = download.getAttribute("download") || "credentials.json";
+        document.body.appendChild(a);
+        a.click();
+        a.remove();
+        setTimeout(function () { URL.revokeObjectURL(url); }, 1000);
+        event.preventDefault();
+        return;
+      }
+    }
     var button = event.target.closest("[data-copy]");
     if (!button) return;
     var source = document.getElementById(button.getAttribute("data-copy"));

@@ -335,3 +335,38 @@ impl TestApp {
         browser
     }
 }
+
+/// Small database look-ups for the organisation and invitation tests.
+#[allow(dead_code)]
+impl TestApp {
+    /// The role `email` holds in organisation `slug`, if they are a member.
+    pub fn role_of(&self, slug: &str, email: &str) -> Option<String> {
+        use diesel::prelude::*;
+        use gatehouse::db::schema::{memberships, organisations, users};
+        let mut conn = self.conn();
+        let conn: &mut DbConnection = &mut conn;
+        memberships::table
+            .inner_join(organisations::table)
+            .inner_join(users::table)
+            .filter(organisations::slug.eq(slug))
+            .filter(users::email.eq(email))
+            .select(memberships::role)
+            .first(conn)
+            .optional()
+            .expect("role query")
+    }
+
+    /// The id of the newest invitation sent to `email`.
+    pub fn invitation_id(&self, email: &str) -> String {
+        use diesel::prelude::*;
+        use gatehouse::db::schema::invitations;
+        let mut conn = self.conn();
+        let conn: &mut DbConnection = &mut conn;
+        invitations::table
+            .filter(invitations::email.eq(email))
+            .order((invitations::created_at.desc(), invitations::id.desc()))
+            .select(invitations::id)
+            .first(conn)
+            .expect("invitation exists")
+    }
+}

@@ -5,9 +5,11 @@
 mod kit;
 
 mod accounts;
+mod apps;
 mod input;
 mod invitations;
 mod orgs;
 mod policy;
 mod security;
 mod system;
+mod teams;

@@ -58,6 +58,32 @@ async fn every_route_against_every_role() {
         .await;
     let anon = app.browser();
 
+    // Two teams in globex, both created by Olivia (so she is team admin of both):
+    // "Platform", which nobody else is in, and "Squad", where dev is a plain member.
+    let mut team_ids = Vec::new();
+    for name in ["Platform", "Squad"] {
+        let made = olivia
+            .submit("/o/globex/teams", "/o/globex/teams", &[("name", name)])
+            .await;
+        made.assert_status(303);
+        let id = made
+            .location()
+            .and_then(|l| l.strip_prefix("/o/globex/teams/"))
+            .expect("redirect to the new team")
+            .to_string();
+        team_ids.push(id);
+    }
+    let (platform, squad) = (team_ids[0].clone(), team_ids[1].clone());
+    olivia
+        .submit(
+            &format!("/o/globex/teams/{squad}"),
+            &format!("/o/globex/teams/{squad}/members"),
+            &[("email", "dev@example.com"), ("role", "member")],
+        )
+        .await
+        .assert_status(303);
+    assert_eq!(app.count("team_members"), 3);
+
     let dev_id = app.user_id("dev@example.com");
     let owner_id = app.user_id("olivia@example.com");
     let admin_id = app.user_id("admin@example.com");
@@ -118,6 +144,37 @@ async fn every_route_against_every_role() {
                                                                            [303, 404, 403, 403, 303, 404]),
         ("POST", g(&format!("/members/{owner_id}/remove")), vec![],        [303, 404, 403, 403, 400, 404]),
         ("POST", g("/members/no-such-user/remove"), vec![],                [303, 404, 404, 404, 404, 404]),
+        // Teams: every member sees them and may create one; team admins (Olivia) and
+        // org admins manage them; a plain team member (dev, in Squad) or a developer
+        // outside the team (dev, for Platform) may not.
+        ("GET",  g("/teams"), vec![],                                      [303, 404, 200, 200, 200, 404]),
+        ("POST", g("/teams"), vec![("name", "")],                          [303, 404, 422, 422, 422, 404]),
+        ("GET",  g(&format!("/teams/{platform}")), vec![],                 [303, 404, 200, 200, 200, 404]),
+        ("GET",  g(&format!("/teams/{squad}")), vec![],                    [303, 404, 200, 200, 200, 404]),
+        ("GET",  g("/teams/no-such-team"), vec![],                         [303, 404, 404, 404, 404, 404]),
+        ("POST", g(&format!("/teams/{platform}/members")), vec![("email", "not-an-email"), ("role", "member")],
+                                                                           [303, 404, 403, 422, 422, 404]),
+        ("POST", g(&format!("/teams/{squad}/members")), vec![("email", "not-an-email"), ("role", "member")],
+                                                                           [303, 404, 403, 422, 422, 404]),
+        // Already in the team: refused with the form shown again.
+        ("POST", g(&format!("/teams/{squad}/members")), vec![("email", "dev@example.com"), ("role", "member")],
+                                                                           [303, 404, 403, 409, 409, 404]),
+        ("POST", g("/teams/no-such-team/members"), vec![("email", "dev@example.com"), ("role", "member")],
+                                                                           [303, 404, 404, 404, 404, 404]),
+        // A no-op role change, then a tampered role.
+        ("POST", g(&format!("/teams/{squad}/members/{dev_id}/role")), vec![("role", "member")],
+                                                                           [303, 404, 403, 303, 303, 404]),
+        ("POST", g(&format!("/teams/{squad}/members/{dev_id}/role")), vec![("role", "owner")],
+                                                                           [303, 404, 403, 422, 422, 404]),
+        ("POST", g(&format!("/teams/{squad}/members/no-such-user/role")), vec![("role", "admin")],
+                                                                           [303, 404, 403, 404, 404, 404]),
+        ("POST", g(&format!("/teams/{platform}/members/{dev_id}/remove")), vec![],
+                                                                           [303, 404, 403, 404, 404, 404]),
+        ("POST", g(&format!("/teams/{squad}/members/no-such-user/remove")), vec![],
+                                                                           [303, 404, 403, 404, 404, 404]),
+        ("POST", g(&format!("/teams/no-such-team/members/{dev_id}/remove")), vec![],
+                                                                           [303, 404, 404, 404, 404, 404]),
+        ("POST", g("/teams/no-such-team/leave"), vec![],                   [303, 404, 404, 404, 404, 404]),
         ("GET",  "/invite/no-such-token".into(), vec![],                   [410, 410, 410, 410, 410, 410]),
         ("POST", "/invite/accept".into(), vec![("token", "no-such-token")],
                                                                            [303, 410, 410, 410, 410, 410]),
@@ -126,6 +183,11 @@ async fn every_route_against_every_role() {
         ("GET",  "/admin/instance".into(), vec![],                         [303, 404, 404, 404, 404, 200]),
         ("POST", "/admin/instance".into(), vec![("org_creation", "bogus")],[303, 404, 404, 404, 404, 400]),
         ("GET",  "/no/such/page".into(), vec![],                           [404, 404, 404, 404, 404, 404]),
+        // Leaving a team is the one permitted request that cannot be a no-op, so these
+        // come last and change team memberships only: only team members may leave
+        // (409 for everyone else in the organisation).
+        ("POST", g(&format!("/teams/{platform}/leave")), vec![],           [303, 404, 409, 409, 303, 404]),
+        ("POST", g(&format!("/teams/{squad}/leave")), vec![],              [303, 404, 303, 409, 303, 404]),
         // Last: signs everyone out.
         ("POST", "/logout".into(), vec![],                                 [303, 303, 303, 303, 303, 303]),
     ];
@@ -158,4 +220,7 @@ async fn every_route_against_every_role() {
     assert_eq!(app.count("memberships"), 5);
     assert_eq!(app.count("memberships WHERE role = 'owner'"), 2);
     assert_eq!(app.count("memberships WHERE role = 'admin'"), 1);
+    // The only team changes were the three leaves at the end; no team was created.
+    assert_eq!(app.count("teams"), 2);
+    assert_eq!(app.count("team_members"), 0);
 }
