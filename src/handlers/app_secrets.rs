@@ -13,8 +13,8 @@ use crate::auth::csrf::CsrfForm;
 use crate::auth::policy::{AppAction, OrgAction};
 use crate::auth::{OrgScope, State};
 use crate::error::{AppError, AppResult};
-use crate::handlers::apps::{app_url, flash, load};
-use crate::handlers::form_problem;
+use crate::handlers::apps::{app_url, load};
+use crate::handlers::{flash_outcome, form_problem};
 use crate::models::apps::App;
 use crate::models::teams;
 use crate::services::apps::{AuthType, Created, Issuer, NewApp, Owner, Revealed};
@@ -443,7 +443,7 @@ async fn do_rotate(
             };
             reveal(ctx, &scope, &state, loaded.app, revealed, heading)
         }
-        Err(e @ AppError::Conflict(_)) => flash(&req, &app_url(&scope, &loaded.app.id), Err(e), ""),
+        Err(e @ AppError::Conflict(_)) => flash_outcome(&req, &app_url(&scope, &loaded.app.id), Err(e), ""),
         Err(e) => {
             let (status, message) = form_problem(e)?;
             rotate_page(ctx, &scope, &state, loaded.app, status, vec![message])
@@ -492,14 +492,14 @@ pub async fn add_key(
     let to = app_url(&scope, &loaded.app.id);
     let key = match crate::public_keys::parse(&form.public_key) {
         Ok(key) => key,
-        Err(message) => return flash(&req, &to, Err(AppError::BadRequest(message)), ""),
+        Err(message) => return flash_outcome(&req, &to, Err(AppError::BadRequest(message)), ""),
     };
     let c = scope.ctx(&req);
     let app = loaded.app.clone();
     let result = state
         .db(move |conn| services::apps::add_public_key(conn, &c, &app, &key, &form.label))
         .await;
-    flash(
+    flash_outcome(
         &req,
         &to,
         result,

@@ -15,7 +15,7 @@ use crate::auth::policy::{self, AppAction, AppRelation, Role};
 use crate::auth::{OrgScope, State};
 use crate::db::DbConnection;
 use crate::error::{AppError, AppResult};
-use crate::handlers::{EmptyForm, form_problem};
+use crate::handlers::{EmptyForm, flash_outcome, form_problem};
 use crate::models::apps::{self, App, AppFilter, Credential};
 use crate::models::audit::AuditEvent;
 use crate::models::{teams, users};
@@ -731,7 +731,7 @@ pub async fn transfer(
             services::apps::transfer(conn, &c, &app, &owner)
         })
         .await;
-    flash(
+    flash_outcome(
         &req,
         &app_url(&scope, &loaded.app.id),
         result,
@@ -753,7 +753,7 @@ pub async fn retire(
     let result = state
         .db(move |conn| services::apps::retire_credential(conn, &c, &app, &credential_id))
         .await;
-    flash(
+    flash_outcome(
         &req,
         &app_url(&scope, &loaded.app.id),
         result,
@@ -761,19 +761,3 @@ pub async fn retire(
     )
 }
 
-/// Redirects with a success message or the message of an error the user can act on.
-pub fn flash(
-    req: &HttpRequest,
-    to: &str,
-    result: AppResult<()>,
-    ok: &str,
-) -> AppResult<HttpResponse> {
-    match result {
-        Ok(()) => Ok(see_other_with(req, to, "info", ok)),
-        Err(e @ (AppError::NotFound | AppError::Forbidden(_))) => Err(e),
-        Err(e) => {
-            let (_, message) = form_problem(e)?;
-            Ok(see_other_with(req, to, "error", &message))
-        }
-    }
-}

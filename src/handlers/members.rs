@@ -9,12 +9,12 @@ use crate::auth::csrf::CsrfForm;
 use crate::auth::policy::{OrgAction, Role};
 use crate::auth::{OrgScope, State};
 use crate::error::{AppError, AppResult};
-use crate::handlers::{EmptyForm, form_problem};
+use crate::handlers::{EmptyForm, flash_outcome, form_problem};
 use crate::models::invitations::Invitation;
 use crate::models::orgs::{self as org_model, MemberSort};
 use crate::services;
 use crate::validate;
-use crate::web::{PageCtx, no_referrer, render_status, see_other_with};
+use crate::web::{PageCtx, no_referrer, render_status};
 
 const PAGE_SIZE: i64 = 50;
 
@@ -198,7 +198,7 @@ pub async fn change_role(
     let result = state
         .db(move |conn| services::orgs::change_role(conn, &c, &org, actor_role, &target, new_role))
         .await;
-    flash_result(&req, &members_url(&scope), result, "Role changed.")
+    flash_outcome(&req, &members_url(&scope), result, "Role changed.")
 }
 
 pub async fn remove(
@@ -220,7 +220,7 @@ pub async fn remove(
     let result = state
         .db(move |conn| services::orgs::remove_member(conn, &c, &org, actor_role, &target))
         .await;
-    flash_result(
+    flash_outcome(
         &req,
         &members_url(&scope),
         result,
@@ -228,23 +228,6 @@ pub async fn remove(
     )
 }
 
-/// Redirects with the success message, or with the message of an error the user can
-/// act on; other errors go to the error page.
-fn flash_result(
-    req: &HttpRequest,
-    to: &str,
-    result: AppResult<()>,
-    ok: &str,
-) -> AppResult<HttpResponse> {
-    match result {
-        Ok(()) => Ok(see_other_with(req, to, "info", ok)),
-        Err(e @ (AppError::NotFound | AppError::Forbidden(_))) => Err(e),
-        Err(e) => {
-            let (_, message) = form_problem(e)?;
-            Ok(see_other_with(req, to, "error", &message))
-        }
-    }
-}
 
 #[derive(Template)]
 #[template(path = "orgs/invitation_link.html")]
@@ -352,7 +335,7 @@ pub async fn revoke_invitation(
     let result = state
         .db(move |conn| services::invitations::revoke(conn, &c, &org, &id))
         .await;
-    flash_result(
+    flash_outcome(
         &req,
         &members_url(&scope),
         result,
@@ -377,6 +360,6 @@ pub async fn resend_invitation(
         .await
     {
         Ok((token, inv)) => link_page(ctx, &scope, &state, &token, &inv),
-        Err(e) => flash_result(&req, &members_url(&scope), Err(e), ""),
+        Err(e) => flash_outcome(&req, &members_url(&scope), Err(e), ""),
     }
 }

@@ -13,7 +13,7 @@ pub mod system;
 pub mod teams;
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, ResponseError};
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use serde::Deserialize;
 
 use crate::error::AppError;
@@ -49,5 +49,23 @@ pub fn form_problem(e: AppError) -> Result<(StatusCode, String), AppError> {
             Ok((status, e.public_message()))
         }
         other => Err(other),
+    }
+}
+
+/// Redirects to `to` with `ok` as the flash message, or with the message of an error
+/// the user can act on; "not found" and "forbidden" go to the error page instead.
+pub fn flash_outcome(
+    req: &HttpRequest,
+    to: &str,
+    result: Result<(), AppError>,
+    ok: &str,
+) -> Result<HttpResponse, AppError> {
+    match result {
+        Ok(()) => Ok(crate::web::see_other_with(req, to, "info", ok)),
+        Err(e @ (AppError::NotFound | AppError::Forbidden(_))) => Err(e),
+        Err(e) => {
+            let (_, message) = form_problem(e)?;
+            Ok(crate::web::see_other_with(req, to, "error", &message))
+        }
     }
 }
