@@ -443,7 +443,9 @@ async fn do_rotate(
             };
             reveal(ctx, &scope, &state, loaded.app, revealed, heading)
         }
-        Err(e @ AppError::Conflict(_)) => flash_outcome(&req, &app_url(&scope, &loaded.app.id), Err(e), ""),
+        Err(e @ AppError::Conflict(_)) => {
+            flash_outcome(&req, &app_url(&scope, &loaded.app.id), Err(e), "")
+        }
         Err(e) => {
             let (status, message) = form_problem(e)?;
             rotate_page(ctx, &scope, &state, loaded.app, status, vec![message])

@@ -760,4 +760,3 @@ pub async fn retire(
         "Credential retired: it no longer works.",
     )
 }
-

@@ -228,7 +228,6 @@ pub async fn remove(
     )
 }
 
-
 #[derive(Template)]
 #[template(path = "orgs/invitation_link.html")]
 pub struct InvitationLinkPage {
