@@ -20,4 +20,5 @@ pub mod services;
 pub mod startup;
 pub mod telemetry;
 pub mod validate;
+pub mod verify;
 pub mod web;

@@ -1,0 +1,4 @@
+//! The gateway's hot path (verify, auth-request) lives here as it is built. For now:
+//! the acceptance rule every verification applies, as a pure function.
+
+pub mod acceptance;
