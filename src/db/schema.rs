@@ -10,6 +10,7 @@ diesel::table! {
         is_instance_owner -> Bool,
         created_at -> Timestamp,
         password_changed_at -> Timestamp,
+        email_verified_at -> Nullable<Timestamp>,
     }
 }
 
@@ -145,6 +146,122 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    products (id) {
+        id -> Text,
+        org_id -> Text,
+        slug -> Text,
+        name -> Text,
+        summary -> Text,
+        docs_markdown -> Text,
+        openapi_json -> Nullable<Text>,
+        visibility -> Text,
+        approval_mode -> Text,
+        quota_limit -> Nullable<BigInt>,
+        quota_period -> Nullable<Text>,
+        rate_limit_per_second -> Nullable<BigInt>,
+        max_credential_lifetime_seconds -> Nullable<BigInt>,
+        scopes -> Text,
+        archived_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    product_teams (product_id, team_id) {
+        product_id -> Text,
+        team_id -> Text,
+    }
+}
+
+diesel::table! {
+    subscriptions (id) {
+        id -> Text,
+        app_id -> Text,
+        product_id -> Text,
+        status -> Text,
+        note -> Text,
+        reason -> Text,
+        requested_by -> Text,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    approval_settings (org_id) {
+        org_id -> Text,
+        mode -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    approval_rules (id) {
+        id -> Text,
+        org_id -> Text,
+        kind -> Text,
+        value -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    notifications (id) {
+        id -> Text,
+        user_id -> Text,
+        org_id -> Nullable<Text>,
+        kind -> Text,
+        title -> Text,
+        body -> Text,
+        link -> Text,
+        created_at -> Timestamp,
+        read_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    notification_preferences (user_id, kind) {
+        user_id -> Text,
+        kind -> Text,
+        email -> Bool,
+    }
+}
+
+diesel::table! {
+    email_outbox (id) {
+        id -> Text,
+        to_address -> Text,
+        subject -> Text,
+        body -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        last_error -> Text,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    user_tokens (id) {
+        id -> Text,
+        user_id -> Text,
+        purpose -> Text,
+        token_hash -> Text,
+        email -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(subscriptions -> apps (app_id));
+diesel::joinable!(subscriptions -> products (product_id));
+diesel::joinable!(product_teams -> products (product_id));
 diesel::joinable!(memberships -> organisations (org_id));
 diesel::joinable!(team_members -> teams (team_id));
 diesel::joinable!(team_members -> users (user_id));
@@ -167,4 +284,13 @@ diesel::allow_tables_to_appear_in_same_query!(
     apps,
     credentials,
     form_nonces,
+    products,
+    product_teams,
+    subscriptions,
+    approval_settings,
+    approval_rules,
+    notifications,
+    notification_preferences,
+    email_outbox,
+    user_tokens,
 );

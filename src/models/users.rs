@@ -17,6 +17,8 @@ pub struct User {
     pub is_instance_owner: bool,
     pub created_at: NaiveDateTime,
     pub password_changed_at: NaiveDateTime,
+    /// When the current email address was confirmed through a link.
+    pub email_verified_at: Option<NaiveDateTime>,
 }
 
 pub fn count(conn: &mut DbConnection) -> QueryResult<i64> {

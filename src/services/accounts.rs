@@ -37,6 +37,7 @@ pub(crate) fn insert_user(
         is_instance_owner: instance_owner,
         created_at: ctx.now,
         password_changed_at: ctx.now,
+        email_verified_at: None,
     };
     users::insert(conn, &user).map_err(|e| {
         if is_unique_violation(&e) {

@@ -421,7 +421,12 @@ pub fn create(
         Ok(created) => Ok(created),
         // Submitted before (or concurrently, and the other submission won).
         Err(CreateError::Replay) => replayed(conn),
-        Err(CreateError::App(e)) => Err(e),
+        // A concurrent submission of the same form may have won the race on another
+        // constraint (the app's name); if it recorded this nonce, it is a replay.
+        Err(CreateError::App(e)) => match nonces::earlier_result(conn, nonce)? {
+            Some(_) => replayed(conn),
+            None => Err(e),
+        },
     }
 }
 

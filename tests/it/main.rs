@@ -5,6 +5,7 @@
 mod kit;
 
 mod accounts;
+mod app_access;
 mod apps;
 mod input;
 mod invitations;

@@ -3,9 +3,13 @@
 //! resource, 403 where they may see it but not change it, 303 to the sign-in page for
 //! anonymous visitors. Requests for permitted actors are chosen so they change
 //! nothing (invalid input, no-op role changes, unknown ids), which shows that the
-//! policy let them through without disturbing the next rows.
+//! policy let them through without disturbing the next rows. A second table puts
+//! every consumer-app route against every way an actor can stand to an app (other
+//! organisation, outside the team, another team, team member, team admin, owner, org
+//! admin).
 
-use crate::kit::{Browser, PASSWORD, spawn_app};
+use crate::app_access::{credential_of, new_app};
+use crate::kit::{Browser, PASSWORD, TestApp, spawn_app};
 
 const ACTORS: [&str; 6] = [
     "anonymous",
@@ -87,6 +91,21 @@ async fn every_route_against_every_role() {
     let dev_id = app.user_id("dev@example.com");
     let owner_id = app.user_id("olivia@example.com");
     let admin_id = app.user_id("admin@example.com");
+
+    // Two apps of globex, made by Olivia as team admin: one owned by Squad (dev sees it
+    // but may not change it), one owned by Platform (dev does not see it).
+    let squad_app = new_app(&olivia, "globex", "Squad app", &format!("team:{squad}")).await;
+    let platform_app = new_app(
+        &olivia,
+        "globex",
+        "Platform app",
+        &format!("team:{platform}"),
+    )
+    .await;
+    let squad_cred = credential_of(&app, &squad_app);
+    let to_dev = format!("user:{dev_id}");
+    assert_eq!(app.count("apps"), 2);
+    assert_eq!(app.count("credentials"), 2);
 
     let mut actors = Vec::new();
     for (i, browser) in [anon, mo, dev, admin, olivia, ada].into_iter().enumerate() {
@@ -183,6 +202,54 @@ async fn every_route_against_every_role() {
         ("GET",  "/admin/instance".into(), vec![],                         [303, 404, 404, 404, 404, 200]),
         ("POST", "/admin/instance".into(), vec![("org_creation", "bogus")],[303, 404, 404, 404, 404, 400]),
         ("GET",  "/no/such/page".into(), vec![],                           [404, 404, 404, 404, 404, 404]),
+        // My Hub and consumer apps. dev is a plain member of Squad (views its app, may
+        // not change it) and outside Platform (does not see its app); the admin manages
+        // every app; Olivia is team admin of both teams. Permitted changes are refused
+        // on their input (empty name, forged nonce, invalid key, unknown credential,
+        // the last credential, a target nobody may transfer to) and change nothing.
+        ("GET",  g("/hub"), vec![],                                        [303, 404, 200, 200, 200, 404]),
+        ("POST", g("/hub"), vec![],                                        [404, 404, 404, 404, 404, 404]),
+        ("GET",  g("/apps"), vec![],                                       [303, 404, 200, 200, 200, 404]),
+        ("GET",  g("/apps?filter=orphaned"), vec![],                       [303, 404, 200, 200, 200, 404]),
+        ("GET",  g("/apps/new"), vec![],                                   [303, 404, 200, 200, 200, 404]),
+        ("POST", g("/apps"), vec![("nonce", "forged"), ("name", "X"), ("auth_type", "api_key"), ("owner", "me")],
+                                                                           [303, 404, 400, 400, 400, 404]),
+        ("GET",  g("/apps/no-such-app"), vec![],                           [303, 404, 404, 404, 404, 404]),
+        ("GET",  g(&format!("/apps/{squad_app}")), vec![],                 [303, 404, 200, 200, 200, 404]),
+        ("GET",  g(&format!("/apps/{platform_app}")), vec![],              [303, 404, 404, 200, 200, 404]),
+        ("GET",  g(&format!("/apps/{squad_app}/edit")), vec![],            [303, 404, 403, 200, 200, 404]),
+        ("GET",  g(&format!("/apps/{platform_app}/edit")), vec![],         [303, 404, 404, 200, 200, 404]),
+        ("POST", g(&format!("/apps/{squad_app}/edit")), vec![("name", "")],[303, 404, 403, 422, 422, 404]),
+        ("POST", g(&format!("/apps/{platform_app}/edit")), vec![("name", "")],
+                                                                           [303, 404, 404, 422, 422, 404]),
+        ("GET",  g(&format!("/apps/{squad_app}/rotate")), vec![],          [303, 404, 403, 200, 200, 404]),
+        ("GET",  g(&format!("/apps/{platform_app}/rotate")), vec![],       [303, 404, 404, 200, 200, 404]),
+        ("POST", g(&format!("/apps/{squad_app}/rotate")), vec![("nonce", "forged"), ("overlap", "1h")],
+                                                                           [303, 404, 403, 400, 400, 404]),
+        ("POST", g(&format!("/apps/{squad_app}/reset")), vec![("nonce", "forged")],
+                                                                           [303, 404, 403, 400, 400, 404]),
+        ("POST", g(&format!("/apps/{platform_app}/reset")), vec![("nonce", "forged")],
+                                                                           [303, 404, 404, 400, 400, 404]),
+        ("POST", g(&format!("/apps/{squad_app}/keys")), vec![("public_key", "not a key")],
+                                                                           [303, 404, 403, 303, 303, 404]),
+        ("POST", g(&format!("/apps/{squad_app}/credentials/no-such-credential/retire")), vec![],
+                                                                           [303, 404, 403, 404, 404, 404]),
+        // The app's last working credential: refused with a message on the app page.
+        ("POST", g(&format!("/apps/{squad_app}/credentials/{squad_cred}/retire")), vec![],
+                                                                           [303, 404, 403, 303, 303, 404]),
+        ("POST", g(&format!("/apps/{squad_app}/transfer")), vec![("to", "team:no-such-team")],
+                                                                           [303, 404, 403, 403, 403, 404]),
+        ("POST", g(&format!("/apps/{platform_app}/transfer")), vec![("to", &to_dev)],
+                                                                           [303, 404, 404, 403, 403, 404]),
+        ("GET",  g(&format!("/apps/{squad_app}/revoke")), vec![],          [303, 404, 403, 200, 200, 404]),
+        ("GET",  g(&format!("/apps/{squad_app}/delete")), vec![],          [303, 404, 403, 200, 200, 404]),
+        ("GET",  g(&format!("/apps/{platform_app}/delete")), vec![],       [303, 404, 404, 200, 200, 404]),
+        // Revoking and deleting cannot be no-ops: the first permitted actor does it and
+        // the next one finds the app already revoked (409) or gone (404).
+        ("POST", g(&format!("/apps/{squad_app}/revoke")), vec![("reason", "policy table")],
+                                                                           [303, 404, 403, 303, 409, 404]),
+        ("POST", g(&format!("/apps/{squad_app}/delete")), vec![],          [303, 404, 403, 303, 404, 404]),
+        ("POST", g(&format!("/apps/{platform_app}/delete")), vec![],       [303, 404, 404, 303, 404, 404]),
         // Leaving a team is the one permitted request that cannot be a no-op, so these
         // come last and change team memberships only: only team members may leave
         // (409 for everyone else in the organisation).
@@ -223,4 +290,274 @@ async fn every_route_against_every_role() {
     // The only team changes were the three leaves at the end; no team was created.
     assert_eq!(app.count("teams"), 2);
     assert_eq!(app.count("team_members"), 0);
+    // The only app changes were the revoke and the two deletes: no app or credential
+    // was created, renamed, rotated, re-keyed or transferred.
+    assert_eq!(app.count("apps"), 2);
+    assert_eq!(app.count("apps WHERE status = 'deleted'"), 2);
+    assert_eq!(
+        app.count("apps WHERE name IN ('Squad app', 'Platform app')"),
+        2
+    );
+    assert_eq!(
+        app.count(&format!(
+            "apps WHERE id = '{squad_app}' AND owner_team_id = '{squad}'"
+        )),
+        1
+    );
+    assert_eq!(
+        app.count(&format!(
+            "apps WHERE id = '{platform_app}' AND owner_team_id = '{platform}'"
+        )),
+        1
+    );
+    assert_eq!(app.count("credentials"), 2);
+    assert_eq!(app.count("credentials WHERE revoked_at IS NULL"), 0);
+    assert_eq!(app.count("audit_events WHERE action = 'app.revoked'"), 1);
+    assert_eq!(app.count("audit_events WHERE action = 'app.deleted'"), 2);
+    assert_eq!(
+        app.count(
+            "audit_events WHERE action IN ('app.updated', 'app.transferred', \
+             'credential.rotated', 'credential.reset', 'credential.retired', \
+             'credential.key_added')"
+        ),
+        0
+    );
+}
+
+const APP_ACTORS: [&str; 8] = [
+    "anonymous",
+    "other-org member",
+    "developer outside the team",
+    "member of another team",
+    "team member",
+    "team admin",
+    "app owner",
+    "org admin",
+];
+
+/// Signs up a new account that owns its own organisation (and is in no other).
+async fn outsider_org(app: &TestApp, email: &str, slug: &str) -> Browser {
+    let b = app.browser();
+    b.submit(
+        "/signup",
+        "/signup",
+        &[
+            ("display_name", email),
+            ("email", email),
+            ("password", PASSWORD),
+        ],
+    )
+    .await
+    .assert_redirect("/orgs");
+    b.submit("/orgs/new", "/orgs", &[("name", slug), ("slug", slug)])
+        .await
+        .assert_redirect(&format!("/o/{slug}"));
+    b
+}
+
+/// Creates a team in acme and returns its id.
+async fn acme_team(b: &Browser, name: &str) -> String {
+    let made = b
+        .submit("/o/acme/teams", "/o/acme/teams", &[("name", name)])
+        .await;
+    made.assert_status(303);
+    made.location()
+        .and_then(|l| l.strip_prefix("/o/acme/teams/"))
+        .expect("redirect to the new team")
+        .to_string()
+}
+
+/// Every app route against every way an actor can stand to an app: the columns the
+/// first table has no room for. Three apps of acme: `team_app` owned by team Squad
+/// (Lena is its team admin, Tom a plain member), `own_app` Paul's personal app, and
+/// `vault_app` owned by team Vault, which none of the actors is in (Ada, the org
+/// owner, made it). Olga is in acme but in no team; Otto is team admin of another
+/// team (Other); Xena belongs only to her own organisation; Adam is an org admin in
+/// no team.
+#[tokio::test]
+async fn every_app_route_against_every_relation_to_the_app() {
+    let app = spawn_app().await;
+    let ada = app.setup_owner().await;
+    let xena = outsider_org(&app, "xena@example.com", "initech").await;
+    let olga = app
+        .join(&ada, "acme", "olga@example.com", "developer")
+        .await;
+    let otto = app
+        .join(&ada, "acme", "otto@example.com", "developer")
+        .await;
+    let tom = app.join(&ada, "acme", "tom@example.com", "developer").await;
+    let lena = app
+        .join(&ada, "acme", "lena@example.com", "developer")
+        .await;
+    let paul = app
+        .join(&ada, "acme", "paul@example.com", "developer")
+        .await;
+    let adam = app.join(&ada, "acme", "adam@example.com", "admin").await;
+    let anon = app.browser();
+
+    let squad = acme_team(&lena, "Squad").await;
+    acme_team(&otto, "Other").await;
+    let vault = acme_team(&ada, "Vault").await;
+    lena.submit(
+        "/account",
+        &format!("/o/acme/teams/{squad}/members"),
+        &[("email", "tom@example.com"), ("role", "member")],
+    )
+    .await
+    .assert_status(303);
+    assert_eq!(app.count("team_members"), 4);
+
+    let team_app = new_app(&lena, "acme", "Team app", &format!("team:{squad}")).await;
+    let own_app = new_app(&paul, "acme", "Own app", "me").await;
+    let vault_app = new_app(&ada, "acme", "Vault app", &format!("team:{vault}")).await;
+    let team_cred = credential_of(&app, &team_app);
+    let own_cred = credential_of(&app, &own_app);
+    let to_olga = format!("user:{}", app.user_id("olga@example.com"));
+    assert_eq!(app.count("apps"), 3);
+    assert_eq!(app.count("credentials"), 3);
+    let memberships = app.count("memberships");
+
+    let mut actors = Vec::new();
+    for (i, browser) in [anon, xena, olga, otto, tom, lena, paul, adam]
+        .into_iter()
+        .enumerate()
+    {
+        let page = if i == 0 { "/login" } else { "/account" };
+        let token = browser.get(page).await.csrf();
+        assert!(!token.is_empty(), "{}", APP_ACTORS[i]);
+        actors.push(Actor { browser, token });
+    }
+
+    type Row<'a> = (&'a str, String, Vec<(&'a str, &'a str)>, [u16; 8]);
+    let a = |p: &str| format!("/o/acme{p}");
+    let t = |p: &str| format!("/o/acme/apps/{team_app}{p}");
+    let o = |p: &str| format!("/o/acme/apps/{own_app}{p}");
+    let v = |p: &str| format!("/o/acme/apps/{vault_app}{p}");
+    #[rustfmt::skip]
+    let rows: Vec<Row> = vec![
+        //  method, path, form fields                            anon  xorg  out  otm  tmem tadm ownr oadm
+        ("GET",  a("/hub"), vec![],                               [303, 404, 200, 200, 200, 200, 200, 200]),
+        ("POST", a("/hub"), vec![],                               [404, 404, 404, 404, 404, 404, 404, 404]),
+        ("GET",  a("/apps"), vec![],                              [303, 404, 200, 200, 200, 200, 200, 200]),
+        ("GET",  a("/apps/new"), vec![],                          [303, 404, 200, 200, 200, 200, 200, 200]),
+        ("POST", a("/apps"), vec![("nonce", "forged"), ("name", "X"), ("auth_type", "api_key"), ("owner", "me")],
+                                                                  [303, 404, 400, 400, 400, 400, 400, 400]),
+        // Creating for a team one does not admin, with a genuine nonce, is in
+        // app_access.rs; here the nonce is refused first.
+        ("GET",  a("/apps/no-such-app"), vec![],                  [303, 404, 404, 404, 404, 404, 404, 404]),
+        ("GET",  t(""), vec![],                                   [303, 404, 404, 404, 200, 200, 404, 200]),
+        ("GET",  o(""), vec![],                                   [303, 404, 404, 404, 404, 404, 200, 200]),
+        ("GET",  v(""), vec![],                                   [303, 404, 404, 404, 404, 404, 404, 200]),
+        ("GET",  t("/edit"), vec![],                              [303, 404, 404, 404, 403, 200, 404, 200]),
+        ("GET",  o("/edit"), vec![],                              [303, 404, 404, 404, 404, 404, 200, 200]),
+        ("POST", t("/edit"), vec![("name", "")],                  [303, 404, 404, 404, 403, 422, 404, 422]),
+        ("POST", o("/edit"), vec![("name", "")],                  [303, 404, 404, 404, 404, 404, 422, 422]),
+        // A callback URL that is not https:// is refused with the form shown again.
+        ("POST", t("/edit"), vec![("name", "Team app"), ("callback_urls", "http://evil.example.com/cb")],
+                                                                  [303, 404, 404, 404, 403, 422, 404, 422]),
+        ("GET",  t("/rotate"), vec![],                            [303, 404, 404, 404, 403, 200, 404, 200]),
+        ("GET",  o("/rotate"), vec![],                            [303, 404, 404, 404, 404, 404, 200, 200]),
+        ("POST", t("/rotate"), vec![("nonce", "forged"), ("overlap", "24h")],
+                                                                  [303, 404, 404, 404, 403, 400, 404, 400]),
+        ("POST", o("/rotate"), vec![("nonce", "forged"), ("overlap", "24h")],
+                                                                  [303, 404, 404, 404, 404, 404, 400, 400]),
+        ("POST", t("/reset"), vec![("nonce", "forged")],          [303, 404, 404, 404, 403, 400, 404, 400]),
+        ("POST", o("/reset"), vec![("nonce", "forged")],          [303, 404, 404, 404, 404, 404, 400, 400]),
+        // An invalid key: refused with a message on the app page.
+        ("POST", t("/keys"), vec![("public_key", "not a key")],   [303, 404, 404, 404, 403, 303, 404, 303]),
+        ("POST", o("/keys"), vec![("public_key", "not a key")],   [303, 404, 404, 404, 404, 404, 303, 303]),
+        ("POST", t("/credentials/no-such-credential/retire"), vec![],
+                                                                  [303, 404, 404, 404, 403, 404, 404, 404]),
+        // The last working credential: refused with a message on the app page.
+        ("POST", t(&format!("/credentials/{team_cred}/retire")), vec![],
+                                                                  [303, 404, 404, 404, 403, 303, 404, 303]),
+        ("POST", o(&format!("/credentials/{own_cred}/retire")), vec![],
+                                                                  [303, 404, 404, 404, 404, 404, 303, 303]),
+        // Another app's credential through this app's path.
+        ("POST", t(&format!("/credentials/{own_cred}/retire")), vec![],
+                                                                  [303, 404, 404, 404, 403, 404, 404, 404]),
+        // Transfer targets nobody may pick: an unknown team, another user.
+        ("POST", t("/transfer"), vec![("to", "team:no-such-team")],
+                                                                  [303, 404, 404, 404, 403, 403, 404, 403]),
+        ("POST", o("/transfer"), vec![("to", "team:no-such-team")],
+                                                                  [303, 404, 404, 404, 404, 404, 403, 403]),
+        ("POST", t("/transfer"), vec![("to", &to_olga)],          [303, 404, 404, 404, 403, 403, 404, 403]),
+        ("POST", o("/transfer"), vec![("to", &to_olga)],          [303, 404, 404, 404, 404, 404, 403, 403]),
+        ("GET",  t("/revoke"), vec![],                            [303, 404, 404, 404, 403, 200, 404, 200]),
+        ("GET",  o("/revoke"), vec![],                            [303, 404, 404, 404, 404, 404, 200, 200]),
+        ("GET",  t("/delete"), vec![],                            [303, 404, 404, 404, 403, 200, 404, 200]),
+        ("GET",  o("/delete"), vec![],                            [303, 404, 404, 404, 404, 404, 200, 200]),
+        ("GET",  v("/delete"), vec![],                            [303, 404, 404, 404, 404, 404, 404, 200]),
+        // Revoking and deleting cannot be no-ops, so they come last: the first permitted
+        // actor does it; the org admin then finds it already revoked (409) or gone
+        // (404). Vault's app shows the org admin's own right to both.
+        ("POST", t("/revoke"), vec![],                            [303, 404, 404, 404, 403, 303, 404, 409]),
+        ("POST", o("/revoke"), vec![],                            [303, 404, 404, 404, 404, 404, 303, 409]),
+        ("POST", v("/revoke"), vec![],                            [303, 404, 404, 404, 404, 404, 404, 303]),
+        ("GET",  t("/revoke"), vec![],                            [303, 404, 404, 404, 403, 409, 404, 409]),
+        ("POST", t("/delete"), vec![],                            [303, 404, 404, 404, 403, 303, 404, 404]),
+        ("POST", o("/delete"), vec![],                            [303, 404, 404, 404, 404, 404, 303, 404]),
+        ("POST", v("/delete"), vec![],                            [303, 404, 404, 404, 404, 404, 404, 303]),
+        ("GET",  t(""), vec![],                                   [303, 404, 404, 404, 404, 404, 404, 404]),
+    ];
+
+    let mut failures = Vec::new();
+    for (method, path, fields, expected) in &rows {
+        for (i, actor) in actors.iter().enumerate() {
+            let page = if *method == "GET" {
+                actor.browser.get(path).await
+            } else {
+                let mut all = vec![("csrf_token", actor.token.as_str())];
+                all.extend(fields.iter().copied());
+                actor.browser.post_raw(path, &all).await
+            };
+            let got = page.status.as_u16();
+            if got != expected[i] {
+                failures.push(format!(
+                    "{method} {path} as {}: expected {}, got {got}",
+                    APP_ACTORS[i], expected[i]
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "app route × relation mismatches:\n{}",
+        failures.join("\n")
+    );
+    // Only the revokes and deletes at the end changed anything.
+    assert_eq!(app.count("apps"), 3);
+    assert_eq!(app.count("apps WHERE status = 'deleted'"), 3);
+    assert_eq!(
+        app.count("apps WHERE name IN ('Team app', 'Own app', 'Vault app') AND callback_urls = ''"),
+        3
+    );
+    assert_eq!(
+        app.count(&format!(
+            "apps WHERE id = '{team_app}' AND owner_team_id = '{squad}'"
+        )),
+        1
+    );
+    assert_eq!(
+        app.count(&format!(
+            "apps WHERE id = '{own_app}' AND owner_user_id = '{}'",
+            app.user_id("paul@example.com")
+        )),
+        1
+    );
+    assert_eq!(app.count("credentials"), 3);
+    assert_eq!(app.count("credentials WHERE revoked_at IS NULL"), 0);
+    assert_eq!(app.count("audit_events WHERE action = 'app.revoked'"), 3);
+    assert_eq!(app.count("audit_events WHERE action = 'app.deleted'"), 3);
+    assert_eq!(
+        app.count(
+            "audit_events WHERE action IN ('app.updated', 'app.transferred', \
+             'credential.rotated', 'credential.reset', 'credential.retired', \
+             'credential.key_added')"
+        ),
+        0
+    );
+    assert_eq!(app.count("memberships"), memberships);
+    assert_eq!(app.count("team_members"), 4);
+    assert_eq!(app.count("teams"), 3);
 }

@@ -1,0 +1,11 @@
+ALTER TABLE users DROP COLUMN email_verified_at;
+DROP TABLE user_tokens;
+DROP TABLE email_outbox;
+DROP TABLE notification_preferences;
+DROP TABLE notifications;
+DROP TABLE approval_rules;
+DROP TABLE approval_settings;
+DROP INDEX subscriptions_live_once;
+DROP TABLE subscriptions;
+DROP TABLE product_teams;
+DROP TABLE products;
