@@ -252,8 +252,12 @@ pub fn parse_duration(raw: &str) -> Option<Duration> {
         "d" => n.checked_mul(86_400)?,
         _ => return None,
     };
-    (secs > 0).then(|| Duration::from_secs(secs))
+    // Longer than a century is a typo, and would overflow date arithmetic.
+    (secs > 0 && secs <= MAX_DURATION_SECS).then(|| Duration::from_secs(secs))
 }
+
+/// The longest duration any setting accepts: 100 years.
+pub const MAX_DURATION_SECS: u64 = 100 * 366 * 86_400;
 
 /// The resolved, checked configuration.
 #[derive(Debug, Clone)]
@@ -540,6 +544,8 @@ mod tests {
         assert_eq!(parse_duration("7d"), Some(Duration::from_secs(604_800)));
         assert_eq!(parse_duration("0"), None);
         assert_eq!(parse_duration("5w"), None);
+        assert_eq!(parse_duration("10000000000000000"), None);
+        assert_eq!(parse_duration("99999999999999999999d"), None);
         assert_eq!(
             redact_url("postgres://me:pw@db:5432/x"),
             "postgres://me:[redacted]@db:5432/x"

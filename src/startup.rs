@@ -274,7 +274,7 @@ impl Application {
     }
 }
 
-/// Removes timed-out sessions every ten minutes.
+/// Removes timed-out sessions and stale form nonces every ten minutes.
 fn spawn_housekeeping(state: web::Data<AppState>) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
@@ -283,7 +283,10 @@ fn spawn_housekeeping(state: web::Data<AppState>) {
             let now = state.clock.now_naive();
             let timeouts = state.session_timeouts();
             let result = state
-                .db(move |conn| services::sessions::purge_expired(conn, now, timeouts))
+                .db(move |conn| {
+                    services::nonces::purge(conn, now)?;
+                    services::sessions::purge_expired(conn, now, timeouts)
+                })
                 .await;
             match result {
                 Ok(n) if n > 0 => tracing::info!(sessions = n, "expired sessions removed"),

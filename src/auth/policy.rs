@@ -197,6 +197,45 @@ pub fn app(org_role: Option<Role>, relation: AppRelation, action: AppAction) -> 
     }
 }
 
+/// Whom an app would belong to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OwnerTarget {
+    /// The actor.
+    Myself,
+    /// A team of the organisation, in which the actor holds this role (if any).
+    Team(Option<TeamRole>),
+}
+
+/// Why an owner is being chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OwnerChange {
+    /// Creating a new app.
+    Create,
+    /// Moving an existing app (the actor may already change it).
+    Transfer,
+}
+
+/// May the actor give an app to `target`? Anyone: to themselves; team admins: to
+/// their team; org admins, when moving an app (e.g. an orphaned one): to any team.
+pub fn app_owner(
+    org_role: Option<Role>,
+    target: OwnerTarget,
+    change: OwnerChange,
+) -> AppResult<()> {
+    let Some(org_role) = org_role else {
+        return Err(AppError::NotFound);
+    };
+    match target {
+        OwnerTarget::Myself | OwnerTarget::Team(Some(TeamRole::Admin)) => Ok(()),
+        OwnerTarget::Team(_) if change == OwnerChange::Transfer && org_role >= Role::Admin => {
+            Ok(())
+        }
+        OwnerTarget::Team(_) => Err(AppError::forbidden(
+            "Apps can belong only to you or to a team you admin.",
+        )),
+    }
+}
+
 /// Who may create organisations (an instance setting).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OrgCreation {
@@ -320,6 +359,31 @@ mod tests {
                 .map(|(o, t)| code(team(*o, *t, *action)))
                 .collect();
             assert_eq!(&got[..], &expected[..], "{action:?}");
+        }
+    }
+
+    /// Columns: not a member, developer, org admin; rows: target × purpose.
+    #[test]
+    fn app_owner_policy_table() {
+        use OwnerChange::*;
+        use OwnerTarget::*;
+        let roles = [None, Some(Developer), Some(Admin)];
+        let table: &[(OwnerTarget, OwnerChange, [u16; 3])] = &[
+            (Myself, Create, [404, 200, 200]),
+            (Myself, Transfer, [404, 200, 200]),
+            (Team(Some(TeamRole::Admin)), Create, [404, 200, 200]),
+            (Team(Some(TeamRole::Admin)), Transfer, [404, 200, 200]),
+            (Team(Some(TeamRole::Member)), Create, [404, 403, 403]),
+            (Team(Some(TeamRole::Member)), Transfer, [404, 403, 200]),
+            (Team(None), Create, [404, 403, 403]),
+            (Team(None), Transfer, [404, 403, 200]),
+        ];
+        for (target, change, expected) in table {
+            let got: Vec<u16> = roles
+                .iter()
+                .map(|r| code(app_owner(*r, *target, *change)))
+                .collect();
+            assert_eq!(&got[..], &expected[..], "{target:?} {change:?}");
         }
     }
 

@@ -86,6 +86,41 @@ impl SignInThrottle {
         }
     }
 
+    /// Like [`SignInThrottle::check`] for actions limited per source address only
+    /// (`kind` names the action: setup attempts, sign-ups).
+    pub fn check_address(&self, kind: &str, ip: &str, now: DateTime<Utc>) -> Result<(), u64> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(e) = entries.get(&format!("{kind}:{ip}")) else {
+            return Ok(());
+        };
+        if now - e.last_failure >= Duration::minutes(FORGET_AFTER_MINUTES) {
+            return Ok(());
+        }
+        let until = e.last_failure + delay(e.failures, FREE_FAILURES_PER_IP);
+        if until > now {
+            Err(u64::try_from((until - now).num_seconds().max(1)).unwrap_or(1))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Counts one attempt of `kind` from `ip`.
+    pub fn record_address(&self, kind: &str, ip: &str, now: DateTime<Utc>) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.len() >= MAX_ENTRIES {
+            entries.retain(|_, e| now - e.last_failure < Duration::minutes(FORGET_AFTER_MINUTES));
+        }
+        let e = entries.entry(format!("{kind}:{ip}")).or_insert(Entry {
+            failures: 0,
+            last_failure: now,
+        });
+        if now - e.last_failure >= Duration::minutes(FORGET_AFTER_MINUTES) {
+            e.failures = 0;
+        }
+        e.failures += 1;
+        e.last_failure = now;
+    }
+
     pub fn record_success(&self, account: &str) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         entries.remove(&format!("account:{}", account.to_lowercase()));
@@ -121,6 +156,19 @@ mod tests {
         );
         t.record_success("ada@example.com");
         assert_eq!(t.check("1.2.3.4", "ada@example.com", start), Ok(()));
+    }
+
+    #[test]
+    fn address_limits_are_per_address() {
+        let t = SignInThrottle::default();
+        let now = DateTime::<Utc>::from_timestamp(1_700_000_000, 0).unwrap();
+        for _ in 0..20 {
+            assert_eq!(t.check_address("signup", "1.2.3.4", now), Ok(()));
+            t.record_address("signup", "1.2.3.4", now);
+        }
+        assert_eq!(t.check_address("signup", "1.2.3.4", now), Err(1));
+        assert_eq!(t.check_address("signup", "5.6.7.8", now), Ok(()));
+        assert_eq!(t.check_address("setup", "1.2.3.4", now), Ok(()));
     }
 
     #[test]

@@ -209,6 +209,19 @@ pub fn lock_organisation(conn: &mut DbConnection, org_id: &str) -> diesel::Query
     }
 }
 
+/// Locks an app's row until the end of the current write transaction (PostgreSQL;
+/// SQLite's `BEGIN IMMEDIATE` already serialises writers), so that a change reads
+/// the app's current state and no concurrent change interleaves with it.
+pub fn lock_app(conn: &mut DbConnection, app_id: &str) -> diesel::QueryResult<()> {
+    match conn {
+        DbConnection::Sqlite(_) => Ok(()),
+        DbConnection::Pg(c) => diesel::sql_query("SELECT id FROM apps WHERE id = $1 FOR UPDATE")
+            .bind::<diesel::sql_types::Text, _>(app_id)
+            .execute(c)
+            .map(drop),
+    }
+}
+
 /// True when `e` is a unique-constraint violation (a concurrent insert won a race).
 pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
     matches!(

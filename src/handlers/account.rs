@@ -140,6 +140,25 @@ pub async fn change_password(
         )
         .await;
     }
+    // The current-password check is a guessing oracle for whoever holds a session:
+    // it is throttled like sign-in.
+    let ip = crate::web::client_ip(&req);
+    let now = state.clock.now();
+    let throttle_key = format!("password-change:{}", me.user.id);
+    if let Err(secs) = state.throttle.check(&ip, &throttle_key, now) {
+        let message = AppError::TooManyRequests {
+            retry_after_secs: secs,
+        }
+        .public_message();
+        return page(
+            ctx,
+            &me,
+            &state,
+            StatusCode::TOO_MANY_REQUESTS,
+            vec![message],
+        )
+        .await;
+    }
     let current = SecretString::new(
         form.current_password
             .expose()
@@ -152,6 +171,7 @@ pub async fn change_password(
         .verify(current, Some(me.user.password_hash.clone()))
         .await?
     {
+        state.throttle.record_failure(&ip, &throttle_key, now);
         return page(
             ctx,
             &me,
@@ -161,6 +181,7 @@ pub async fn change_password(
         )
         .await;
     }
+    state.throttle.record_success(&throttle_key);
     let hash = state.hasher.hash(form.new_password.clone()).await?;
     let c = ctx_of(&req, &state, &me);
     let user_id = me.user.id.clone();

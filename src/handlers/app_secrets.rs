@@ -10,13 +10,12 @@ use chrono::Duration;
 use serde::Deserialize;
 
 use crate::auth::csrf::CsrfForm;
-use crate::auth::policy::{AppAction, OrgAction};
+use crate::auth::policy::{self, AppAction, OrgAction, OwnerChange, OwnerTarget};
 use crate::auth::{OrgScope, State};
 use crate::error::{AppError, AppResult};
 use crate::handlers::apps::{app_url, load};
 use crate::handlers::{flash_outcome, form_problem};
 use crate::models::apps::App;
-use crate::models::teams;
 use crate::services::apps::{AuthType, Created, Issuer, NewApp, Owner, Revealed};
 use crate::services::{self, nonces};
 use crate::web::{PageCtx, render_status};
@@ -61,13 +60,16 @@ pub struct NewAppForm {
 async fn owner_choices(scope: &OrgScope, state: &State) -> AppResult<Vec<(String, String)>> {
     let org_id = scope.org.id.clone();
     let user_id = scope.identity.user.id.clone();
-    let mine = state
-        .db(move |conn| Ok(teams::for_user(conn, &org_id, &user_id)?))
+    let teams = state
+        .db(move |conn| crate::handlers::apps::teams_with_my_role(conn, &org_id, &user_id))
         .await?;
     let mut out = vec![("me".to_string(), "Me".to_string())];
     out.extend(
-        mine.into_iter()
-            .filter(|(_, r)| r == "admin")
+        teams
+            .into_iter()
+            .filter(|(_, role)| {
+                policy::app_owner(scope.role, OwnerTarget::Team(*role), OwnerChange::Create).is_ok()
+            })
             .map(|(t, _)| (format!("team:{}", t.id), format!("Team {}", t.name))),
     );
     Ok(out)
@@ -87,6 +89,7 @@ fn new_page(
         &state.key,
         services::apps::form_kind(),
         &scope.identity.user.id,
+        state.clock.now_naive(),
     );
     let nonce = form.nonce.clone();
     render_status(
@@ -220,6 +223,7 @@ pub async fn create(
         services::apps::form_kind(),
         &user_id,
         &form.nonce,
+        state.clock.now_naive(),
     )?;
     let owners = owner_choices(&scope, &state).await?;
     let mut errors = Vec::new();
@@ -330,6 +334,7 @@ fn rotate_page(
         &state.key,
         services::apps::rotate_form_kind(),
         &scope.identity.user.id,
+        state.clock.now_naive(),
     );
     let max_overlap_hours =
         i64::try_from(state.config.max_credential_overlap.as_secs() / 3600).unwrap_or(i64::MAX);
@@ -354,6 +359,7 @@ pub async fn rotate_form(
     path: web::Path<(String, String)>,
 ) -> AppResult<HttpResponse> {
     let loaded = load(&scope, &state, path.into_inner().1, AppAction::Manage).await?;
+    services::apps::require_changeable(&loaded.app)?;
     rotate_page(ctx, &scope, &state, loaded.app, StatusCode::OK, Vec::new())
 }
 
@@ -370,18 +376,29 @@ pub struct RotateForm {
     pub label: String,
 }
 
-fn parse_overlap(form: &RotateForm) -> Result<Duration, String> {
-    match form.overlap.as_str() {
-        "0" | "none" => Ok(Duration::zero()),
-        "1h" => Ok(Duration::hours(1)),
-        "24h" => Ok(Duration::hours(24)),
-        "7d" => Ok(Duration::days(7)),
-        "custom" => match form.custom_hours.trim().parse::<i64>() {
-            Ok(h) if h >= 0 => Ok(Duration::hours(h)),
-            _ => Err("Give the custom overlap as a whole number of hours.".into()),
-        },
-        _ => Err("Choose how long the old credential keeps working.".into()),
+fn parse_overlap(form: &RotateForm, max: Duration) -> Result<Duration, String> {
+    let overlap = match form.overlap.as_str() {
+        "0" | "none" => Duration::zero(),
+        "1h" => Duration::hours(1),
+        "24h" => Duration::hours(24),
+        "7d" => Duration::days(7),
+        "custom" => form
+            .custom_hours
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|h| *h >= 0)
+            .and_then(Duration::try_hours)
+            .ok_or_else(|| "Give the custom overlap as a whole number of hours.".to_string())?,
+        _ => return Err("Choose how long the old credential keeps working.".into()),
+    };
+    if overlap > max {
+        return Err(format!(
+            "The overlap can be at most {} hours on this instance.",
+            max.num_hours()
+        ));
     }
+    Ok(overlap)
 }
 
 async fn do_rotate(
@@ -399,11 +416,14 @@ async fn do_rotate(
         services::apps::rotate_form_kind(),
         &scope.identity.user.id,
         &form.nonce,
+        state.clock.now_naive(),
     )?;
+    let max = Duration::from_std(state.config.max_credential_overlap)
+        .map_err(|_| AppError::internal("maximum overlap out of range"))?;
     let overlap = if reset {
         Duration::zero()
     } else {
-        match parse_overlap(&form) {
+        match parse_overlap(&form, max) {
             Ok(o) => o,
             Err(message) => {
                 return rotate_page(
@@ -417,9 +437,6 @@ async fn do_rotate(
             }
         }
     };
-    let max = Duration::seconds(
-        i64::try_from(state.config.max_credential_overlap.as_secs()).unwrap_or(i64::MAX / 1000),
-    );
     let c = scope.ctx(&req);
     let app = loaded.app.clone();
     let st = state.clone();

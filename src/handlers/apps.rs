@@ -11,7 +11,7 @@ use chrono::NaiveDateTime;
 use serde::Deserialize;
 
 use crate::auth::csrf::CsrfForm;
-use crate::auth::policy::{self, AppAction, AppRelation, Role};
+use crate::auth::policy::{self, AppAction, AppRelation, OwnerChange, OwnerTarget, Role, TeamRole};
 use crate::auth::{OrgScope, State};
 use crate::db::DbConnection;
 use crate::error::{AppError, AppResult};
@@ -401,7 +401,8 @@ pub struct AppPage {
     pub owner: String,
     pub callback_urls: Vec<String>,
     pub credentials: Vec<CredentialRow>,
-    pub usable_count: usize,
+    /// Credentials without an expiry; the last one cannot be retired.
+    pub active_count: usize,
     pub can_manage: bool,
     pub live: bool,
     pub audit: Vec<ActivityRow>,
@@ -420,13 +421,13 @@ pub async fn show(
     let org_id = scope.org.id.clone();
     let user_id = scope.identity.user.id.clone();
     let app = loaded.app.clone();
-    let is_admin = scope.role.is_some_and(|r| r >= Role::Admin);
+    let org_role = scope.role;
     let (names, audit, targets) = state
         .db(move |conn| {
             let names = owner_names(conn, &org_id, std::slice::from_ref(&app))?;
             let audit =
                 crate::models::audit::for_targets(conn, &org_id, &[format!("app:{}", app.id)], 50)?;
-            let targets = transfer_targets(conn, &org_id, &user_id, is_admin, &app)?;
+            let targets = transfer_targets(conn, &org_id, &user_id, org_role, &app)?;
             Ok((names, audit, targets))
         })
         .await?;
@@ -443,7 +444,7 @@ pub async fn show(
             .lines()
             .map(str::to_string)
             .collect(),
-        usable_count: credentials.iter().filter(|c| c.usable).count(),
+        active_count: credentials.iter().filter(|c| c.state == "active").count(),
         credentials,
         can_manage,
         live: loaded.app.status != "revoked",
@@ -453,31 +454,43 @@ pub async fn show(
     })
 }
 
-/// Where the actor may move an app: to themselves, or to a team they admin (org
-/// admins: any team). The current owner is left out.
+/// Every team of the organisation with the actor's role in it (if any).
+pub fn teams_with_my_role(
+    conn: &mut DbConnection,
+    org_id: &str,
+    user_id: &str,
+) -> AppResult<Vec<(teams::Team, Option<TeamRole>)>> {
+    let mine: HashMap<String, String> = teams::for_user(conn, org_id, user_id)?
+        .into_iter()
+        .map(|(t, r)| (t.id, r))
+        .collect();
+    Ok(teams::for_org(conn, org_id)?
+        .into_iter()
+        .map(|t| {
+            let role = mine.get(&t.id).and_then(|r| TeamRole::parse(r));
+            (t, role)
+        })
+        .collect())
+}
+
+/// Where the actor may move an app, as the policy allows; the current owner is left
+/// out.
 fn transfer_targets(
     conn: &mut DbConnection,
     org_id: &str,
     user_id: &str,
-    org_admin: bool,
+    org_role: Option<Role>,
     app: &App,
 ) -> AppResult<Vec<(String, String)>> {
     let mut out = Vec::new();
     if app.owner_user_id.as_deref() != Some(user_id) {
         out.push((format!("user:{user_id}"), "Me".to_string()));
     }
-    let teams = if org_admin {
-        teams::for_org(conn, org_id)?
-    } else {
-        teams::for_user(conn, org_id, user_id)?
-            .into_iter()
-            .filter(|(_, r)| r == "admin")
-            .map(|(t, _)| t)
-            .collect()
-    };
-    for t in teams {
-        if app.owner_team_id.as_deref() != Some(t.id.as_str()) {
-            out.push((format!("team:{}", t.id), format!("Team {}", t.name)));
+    for (team, role) in teams_with_my_role(conn, org_id, user_id)? {
+        let allowed =
+            policy::app_owner(org_role, OwnerTarget::Team(role), OwnerChange::Transfer).is_ok();
+        if allowed && app.owner_team_id.as_deref() != Some(team.id.as_str()) {
+            out.push((format!("team:{}", team.id), format!("Team {}", team.name)));
         }
     }
     Ok(out)
@@ -507,6 +520,7 @@ pub async fn edit_form(
 ) -> AppResult<HttpResponse> {
     let (_, app_id) = path.into_inner();
     let loaded = load(&scope, &state, app_id, AppAction::Manage).await?;
+    services::apps::require_changeable(&loaded.app)?;
     let app = loaded.app;
     render(&EditPage {
         ctx: ctx.in_org(&scope),
@@ -710,14 +724,14 @@ pub async fn transfer(
     let loaded = load(&scope, &state, app_id, AppAction::Manage).await?;
     let org_id = scope.org.id.clone();
     let user_id = scope.identity.user.id.clone();
-    let is_admin = scope.role.is_some_and(|r| r >= Role::Admin);
+    let org_role = scope.role;
     let c = scope.ctx(&req);
     let app = loaded.app.clone();
     let to = form.to.clone();
     let result = state
         .db(move |conn| {
             // Only targets the actor admins: themselves or their teams (org admins: any).
-            let allowed = transfer_targets(conn, &org_id, &user_id, is_admin, &app)?;
+            let allowed = transfer_targets(conn, &org_id, &user_id, org_role, &app)?;
             if !allowed.iter().any(|(v, _)| *v == to) {
                 return Err(AppError::forbidden(
                     "You can move an app only to yourself or to a team you admin.",

@@ -120,7 +120,7 @@ pub async fn setup(
         )
         .map(no_referrer)
     };
-    if let Err(secs) = state.throttle.check(&ip, "setup", now) {
+    if let Err(secs) = state.throttle.check_address("setup", &ip, now) {
         return again(
             ctx,
             StatusCode::TOO_MANY_REQUESTS,
@@ -196,12 +196,22 @@ pub async fn setup(
         )),
         Err(e) => {
             if matches!(e, AppError::Forbidden(_)) {
-                state.throttle.record_failure(&ip, "setup", now);
+                state.throttle.record_address("setup", &ip, now);
             }
             let (status, message) = form_problem(e)?;
             again(ctx, status, vec![message], &form)
         }
     }
+}
+
+/// Account creation costs a password hash: each source address gets a few free
+/// attempts, then growing delays, so nobody can fill the hashing pool.
+pub fn throttle_account_creation(req: &HttpRequest, state: &AppState) -> Result<(), u64> {
+    let ip = client_ip(req);
+    let now = state.clock.now();
+    state.throttle.check_address("account-creation", &ip, now)?;
+    state.throttle.record_address("account-creation", &ip, now);
+    Ok(())
 }
 
 fn ctx_for(req: &HttpRequest, state: &AppState) -> services::Ctx {
@@ -421,6 +431,13 @@ pub async fn signup(
                     .into(),
             ],
         );
+    }
+    if let Err(secs) = throttle_account_creation(&req, &state) {
+        let message = AppError::TooManyRequests {
+            retry_after_secs: secs,
+        }
+        .public_message();
+        return again(ctx, StatusCode::TOO_MANY_REQUESTS, vec![message]);
     }
     let hash = state.hasher.hash(form.password.clone()).await?;
     let account = NewAccount {

@@ -10,8 +10,8 @@ use serde::Deserialize;
 use crate::auth::csrf::CsrfForm;
 use crate::auth::{MaybeIdentity, SignedIn, State};
 use crate::crypto::SecretString;
-use crate::error::AppResult;
-use crate::handlers::auth::start_session;
+use crate::error::{AppError, AppResult};
+use crate::handlers::auth::{start_session, throttle_account_creation};
 use crate::handlers::{form_problem, service_ctx};
 use crate::services;
 use crate::validate;
@@ -170,6 +170,41 @@ pub async fn sign_up(
         )
         .await;
     };
+    // A dead link costs no password hash.
+    let now = state.clock.now_naive();
+    let lookup = token_text.clone();
+    if let Err(e) = state
+        .db(move |conn| services::invitations::find_usable(conn, &lookup, now))
+        .await
+    {
+        let (status, message) = form_problem(e)?;
+        return page(
+            ctx,
+            &state,
+            &identity,
+            token_text,
+            status,
+            vec![message],
+            form.display_name.clone(),
+        )
+        .await;
+    }
+    if let Err(secs) = throttle_account_creation(&req, &state) {
+        let message = AppError::TooManyRequests {
+            retry_after_secs: secs,
+        }
+        .public_message();
+        return page(
+            ctx,
+            &state,
+            &identity,
+            token_text,
+            StatusCode::TOO_MANY_REQUESTS,
+            vec![message],
+            form.display_name.clone(),
+        )
+        .await;
+    }
     let hash = state.hasher.hash(form.password.clone()).await?;
     let c = service_ctx(&req, &state, None);
     let token = form.token.clone();

@@ -8,9 +8,9 @@ use chrono::{Duration, NaiveDateTime};
 use crate::auth::policy::{AppRelation, TeamRole};
 use crate::credentials::{Kind, PlainSecret, SecretHasher};
 use crate::crypto::random_base62;
-use crate::db::{DbConnection, is_unique_violation, write_transaction};
+use crate::db::{DbConnection, is_unique_violation, lock_app, write_transaction};
 use crate::error::{AppError, AppResult};
-use crate::models::apps::{self, App, Credential};
+use crate::models::apps::{self, App, Credential, CredentialState};
 use crate::models::new_id;
 use crate::models::orgs::Organisation;
 use crate::models::teams;
@@ -442,7 +442,8 @@ pub fn rotate_form_kind() -> &'static str {
     ROTATE_KIND
 }
 
-fn require_changeable(app: &App) -> AppResult<()> {
+/// Refuses changes to revoked apps (409) and hides deleted ones (404).
+pub fn require_changeable(app: &App) -> AppResult<()> {
     match app.status.as_str() {
         "revoked" => Err(AppError::conflict(
             "This app is revoked: it cannot be changed. Create a new app instead.",
@@ -452,7 +453,11 @@ fn require_changeable(app: &App) -> AppResult<()> {
     }
 }
 
+/// Locks the app's row and reads its current state: every change starts here, so
+/// concurrent changes to one app (a revoke racing a rotation, say) run one after the
+/// other and each sees what the previous one did.
 fn reload(conn: &mut DbConnection, app: &App) -> AppResult<App> {
+    lock_app(conn, &app.id)?;
     apps::find_in_org(conn, &app.org_id, &app.id)?.ok_or(AppError::NotFound)
 }
 
@@ -591,13 +596,19 @@ pub fn retire_credential(
                 "This credential is already expired or revoked.",
             ));
         }
-        let others = creds
+        // At least one current credential (no expiry) must remain: retiring the new
+        // key during an overlap would leave only the old one, about to expire.
+        let current_left = creds
             .iter()
-            .filter(|c| c.id != credential_id && c.state(ctx.now).is_usable())
-            .count();
-        if others == 0 {
+            .filter(|c| c.id != credential_id)
+            .any(|c| c.state(ctx.now) == CredentialState::Active);
+        if !current_left {
             return Err(AppError::conflict(
-                "This is the app's last working credential. Rotate it to get a new one, or revoke the app.",
+                if app.auth_type == AuthType::Jwt.as_str() {
+                    "This is the app's last public key. Add a new key first, or revoke the app."
+                } else {
+                    "This is the app's current credential. Rotate it to get a new one, or revoke the app."
+                },
             ));
         }
         apps::revoke_credential(conn, credential_id, ctx.now)?;
@@ -630,6 +641,13 @@ pub fn add_public_key(
     write_transaction(conn, |conn| {
         let app = reload(conn, app)?;
         require_changeable(&app)?;
+        if apps::credentials_of(conn, &app.id)?.iter().any(|c| {
+            c.state(ctx.now).is_usable() && c.public_key.as_deref() == Some(key.text.as_str())
+        }) {
+            return Err(AppError::conflict(
+                "This public key is already registered on the app.",
+            ));
+        }
         let cred = key_credential(&app.id, key, &label, ctx.now);
         apps::insert_credential(conn, &cred)?;
         audit_app(
@@ -757,7 +775,15 @@ pub fn transfer(conn: &mut DbConnection, ctx: &Ctx, app: &App, to: &Owner) -> Ap
             app.status_reason = String::new();
         }
         app.updated_at = ctx.now;
-        apps::save(conn, &app)?;
+        apps::save(conn, &app).map_err(|e| {
+            if is_unique_violation(&e) {
+                AppError::conflict(
+                    "The new owner already has an app with this name. Rename it first.",
+                )
+            } else {
+                e.into()
+            }
+        })?;
         audit_app(
             conn,
             ctx,

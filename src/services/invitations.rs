@@ -5,7 +5,7 @@ use chrono::Duration;
 
 use crate::auth::policy::Role;
 use crate::crypto::{SecretString, random_base62, sha256_hex};
-use crate::db::{DbConnection, write_transaction};
+use crate::db::{DbConnection, lock_organisation, write_transaction};
 use crate::error::{AppError, AppResult};
 use crate::models::invitations::{self, Invitation};
 use crate::models::new_id;
@@ -38,6 +38,8 @@ pub fn create(
         ));
     }
     write_transaction(conn, |conn| {
+        // Two admins inviting the same address at once must not both succeed.
+        lock_organisation(conn, &org.id)?;
         if let Some(user) = users::find_by_email(conn, email)?
             && org_model::membership(conn, &org.id, &user.id)?.is_some()
         {

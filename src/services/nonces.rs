@@ -2,6 +2,7 @@
 //! nonce; the first submission records it in the same transaction as what it creates,
 //! so a replay, a double click or a second tab can never create a second one.
 
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::crypto::{SecretKey, random_base62, sha256_hex};
@@ -14,18 +15,47 @@ fn purpose_of(kind: &str, user_id: &str) -> String {
     format!("form-nonce:{kind}:{user_id}")
 }
 
-/// A new nonce for a form of `kind` shown to `user_id` (nothing is written yet).
-pub fn issue(key: &SecretKey, kind: &str, user_id: &str) -> String {
-    key.sign(&purpose_of(kind, user_id), &random_base62(24))
+/// How long a form stays usable after it was shown.
+const MAX_AGE_HOURS: i64 = 24;
+
+/// A new nonce for a form of `kind` shown to `user_id` at `now` (nothing is
+/// written yet): random, stamped with the time, signed.
+pub fn issue(key: &SecretKey, kind: &str, user_id: &str, now: NaiveDateTime) -> String {
+    let value = format!("{}-{}", random_base62(24), now.and_utc().timestamp());
+    key.sign(&purpose_of(kind, user_id), &value)
 }
 
-/// Checks the nonce's signature (it was issued to this user for this kind of form).
-pub fn verify(key: &SecretKey, kind: &str, user_id: &str, nonce: &str) -> AppResult<()> {
-    key.verify(&purpose_of(kind, user_id), nonce)
-        .map(drop)
-        .ok_or_else(|| {
-            AppError::bad_request("This form is not valid any more. Reload the page and try again.")
-        })
+/// Checks the nonce: issued to this user for this kind of form, within a day.
+pub fn verify(
+    key: &SecretKey,
+    kind: &str,
+    user_id: &str,
+    nonce: &str,
+    now: NaiveDateTime,
+) -> AppResult<()> {
+    let invalid =
+        || AppError::bad_request("This form is not valid any more. Reload the page and try again.");
+    let value = key
+        .verify(&purpose_of(kind, user_id), nonce)
+        .ok_or_else(invalid)?;
+    let issued = value
+        .rsplit_once('-')
+        .and_then(|(_, ts)| ts.parse::<i64>().ok())
+        .ok_or_else(invalid)?;
+    let age = now.and_utc().timestamp() - issued;
+    if !(0..=MAX_AGE_HOURS * 3600).contains(&age) {
+        return Err(invalid());
+    }
+    Ok(())
+}
+
+/// Forgets nonces of forms too old to be submitted.
+pub fn purge(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::delete(
+        form_nonces::table
+            .filter(form_nonces::created_at.lt(now - chrono::Duration::hours(2 * MAX_AGE_HOURS))),
+    )
+    .execute(conn)
 }
 
 /// What an earlier submission with the same nonce produced, if there was one.

@@ -149,7 +149,10 @@ pub fn change_role(
             },
         )?;
         if current == new_role {
-            return Ok(());
+            return Err(AppError::conflict(format!(
+                "This member is already {}.",
+                new_role.as_str()
+            )));
         }
         if current == Role::Owner {
             guard_last_owner(conn, &org.id, "be given another role")?;

@@ -22,8 +22,12 @@ pub struct Timeouts {
     pub lifetime: Duration,
 }
 
+/// Config durations are capped at a century (`config::MAX_DURATION_SECS`), which
+/// always fits; the fallback is that cap, never a panic.
 fn secs(d: Duration) -> chrono::Duration {
-    chrono::Duration::seconds(i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 1000))
+    chrono::Duration::from_std(d).unwrap_or_else(|_| {
+        chrono::Duration::seconds(crate::config::MAX_DURATION_SECS.cast_signed())
+    })
 }
 
 /// Starts a session; returns the plaintext token for the cookie (~190 bits).

@@ -97,7 +97,14 @@ pub fn add_member(
                 role: role.as_str().into(),
                 created_at: ctx.now,
             },
-        )?;
+        )
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                AppError::conflict(format!("{email} is already in {}.", team.name))
+            } else {
+                e.into()
+            }
+        })?;
         audit::record(
             conn,
             ctx,
@@ -119,9 +126,14 @@ pub fn set_role(
     role: TeamRole,
 ) -> AppResult<()> {
     write_transaction(conn, |conn| {
-        if teams::set_role(conn, &team.id, user_id, role.as_str())? == 0 {
-            return Err(AppError::NotFound);
+        let member = teams::member(conn, &team.id, user_id)?.ok_or(AppError::NotFound)?;
+        if member.role == role.as_str() {
+            return Err(AppError::conflict(format!(
+                "This member is already a team {}.",
+                role.as_str()
+            )));
         }
+        teams::set_role(conn, &team.id, user_id, role.as_str())?;
         audit::record(
             conn,
             ctx,

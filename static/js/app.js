@@ -65,4 +65,15 @@
       done();
     }
   });
+  // A page that revealed a secret must not come back from the back/forward cache:
+  // take the secret out of the page as it is left.
+  window.addEventListener("pagehide", function () {
+    var reveal = document.getElementById("reveal");
+    if (!reveal) return;
+    reveal.querySelectorAll("input").forEach(function (el) { el.value = ""; });
+    reveal.querySelectorAll("a[href^='data:']").forEach(function (el) { el.removeAttribute("href"); });
+    var note = document.createElement("p");
+    note.textContent = "This secret is no longer shown. To get a new one, rotate the credential.";
+    reveal.replaceChildren(note);
+  });
 })();

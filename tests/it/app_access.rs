@@ -507,11 +507,7 @@ async fn a_jwt_app_adds_and_retires_keys_but_keeps_one() {
     assert_eq!(show.body.matches("/retire\"").count(), 0);
     let refused = act(&ada, &id, &format!("/credentials/{first}/retire"), &[]).await;
     refused.assert_redirect(&page_path);
-    assert_flash(
-        &follow(&ada, &refused).await,
-        "error",
-        "last working credential",
-    );
+    assert_flash(&follow(&ada, &refused).await, "error", "or revoke the app.");
     assert_eq!(live(&app), 1);
 
     // An invalid key: a flash error and nothing written.
@@ -567,11 +563,7 @@ async fn a_jwt_app_adds_and_retires_keys_but_keeps_one() {
     );
     let refused = act(&ada, &id, &format!("/credentials/{second}/retire"), &[]).await;
     refused.assert_redirect(&page_path);
-    assert_flash(
-        &follow(&ada, &refused).await,
-        "error",
-        "last working credential",
-    );
+    assert_flash(&follow(&ada, &refused).await, "error", "or revoke the app.");
     assert_eq!(
         app.count(&format!(
             "credentials WHERE id = '{second}' AND revoked_at IS NULL"
@@ -697,8 +689,15 @@ async fn edit_saves_details_and_refuses_duplicates_and_revoked_apps() {
     let show = ada.get(&format!("/o/acme/apps/{beta}")).await;
     assert!(!show.contains(&format!("href=\"{beta_edit}\"")));
     assert!(!show.contains("/rotate\""));
+    // Neither the edit form nor the rotate form opens for it…
+    ada.get(&beta_edit).await.assert_status(409);
+    ada.get(&format!("/o/acme/apps/{beta}/rotate"))
+        .await
+        .assert_status(409);
+    // …and a form posted anyway is refused.
+    let token = ada.get("/account").await.csrf();
     let refused = ada
-        .submit(&beta_edit, &beta_edit, &[("name", "Gamma")])
+        .post_raw(&beta_edit, &[("csrf_token", &token), ("name", "Gamma")])
         .await;
     refused.assert_status(409);
     assert!(refused.contains("revoked"));

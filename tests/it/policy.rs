@@ -180,9 +180,9 @@ async fn every_route_against_every_role() {
                                                                            [303, 404, 403, 409, 409, 404]),
         ("POST", g("/teams/no-such-team/members"), vec![("email", "dev@example.com"), ("role", "member")],
                                                                            [303, 404, 404, 404, 404, 404]),
-        // A no-op role change, then a tampered role.
+        // A no-op role change (refused as a conflict, not silently done), then a tampered role.
         ("POST", g(&format!("/teams/{squad}/members/{dev_id}/role")), vec![("role", "member")],
-                                                                           [303, 404, 403, 303, 303, 404]),
+                                                                           [303, 404, 403, 409, 409, 404]),
         ("POST", g(&format!("/teams/{squad}/members/{dev_id}/role")), vec![("role", "owner")],
                                                                            [303, 404, 403, 422, 422, 404]),
         ("POST", g(&format!("/teams/{squad}/members/no-such-user/role")), vec![("role", "admin")],
