@@ -7,6 +7,7 @@ pub mod audit;
 pub mod instance;
 pub mod invitations;
 pub mod nonces;
+pub mod notifications;
 pub mod orgs;
 pub mod sessions;
 pub mod teams;

@@ -1,0 +1,138 @@
+//! Notifications: an in-portal inbox item for each recipient and, unless they turned
+//! email off for that kind of event, an email through the outbox — both written in
+//! the caller's transaction, so a change and the news of it commit together and no
+//! notification is lost.
+
+use diesel::prelude::*;
+
+use crate::db::DbConnection;
+use crate::db::schema::{email_outbox, notification_preferences, notifications, users};
+use crate::error::AppResult;
+use crate::models::new_id;
+use crate::services::Ctx;
+
+/// Kinds of event people are told about (each can have email turned off).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// To org admins: an app waits for approval.
+    ApprovalRequested,
+    /// To the app's owner(s): a subscription was approved.
+    Approved,
+    /// To the app's owner(s): a subscription was rejected.
+    Rejected,
+    /// To the app's owner(s): the app was suspended or resumed.
+    Suspended,
+    Resumed,
+    /// A credential expires within a few days.
+    CredentialExpiring,
+    /// A rotation's overlap is ending.
+    OverlapEnding,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ApprovalRequested => "approval_requested",
+            Self::Approved => "approved",
+            Self::Rejected => "rejected",
+            Self::Suspended => "suspended",
+            Self::Resumed => "resumed",
+            Self::CredentialExpiring => "credential_expiring",
+            Self::OverlapEnding => "overlap_ending",
+        }
+    }
+
+    pub const ALL: [Kind; 7] = [
+        Kind::ApprovalRequested,
+        Kind::Approved,
+        Kind::Rejected,
+        Kind::Suspended,
+        Kind::Resumed,
+        Kind::CredentialExpiring,
+        Kind::OverlapEnding,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::ApprovalRequested => "An app waits for my approval",
+            Self::Approved => "My app's subscription is approved",
+            Self::Rejected => "My app's subscription is rejected",
+            Self::Suspended => "My app is suspended",
+            Self::Resumed => "My app is resumed",
+            Self::CredentialExpiring => "A credential of my app expires soon",
+            Self::OverlapEnding => "A rotation overlap is ending",
+        }
+    }
+}
+
+/// What to tell.
+#[derive(Debug, Clone)]
+pub struct Message {
+    pub kind: Kind,
+    pub org_id: Option<String>,
+    pub title: String,
+    pub body: String,
+    /// A path on this site, e.g. `/o/acme/apps/<id>`.
+    pub link: String,
+}
+
+/// Queues one email in the outbox, inside the caller's transaction.
+pub fn queue_email(conn: &mut DbConnection, ctx: &Ctx, to: &str, subject: &str, body: &str) -> AppResult<()> {
+    diesel::insert_into(email_outbox::table)
+        .values((
+            email_outbox::id.eq(new_id()),
+            email_outbox::to_address.eq(to),
+            email_outbox::subject.eq(subject),
+            email_outbox::body.eq(body),
+            email_outbox::status.eq("pending"),
+            email_outbox::attempts.eq(0),
+            email_outbox::next_attempt_at.eq(ctx.now),
+            email_outbox::last_error.eq(""),
+            email_outbox::created_at.eq(ctx.now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Tells each of `user_ids`: an inbox item, and an email unless they opted out.
+/// `public_base` turns the link into an absolute URL for the email.
+pub fn notify(conn: &mut DbConnection, ctx: &Ctx, user_ids: &[String], message: &Message, public_base: &str) -> AppResult<()> {
+    let mut seen = std::collections::HashSet::new();
+    for user_id in user_ids.iter().filter(|u| seen.insert(u.as_str())) {
+        diesel::insert_into(notifications::table)
+            .values((
+                notifications::id.eq(new_id()),
+                notifications::user_id.eq(user_id),
+                notifications::org_id.eq(&message.org_id),
+                notifications::kind.eq(message.kind.as_str()),
+                notifications::title.eq(&message.title),
+                notifications::body.eq(&message.body),
+                notifications::link.eq(&message.link),
+                notifications::created_at.eq(ctx.now),
+            ))
+            .execute(conn)?;
+        let email_on = notification_preferences::table
+            .find((user_id, message.kind.as_str()))
+            .select(notification_preferences::email)
+            .first::<bool>(conn)
+            .optional()?
+            .unwrap_or(true);
+        if !email_on {
+            continue;
+        }
+        let Some(address) = users::table
+            .find(user_id)
+            .select(users::email)
+            .first::<String>(conn)
+            .optional()?
+        else {
+            continue;
+        };
+        let body = format!(
+            "{}\n\n{}{}\n\n-- \nGatehouse. To stop these emails, change your notification preferences: {}/account/notifications\n",
+            message.body, public_base, message.link, public_base
+        );
+        queue_email(conn, ctx, &address, &message.title, &body)?;
+    }
+    Ok(())
+}
