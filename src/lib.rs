@@ -12,6 +12,7 @@ pub mod crypto;
 pub mod db;
 pub mod error;
 pub mod handlers;
+pub mod markdown;
 pub mod middleware;
 pub mod models;
 pub mod public_keys;
