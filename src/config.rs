@@ -125,6 +125,20 @@ pub struct Settings {
         value_name = "N"
     )]
     pub password_hash_threads: Option<usize>,
+
+    /// Mail server: `smtp://USER:PASS@HOST:PORT` (STARTTLS), `smtps://…` (TLS) or
+    /// `smtp+plain://HOST:PORT` (no TLS, a local relay) [default: `.eml` files in DATA_DIR/mail].
+    #[arg(long, env = "GATEHOUSE_SMTP_URL", global = true, value_name = "URL")]
+    pub smtp_url: Option<String>,
+
+    /// Sender of every email, e.g. `Gatehouse <portal@example.com>` [default: Gatehouse <gatehouse@localhost>].
+    #[arg(
+        long,
+        env = "GATEHOUSE_MAIL_FROM",
+        global = true,
+        value_name = "ADDRESS"
+    )]
+    pub mail_from: Option<String>,
 }
 
 /// A configuration problem, said in one sentence.
@@ -278,6 +292,10 @@ pub struct Config {
     pub log_format: LogFormat,
     pub workers: usize,
     pub password_hash_threads: usize,
+    /// How email leaves: SMTP, or `.eml` files in the data directory.
+    pub mail_transport: crate::mail::MailTransport,
+    /// The sender of every email.
+    pub mail_from: crate::mail::Mailbox,
 }
 
 /// The default public URL for a bind address.
@@ -412,6 +430,18 @@ impl Config {
             return Err(bad("password hash threads must be between 1 and 64"));
         }
 
+        let mail_transport = match pick(&given.smtp_url, &file.smtp_url) {
+            Some(raw) => crate::mail::MailTransport::parse_smtp_url(&raw).map_err(bad)?,
+            None => crate::mail::MailTransport::Files(data_dir.join("mail")),
+        };
+        let mail_from = pick(&given.mail_from, &file.mail_from)
+            .unwrap_or_else(|| "Gatehouse <gatehouse@localhost>".into());
+        let mail_from = mail_from.trim().parse::<crate::mail::Mailbox>().map_err(|_| {
+            bad(format!(
+                "mail sender {mail_from:?} is not an email address: use name@example.com or Name <name@example.com>"
+            ))
+        })?;
+
         Ok(Self {
             bind,
             data_dir,
@@ -428,6 +458,8 @@ impl Config {
             log_format,
             workers,
             password_hash_threads,
+            mail_transport,
+            mail_from,
         })
     }
 }
@@ -504,6 +536,18 @@ mod tests {
             (
                 Box::new(|s: &mut Settings| s.log_format = Some("xml".into())),
                 "log format",
+            ),
+            (
+                Box::new(|s: &mut Settings| s.smtp_url = Some("http://mail.example.com".into())),
+                "SMTP URL",
+            ),
+            (
+                Box::new(|s: &mut Settings| s.smtp_url = Some("smtp://:pw@/".into())),
+                "SMTP URL",
+            ),
+            (
+                Box::new(|s: &mut Settings| s.mail_from = Some("not an address".into())),
+                "mail sender",
             ),
         ] {
             let err = resolve(f).unwrap_err().to_string();

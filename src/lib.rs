@@ -12,6 +12,7 @@ pub mod crypto;
 pub mod db;
 pub mod error;
 pub mod handlers;
+pub mod mail;
 pub mod markdown;
 pub mod middleware;
 pub mod models;

@@ -25,7 +25,8 @@ mod tests {
 
     #[test]
     fn renders_markdown() {
-        let html = render("# Payments API\n\nUse `POST /charges`.\n\n| a | b |\n|---|---|\n| 1 | 2 |\n");
+        let html =
+            render("# Payments API\n\nUse `POST /charges`.\n\n| a | b |\n|---|---|\n| 1 | 2 |\n");
         assert!(html.contains("<h1>Payments API</h1>"), "{html}");
         assert!(html.contains("<code>POST /charges</code>"), "{html}");
         assert!(html.contains("<table>"), "{html}");
@@ -48,11 +49,27 @@ mod tests {
         ];
         for input in hostile {
             let out = render(input).to_lowercase();
-            for bad in ["<script", "onerror", "onload", "javascript:", "<iframe", "<svg", "style=", "<form", "data:text", "<object", "<embed", "<meta"] {
+            for bad in [
+                "<script",
+                "onerror",
+                "onload",
+                "javascript:",
+                "<iframe",
+                "<svg",
+                "style=",
+                "<form",
+                "data:text",
+                "<object",
+                "<embed",
+                "<meta",
+            ] {
                 assert!(!out.contains(bad), "{input:?} rendered {out:?}");
             }
         }
         let link = render("[docs](https://docs.example.com)");
-        assert!(link.contains("rel=\"noopener noreferrer nofollow\""), "{link}");
+        assert!(
+            link.contains("rel=\"noopener noreferrer nofollow\""),
+            "{link}"
+        );
     }
 }

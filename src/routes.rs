@@ -4,8 +4,10 @@ use actix_web::web;
 
 use crate::error::AppError;
 use crate::handlers::{
-    account, app_secrets, apps, auth, instance, invite, members, orgs, system, teams,
+    account, app_secrets, approvals, apps, auth, instance, invite, members, orgs, products, system,
+    teams,
 };
+use crate::handlers::{email, notifications};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(system::home))
@@ -35,6 +37,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/account/sessions/{id}/end",
             web::post().to(account::end_session),
         )
+        // Notifications, email addresses and links sent by email
+        .configure(mail_routes)
         // Organisations
         .route("/orgs", web::get().to(orgs::list))
         .route("/orgs", web::post().to(orgs::create))
@@ -113,6 +117,78 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/o/{slug}/apps/{app_id}/delete",
             web::post().to(apps::delete),
         )
+        // API products, subscriptions and approvals
+        .route("/o/{slug}/products", web::get().to(products::catalogue))
+        .route(
+            "/o/{slug}/products/{product}",
+            web::get().to(products::docs),
+        )
+        .route(
+            "/o/{slug}/products/{product}/subscribe",
+            web::post().to(products::subscribe),
+        )
+        .route(
+            "/o/{slug}/admin/products",
+            web::get().to(products::admin_list),
+        )
+        .route("/o/{slug}/admin/products", web::post().to(products::create))
+        .route(
+            "/o/{slug}/admin/products/new",
+            web::get().to(products::new_form),
+        )
+        .route(
+            "/o/{slug}/admin/products/{id}",
+            web::get().to(products::edit_form),
+        )
+        .route(
+            "/o/{slug}/admin/products/{id}",
+            web::post().to(products::update),
+        )
+        .route(
+            "/o/{slug}/admin/products/{id}/archive",
+            web::post().to(products::archive),
+        )
+        .route(
+            "/o/{slug}/admin/products/{id}/restore",
+            web::post().to(products::restore),
+        )
+        .route("/o/{slug}/admin/approvals", web::get().to(approvals::queue))
+        .route(
+            "/o/{slug}/admin/approvals",
+            web::post().to(approvals::decide),
+        )
+        .route(
+            "/o/{slug}/admin/approval-settings",
+            web::get().to(approvals::settings),
+        )
+        .route(
+            "/o/{slug}/admin/approval-settings",
+            web::post().to(approvals::set_mode),
+        )
+        .route(
+            "/o/{slug}/admin/approval-settings/rules",
+            web::post().to(approvals::add_rule),
+        )
+        .route(
+            "/o/{slug}/admin/approval-settings/rules/{id}/remove",
+            web::post().to(approvals::remove_rule),
+        )
+        .route(
+            "/o/{slug}/apps/{app_id}/subscriptions",
+            web::post().to(approvals::request),
+        )
+        .route(
+            "/o/{slug}/apps/{app_id}/subscriptions/{sub_id}/cancel",
+            web::post().to(approvals::cancel),
+        )
+        .route(
+            "/o/{slug}/apps/{app_id}/suspend",
+            web::post().to(approvals::suspend),
+        )
+        .route(
+            "/o/{slug}/apps/{app_id}/resume",
+            web::post().to(approvals::resume),
+        )
         // Teams
         .route("/o/{slug}/teams", web::get().to(teams::list))
         .route("/o/{slug}/teams", web::post().to(teams::create))
@@ -141,6 +217,45 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/admin/instance", web::get().to(instance::show))
         .route("/admin/instance", web::post().to(instance::update))
         .default_service(web::to(not_found));
+}
+
+/// Inbox, notification settings, email change and verification, password reset by
+/// email, and the outbox's dead letters.
+fn mail_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/notifications", web::get().to(notifications::list))
+        .route(
+            "/notifications/read-all",
+            web::post().to(notifications::mark_all_read),
+        )
+        .route(
+            "/notifications/{id}/read",
+            web::post().to(notifications::mark_read),
+        )
+        .route(
+            "/account/notifications",
+            web::get().to(notifications::preferences),
+        )
+        .route(
+            "/account/notifications",
+            web::post().to(notifications::save_preferences),
+        )
+        .route("/account/email", web::post().to(account::change_email))
+        .route(
+            "/account/verify-email/resend",
+            web::post().to(account::resend_verification),
+        )
+        // Links in emails (a token in the URL: single use, never logged)
+        .route("/verify-email/{token}", web::get().to(email::verify_form))
+        .route("/verify-email", web::post().to(email::verify))
+        .route("/forgot-password", web::get().to(email::forgot_form))
+        .route("/forgot-password", web::post().to(email::forgot))
+        .route("/reset-password/{token}", web::get().to(email::reset_form))
+        .route("/reset-password", web::post().to(email::reset))
+        .route("/admin/outbox", web::get().to(notifications::outbox))
+        .route(
+            "/admin/outbox/{id}/retry",
+            web::post().to(notifications::retry),
+        );
 }
 
 async fn not_found() -> Result<actix_web::HttpResponse, AppError> {

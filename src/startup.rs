@@ -31,6 +31,8 @@ pub struct AppState {
     pub throttle: SignInThrottle,
     /// Hashes API keys and client secrets for storage and lookup.
     pub secrets: crate::credentials::SecretHasher,
+    /// Sends the email the services queue.
+    pub outbox: crate::mail::Outbox,
 }
 
 impl AppState {
@@ -53,6 +55,11 @@ impl AppState {
             f(&mut conn)
         })
         .await?
+    }
+
+    /// The absolute base of links in emails (origin and path prefix, no trailing slash).
+    pub fn public_base(&self) -> String {
+        self.config.public_url.join("")
     }
 
     pub fn session_timeouts(&self) -> Timeouts {
@@ -169,6 +176,8 @@ pub struct Application {
     server: Server,
     setup_code: Option<SecretString>,
     state: web::Data<AppState>,
+    stop_outbox: tokio::sync::watch::Sender<bool>,
+    outbox_worker: tokio::task::JoinHandle<()>,
 }
 
 impl Application {
@@ -214,6 +223,8 @@ impl Application {
             config.public_url = crate::config::public_url_for(bound)
                 .map_err(|e| StartupError::Config(e.to_string()))?;
         }
+        let mailer = crate::mail::Mailer::new(&config.mail_transport, config.mail_from.clone())
+            .map_err(StartupError::Config)?;
         let workers = config.workers;
         let state = web::Data::new(AppState {
             config: Arc::new(config),
@@ -223,6 +234,7 @@ impl Application {
             hasher,
             throttle: SignInThrottle::default(),
             secrets,
+            outbox: crate::mail::Outbox::new(mailer),
         });
         let app_state = state.clone();
         let server = HttpServer::new(move || {
@@ -242,11 +254,15 @@ impl Application {
         })?
         .run();
         spawn_housekeeping(state.clone());
+        let (stop_outbox, stopped) = tokio::sync::watch::channel(false);
+        let outbox_worker = crate::mail::spawn_worker(state.clone(), stopped);
         Ok(Self {
             port,
             server,
             setup_code,
             state,
+            stop_outbox,
+            outbox_worker,
         })
     }
 
@@ -268,9 +284,15 @@ impl Application {
         self.state.clone()
     }
 
-    /// Serves until SIGINT/SIGTERM, finishing requests in flight.
+    /// Serves until SIGINT/SIGTERM, finishing requests in flight; then lets the outbox
+    /// worker finish the message it is sending and stops it.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        let _ = self.stop_outbox.send(true);
+        if let Err(e) = self.outbox_worker.await {
+            tracing::warn!(error = %e, "the outbox worker ended abnormally");
+        }
+        served
     }
 }
 

@@ -51,6 +51,8 @@ pub struct PageCtx {
     pub current_org: Option<OrgLink>,
     pub csrf_token: String,
     pub flash: Option<Flash>,
+    /// Unread inbox items, for the bell in the header.
+    pub unread: i64,
 }
 
 impl PageCtx {
@@ -62,6 +64,7 @@ impl PageCtx {
             current_org: None,
             csrf_token: String::new(),
             flash: None,
+            unread: 0,
         }
     }
 
@@ -95,13 +98,19 @@ impl FromRequest for PageCtx {
             let state = AppState::from_req(&req)?;
             let csrf_token = expected_token(&req, &identity).unwrap_or_default();
             let flash = read_flash(&req, &state);
-            let (user, orgs) = match &identity.0 {
-                None => (None, Vec::new()),
+            let (user, orgs, unread) = match &identity.0 {
+                None => (None, Vec::new(), 0),
                 Some(identity) => {
                     let user_id = identity.user.id.clone();
-                    let orgs = state
-                        .db(move |conn| Ok(crate::models::orgs::for_user(conn, &user_id)?))
-                        .await?
+                    let (orgs, unread) = state
+                        .db(move |conn| {
+                            Ok((
+                                crate::models::orgs::for_user(conn, &user_id)?,
+                                crate::models::notifications::unread_count(conn, &user_id)?,
+                            ))
+                        })
+                        .await?;
+                    let orgs = orgs
                         .into_iter()
                         .map(|(org, role)| OrgLink {
                             slug: org.slug,
@@ -116,7 +125,7 @@ impl FromRequest for PageCtx {
                         email: u.email.clone(),
                         is_instance_owner: u.is_instance_owner,
                     };
-                    (Some(view), orgs)
+                    (Some(view), orgs, unread)
                 }
             };
             Ok(PageCtx {
@@ -125,6 +134,7 @@ impl FromRequest for PageCtx {
                 current_org: None,
                 csrf_token,
                 flash,
+                unread,
             })
         })
     }

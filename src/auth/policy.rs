@@ -56,6 +56,12 @@ pub enum OrgAction {
     Leave,
     /// Rename the organisation.
     EditSettings,
+    /// Create, edit and archive API products.
+    ManageProducts,
+    /// Work the approval queue and change the approval settings.
+    DecideApprovals,
+    /// Suspend and resume apps.
+    SuspendApps,
     /// Delete the organisation and everything in it.
     Delete,
 }
@@ -77,7 +83,11 @@ pub fn org(role: Option<Role>, action: OrgAction) -> AppResult<()> {
     };
     match action {
         OrgAction::View | OrgAction::Leave => Ok(()),
-        OrgAction::ManageInvitations | OrgAction::EditSettings => needs(Role::Admin, NOT_ADMIN),
+        OrgAction::ManageInvitations
+        | OrgAction::EditSettings
+        | OrgAction::ManageProducts
+        | OrgAction::DecideApprovals
+        | OrgAction::SuspendApps => needs(Role::Admin, NOT_ADMIN),
         OrgAction::ChangeRole { from, to } => {
             needs(Role::Admin, NOT_ADMIN)?;
             if from == Role::Owner || to == Role::Owner {
@@ -293,6 +303,9 @@ mod tests {
             (Leave, [404, 200, 200, 200]),
             (ManageInvitations, [404, 403, 200, 200]),
             (EditSettings, [404, 403, 200, 200]),
+            (ManageProducts, [404, 403, 200, 200]),
+            (DecideApprovals, [404, 403, 200, 200]),
+            (SuspendApps, [404, 403, 200, 200]),
             (Delete, [404, 403, 403, 200]),
             (
                 ChangeRole {

@@ -222,6 +222,41 @@ pub fn lock_app(conn: &mut DbConnection, app_id: &str) -> diesel::QueryResult<()
     }
 }
 
+/// The id of the oldest due `pending` outbox message, locked until the end of the
+/// current write transaction so that no other instance claims it too. PostgreSQL skips
+/// rows another transaction holds (`FOR UPDATE SKIP LOCKED`); SQLite's `BEGIN
+/// IMMEDIATE` already lets one writer in at a time.
+pub fn lock_next_due_email(
+    conn: &mut DbConnection,
+    now: chrono::NaiveDateTime,
+) -> diesel::QueryResult<Option<String>> {
+    use schema::email_outbox;
+    match conn {
+        DbConnection::Sqlite(c) => email_outbox::table
+            .filter(email_outbox::status.eq("pending"))
+            .filter(email_outbox::next_attempt_at.le(now))
+            .order((email_outbox::next_attempt_at.asc(), email_outbox::id.asc()))
+            .select(email_outbox::id)
+            .first::<String>(c)
+            .optional(),
+        DbConnection::Pg(c) => {
+            #[derive(QueryableByName)]
+            struct Row {
+                #[diesel(sql_type = diesel::sql_types::Text)]
+                id: String,
+            }
+            diesel::sql_query(
+                "SELECT id FROM email_outbox WHERE status = 'pending' AND next_attempt_at <= $1 \
+                 ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED",
+            )
+            .bind::<diesel::sql_types::Timestamp, _>(now)
+            .get_result::<Row>(c)
+            .optional()
+            .map(|row| row.map(|r| r.id))
+        }
+    }
+}
+
 /// True when `e` is a unique-constraint violation (a concurrent insert won a race).
 pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
     matches!(

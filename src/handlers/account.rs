@@ -1,4 +1,5 @@
-//! The signed-in user's account: profile, password, sessions.
+//! The signed-in user's account: profile, email address (change, verification),
+//! password, sessions.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -9,7 +10,7 @@ use crate::auth::csrf::CsrfForm;
 use crate::auth::{SignedIn, State};
 use crate::crypto::SecretString;
 use crate::error::{AppError, AppResult};
-use crate::handlers::{EmptyForm, service_ctx};
+use crate::handlers::{EmptyForm, form_problem, service_ctx};
 use crate::models::sessions::Session;
 use crate::services;
 use crate::validate;
@@ -22,6 +23,9 @@ pub struct AccountPage {
     pub errors: Vec<String>,
     pub display_name: String,
     pub email: String,
+    pub email_verified: bool,
+    /// What was typed into the email-change form, shown again after an error.
+    pub new_email: String,
     pub sessions: Vec<SessionRow>,
 }
 
@@ -59,6 +63,17 @@ async fn page(
     status: StatusCode,
     errors: Vec<String>,
 ) -> AppResult<HttpResponse> {
+    page_with(ctx, me, state, status, errors, String::new()).await
+}
+
+async fn page_with(
+    ctx: PageCtx,
+    me: &SignedIn,
+    state: &State,
+    status: StatusCode,
+    errors: Vec<String>,
+    new_email: String,
+) -> AppResult<HttpResponse> {
     let user_id = me.user.id.clone();
     let sessions = state
         .db(move |conn| services::sessions::list(conn, &user_id))
@@ -68,6 +83,8 @@ async fn page(
         &AccountPage {
             display_name: me.user.display_name.clone(),
             email: me.user.email.clone(),
+            email_verified: me.user.email_verified_at.is_some(),
+            new_email,
             sessions: rows(sessions, &me.session.id),
             errors,
             ctx,
@@ -237,6 +254,159 @@ pub async fn end_session(
     } else {
         see_other_with(&req, "/account", "info", "That session is signed out.")
     })
+}
+
+#[derive(Debug, Deserialize)]
+pub struct EmailForm {
+    pub new_email: String,
+    pub current_password: SecretString,
+}
+
+/// Changes the address at once (unverified) and sends a verification link to it.
+pub async fn change_email(
+    req: HttpRequest,
+    ctx: PageCtx,
+    me: SignedIn,
+    state: State,
+    CsrfForm(form): CsrfForm<EmailForm>,
+) -> AppResult<HttpResponse> {
+    let typed = form.new_email.chars().take(300).collect::<String>();
+    let new_email = match validate::email(&form.new_email) {
+        Ok(email) => email,
+        Err(message) => {
+            return page_with(
+                ctx,
+                &me,
+                &state,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                vec![message],
+                typed,
+            )
+            .await;
+        }
+    };
+    // Like a password change, this is a guessing oracle for the current password.
+    let ip = crate::web::client_ip(&req);
+    let now = state.clock.now();
+    let throttle_key = format!("password-change:{}", me.user.id);
+    if let Err(secs) = state.throttle.check(&ip, &throttle_key, now) {
+        let message = AppError::TooManyRequests {
+            retry_after_secs: secs,
+        }
+        .public_message();
+        return page_with(
+            ctx,
+            &me,
+            &state,
+            StatusCode::TOO_MANY_REQUESTS,
+            vec![message],
+            typed,
+        )
+        .await;
+    }
+    let current = SecretString::new(
+        form.current_password
+            .expose()
+            .chars()
+            .take(validate::PASSWORD_MAX)
+            .collect::<String>(),
+    );
+    if !state
+        .hasher
+        .verify(current, Some(me.user.password_hash.clone()))
+        .await?
+    {
+        state.throttle.record_failure(&ip, &throttle_key, now);
+        return page_with(
+            ctx,
+            &me,
+            &state,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            vec!["Your current password is not correct.".into()],
+            typed,
+        )
+        .await;
+    }
+    state.throttle.record_success(&throttle_key);
+    let c = ctx_of(&req, &state, &me);
+    let user_id = me.user.id.clone();
+    let public_base = state.public_base();
+    let address = new_email.clone();
+    let result = state
+        .db(move |conn| services::email::change_email(conn, &c, &user_id, &address, &public_base))
+        .await;
+    match result {
+        Ok(()) => Ok(see_other_with(
+            &req,
+            "/account",
+            "info",
+            &format!(
+                "Your email address is now {new_email}. We sent a link to it: open it to verify the address."
+            ),
+        )),
+        Err(e) => {
+            let (status, message) = form_problem(e)?;
+            page_with(ctx, &me, &state, status, vec![message], typed).await
+        }
+    }
+}
+
+/// Sends a new verification link to the current address (throttled per source
+/// address, and at most one a minute per account).
+pub async fn resend_verification(
+    req: HttpRequest,
+    ctx: PageCtx,
+    me: SignedIn,
+    state: State,
+    CsrfForm(_): CsrfForm<EmptyForm>,
+) -> AppResult<HttpResponse> {
+    let ip = crate::web::client_ip(&req);
+    let now = state.clock.now();
+    let too_many = |secs: u64| {
+        AppError::TooManyRequests {
+            retry_after_secs: secs,
+        }
+        .public_message()
+    };
+    if let Err(secs) = state.throttle.check_address("verify-email", &ip, now) {
+        return page(
+            ctx,
+            &me,
+            &state,
+            StatusCode::TOO_MANY_REQUESTS,
+            vec![too_many(secs)],
+        )
+        .await;
+    }
+    state.throttle.record_address("verify-email", &ip, now);
+    let c = ctx_of(&req, &state, &me);
+    let user_id = me.user.id.clone();
+    let public_base = state.public_base();
+    let result = state
+        .db(move |conn| services::email::resend_verification(conn, &c, &user_id, &public_base))
+        .await;
+    match result {
+        Ok(address) => Ok(see_other_with(
+            &req,
+            "/account",
+            "info",
+            &format!("We sent a new verification link to {address}."),
+        )),
+        Err(AppError::Conflict(message)) => Ok(see_other_with(&req, "/account", "info", &message)),
+        Err(AppError::TooManyRequests { retry_after_secs }) => {
+            page(
+                ctx,
+                &me,
+                &state,
+                StatusCode::TOO_MANY_REQUESTS,
+                vec![format!(
+                    "A verification link was sent less than a minute ago. Check your inbox, or try again in {retry_after_secs} seconds."
+                )],
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    }
 }
 
 fn ctx_of(req: &HttpRequest, state: &State, me: &SignedIn) -> services::Ctx {

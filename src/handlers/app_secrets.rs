@@ -33,7 +33,15 @@ pub struct NewAppPage {
     pub errors: Vec<String>,
     pub nonce: String,
     pub owners: Vec<(String, String)>,
+    /// Products the user may subscribe the app to: (id, name, needs approval).
+    pub products: Vec<(String, String, bool)>,
     pub form: NewAppForm,
+}
+
+/// What the new-app form offers: owners and products.
+pub struct Choices {
+    pub owners: Vec<(String, String)>,
+    pub products: Vec<crate::models::products::Product>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -54,14 +62,43 @@ pub struct NewAppForm {
     pub label: String,
     #[serde(default)]
     pub public_key: String,
+    /// A note to the approver, for products that need approval.
+    #[serde(default)]
+    pub note: String,
+    /// Ticked products arrive as `product.<id>=on`.
+    #[serde(flatten)]
+    pub rest: std::collections::HashMap<String, String>,
+}
+
+impl NewAppForm {
+    fn product_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .rest
+            .keys()
+            .filter_map(|k| k.strip_prefix("product."))
+            .map(str::to_string)
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    pub fn ticked(&self, product_id: &str) -> bool {
+        self.rest.contains_key(&format!("product.{product_id}"))
+    }
 }
 
 /// Owners the actor may pick: themselves and the teams they admin.
-async fn owner_choices(scope: &OrgScope, state: &State) -> AppResult<Vec<(String, String)>> {
+async fn choices(scope: &OrgScope, state: &State) -> AppResult<Choices> {
     let org_id = scope.org.id.clone();
     let user_id = scope.identity.user.id.clone();
-    let teams = state
-        .db(move |conn| crate::handlers::apps::teams_with_my_role(conn, &org_id, &user_id))
+    let role = scope.role.unwrap_or(crate::auth::policy::Role::Developer);
+    let (teams, products) = state
+        .db(move |conn| {
+            Ok((
+                crate::handlers::apps::teams_with_my_role(conn, &org_id, &user_id)?,
+                services::products::visible_for(conn, &org_id, &user_id, role)?,
+            ))
+        })
         .await?;
     let mut out = vec![("me".to_string(), "Me".to_string())];
     out.extend(
@@ -72,14 +109,17 @@ async fn owner_choices(scope: &OrgScope, state: &State) -> AppResult<Vec<(String
             })
             .map(|(t, _)| (format!("team:{}", t.id), format!("Team {}", t.name))),
     );
-    Ok(out)
+    Ok(Choices {
+        owners: out,
+        products,
+    })
 }
 
 fn new_page(
     ctx: PageCtx,
     scope: &OrgScope,
     state: &State,
-    owners: Vec<(String, String)>,
+    choices: Choices,
     status: StatusCode,
     errors: Vec<String>,
     mut form: NewAppForm,
@@ -100,7 +140,12 @@ fn new_page(
             tab: "apps",
             errors,
             nonce,
-            owners,
+            owners: choices.owners,
+            products: choices
+                .products
+                .into_iter()
+                .map(|p| (p.id, p.name, p.approval_mode == "manual"))
+                .collect(),
             form,
         },
     )
@@ -108,7 +153,7 @@ fn new_page(
 
 pub async fn new_form(ctx: PageCtx, scope: OrgScope, state: State) -> AppResult<HttpResponse> {
     scope.authorize(OrgAction::View)?;
-    let owners = owner_choices(&scope, &state).await?;
+    let choices = choices(&scope, &state).await?;
     let form = NewAppForm {
         auth_type: "api_key".into(),
         owner: "me".into(),
@@ -118,7 +163,7 @@ pub async fn new_form(ctx: PageCtx, scope: OrgScope, state: State) -> AppResult<
         ctx,
         &scope,
         &state,
-        owners,
+        choices,
         StatusCode::OK,
         Vec::new(),
         form,
@@ -225,7 +270,7 @@ pub async fn create(
         &form.nonce,
         state.clock.now_naive(),
     )?;
-    let owners = owner_choices(&scope, &state).await?;
+    let choices = choices(&scope, &state).await?;
     let mut errors = Vec::new();
     let details = services::apps::check_details(&form.name, &form.description, &form.callback_urls)
         .map_err(|e| errors.extend(e))
@@ -237,7 +282,7 @@ pub async fn create(
     let owner = match form.owner.as_str() {
         "me" => Some(Owner::User(user_id.clone())),
         other => match other.strip_prefix("team:") {
-            Some(team_id) if owners.iter().any(|(v, _)| v == other) => {
+            Some(team_id) if choices.owners.iter().any(|(v, _)| v == other) => {
                 Some(Owner::Team(team_id.to_string()))
             }
             _ => {
@@ -254,6 +299,14 @@ pub async fn create(
     } else {
         None
     };
+    // Only products this member may see; anything else is a tampered form.
+    let mut products = Vec::new();
+    for id in form.product_ids() {
+        match choices.products.iter().find(|p| p.id == id) {
+            Some(p) => products.push(p.clone()),
+            None => errors.push("The form names a product you cannot subscribe to.".into()),
+        }
+    }
     let (Some(details), Some(auth_type), Some(owner), true) =
         (details, auth_type, owner, errors.is_empty())
     else {
@@ -261,7 +314,7 @@ pub async fn create(
             ctx,
             &scope,
             &state,
-            owners,
+            choices,
             StatusCode::UNPROCESSABLE_ENTITY,
             errors,
             form,
@@ -273,8 +326,11 @@ pub async fn create(
         owner,
         label: form.label.clone(),
         public_key,
+        products,
+        note: form.note.clone(),
     };
     let c = scope.ctx(&req);
+    let requester = scope.identity.user.clone();
     let org = scope.org.clone();
     let st = state.clone();
     let nonce = form.nonce.clone();
@@ -284,7 +340,8 @@ pub async fn create(
                 prefix: &st.config.credential_prefix,
                 hasher: &st.secrets,
             };
-            services::apps::create(conn, &c, &org, &user_id, issuer, &nonce, new)
+            let base = st.config.public_url.join("");
+            services::apps::create(conn, &c, &org, &requester, issuer, &nonce, new, &base)
         })
         .await;
     match result {
@@ -303,7 +360,7 @@ pub async fn create(
         ),
         Err(e) => {
             let (status, message) = form_problem(e)?;
-            new_page(ctx, &scope, &state, owners, status, vec![message], form)
+            new_page(ctx, &scope, &state, choices, status, vec![message], form)
         }
     }
 }

@@ -369,6 +369,8 @@ pub struct CredentialRow {
     pub last_used: String,
     pub state: String,
     pub usable: bool,
+    /// Another working credential outlasts it, so it may be retired now.
+    pub retirable: bool,
 }
 
 pub fn credential_rows(creds: &[Credential], now: NaiveDateTime) -> Vec<CredentialRow> {
@@ -386,6 +388,7 @@ pub fn credential_rows(creds: &[Credential], now: NaiveDateTime) -> Vec<Credenti
                 last_used: when_opt(c.last_used_at),
                 state: state.as_str().to_string(),
                 usable: state.is_usable(),
+                retirable: apps::can_retire(creds, &c.id, now),
             }
         })
         .collect()
@@ -401,12 +404,27 @@ pub struct AppPage {
     pub owner: String,
     pub callback_urls: Vec<String>,
     pub credentials: Vec<CredentialRow>,
-    /// Credentials without an expiry; the last one cannot be retired.
-    pub active_count: usize,
+
     pub can_manage: bool,
     pub live: bool,
     pub audit: Vec<ActivityRow>,
     pub transfer_targets: Vec<(String, String)>,
+    pub subscriptions: Vec<SubscriptionRow>,
+    /// Products the app may still ask for: (id, name).
+    pub requestable: Vec<(String, String)>,
+    pub is_org_admin: bool,
+}
+
+pub struct SubscriptionRow {
+    pub id: String,
+    pub product: String,
+    pub product_slug: String,
+    pub status: String,
+    pub note: String,
+    pub reason: String,
+    pub requested: String,
+    pub decided: String,
+    pub cancellable: bool,
 }
 
 pub async fn show(
@@ -422,15 +440,42 @@ pub async fn show(
     let user_id = scope.identity.user.id.clone();
     let app = loaded.app.clone();
     let org_role = scope.role;
-    let (names, audit, targets) = state
+    let role = org_role.unwrap_or(Role::Developer);
+    let (names, audit, targets, subscriptions, products) = state
         .db(move |conn| {
             let names = owner_names(conn, &org_id, std::slice::from_ref(&app))?;
             let audit =
                 crate::models::audit::for_targets(conn, &org_id, &[format!("app:{}", app.id)], 50)?;
             let targets = transfer_targets(conn, &org_id, &user_id, org_role, &app)?;
-            Ok((names, audit, targets))
+            let subscriptions = crate::models::products::subscriptions_of(conn, &app.id)?;
+            let products = services::products::visible_for(conn, &org_id, &user_id, role)?;
+            Ok((names, audit, targets, subscriptions, products))
         })
         .await?;
+    let live_products: Vec<&str> = subscriptions
+        .iter()
+        .filter(|(s, _)| matches!(s.status.as_str(), "pending" | "approved"))
+        .map(|(s, _)| s.product_id.as_str())
+        .collect();
+    let requestable: Vec<(String, String)> = products
+        .iter()
+        .filter(|p| !live_products.contains(&p.id.as_str()))
+        .map(|p| (p.id.clone(), p.name.clone()))
+        .collect();
+    let subscriptions: Vec<SubscriptionRow> = subscriptions
+        .into_iter()
+        .map(|(s, p)| SubscriptionRow {
+            cancellable: matches!(s.status.as_str(), "pending" | "approved"),
+            id: s.id,
+            product: p.name,
+            product_slug: p.slug,
+            status: s.status,
+            note: s.note,
+            reason: s.reason,
+            requested: when(s.created_at),
+            decided: when_opt(s.decided_at),
+        })
+        .collect();
     let now = state.clock.now_naive();
     let credentials = credential_rows(&loaded.credentials, now);
     render(&AppPage {
@@ -444,14 +489,35 @@ pub async fn show(
             .lines()
             .map(str::to_string)
             .collect(),
-        active_count: credentials.iter().filter(|c| c.state == "active").count(),
         credentials,
         can_manage,
         live: loaded.app.status != "revoked",
         audit: audit.into_iter().map(activity_row).collect(),
         transfer_targets: targets,
+        subscriptions,
+        requestable,
+        is_org_admin: role >= Role::Admin,
         app: loaded.app,
     })
+}
+
+/// Live apps the member may change: their own, their admin teams', every app for org
+/// admins (as the policy says).
+pub fn manageable_apps(
+    conn: &mut DbConnection,
+    org_id: &str,
+    user_id: &str,
+    role: Option<Role>,
+) -> AppResult<Vec<App>> {
+    let all = apps::list(conn, org_id, &AppFilter::default())?;
+    let mut out = Vec::new();
+    for app in all {
+        let relation = services::apps::relation(conn, &app, user_id)?;
+        if policy::app(role, relation, AppAction::Manage).is_ok() {
+            out.push(app);
+        }
+    }
+    Ok(out)
 }
 
 /// Every team of the organisation with the actor's role in it (if any).

@@ -446,8 +446,12 @@ pub async fn signup(
         password_hash: hash,
     };
     let service_ctx = ctx_for(&req, &state);
-    match state.db(move |conn| services::accounts::sign_up(conn, &service_ctx, &account)).await {
-        Ok(user) => start_session(&req, &state, user.id, None, "/orgs", Some("Welcome to Gatehouse! Create an organisation or open an invitation link to join one.")).await,
+    let public_base = state.public_base();
+    match state
+        .db(move |conn| services::accounts::sign_up(conn, &service_ctx, &account, &public_base))
+        .await
+    {
+        Ok(user) => start_session(&req, &state, user.id, None, "/orgs", Some("Welcome to Gatehouse! We sent you a link to confirm your email address. Create an organisation or open an invitation link to join one.")).await,
         Err(e) => {
             let (status, message) = form_problem(e)?;
             again(ctx, status, vec![message])

@@ -3,12 +3,16 @@
 
 pub mod account;
 pub mod app_secrets;
+pub mod approvals;
 pub mod apps;
 pub mod auth;
+pub mod email;
 pub mod instance;
 pub mod invite;
 pub mod members;
+pub mod notifications;
 pub mod orgs;
+pub mod products;
 pub mod system;
 pub mod teams;
 

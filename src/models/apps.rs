@@ -83,6 +83,26 @@ impl Credential {
     }
 }
 
+/// May credential `id` be retired now? Only if another working credential lasts at
+/// least as long (no expiry counts as forever): the old key of an overlap can go, the
+/// new one cannot, and an app never loses its last working credential.
+pub fn can_retire(creds: &[Credential], id: &str, now: NaiveDateTime) -> bool {
+    let Some(target) = creds
+        .iter()
+        .find(|c| c.id == id && c.state(now).is_usable())
+    else {
+        return false;
+    };
+    creds
+        .iter()
+        .filter(|c| c.id != id && c.state(now).is_usable())
+        .any(|c| match (c.expires_at, target.expires_at) {
+            (None, _) => true,
+            (Some(_), None) => false,
+            (Some(other), Some(this)) => other >= this,
+        })
+}
+
 pub fn insert(conn: &mut DbConnection, app: &App) -> QueryResult<()> {
     diesel::insert_into(apps::table)
         .values(app)

@@ -4,10 +4,14 @@
 pub mod apps;
 pub mod audit;
 pub mod invitations;
+pub mod notifications;
 pub mod orgs;
+pub mod outbox;
+pub mod products;
 pub mod sessions;
 pub mod settings;
 pub mod teams;
+pub mod user_tokens;
 pub mod users;
 
 /// A new time-ordered id (UUIDv7 as text), generated in the application so no insert

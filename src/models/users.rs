@@ -81,3 +81,23 @@ pub fn instance_owners(conn: &mut DbConnection) -> QueryResult<Vec<User>> {
         .select(User::as_select())
         .load(conn)
 }
+
+/// Changes the address; the new one is not verified yet.
+pub fn set_email(conn: &mut DbConnection, id: &str, email: &str) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set((
+            users::email.eq(email),
+            users::email_verified_at.eq(None::<NaiveDateTime>),
+        ))
+        .execute(conn)
+}
+
+pub fn set_email_verified(
+    conn: &mut DbConnection,
+    id: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set(users::email_verified_at.eq(now))
+        .execute(conn)
+}

@@ -91,8 +91,14 @@ pub fn create_owner(
     })
 }
 
-/// Self-service sign-up, allowed while open sign-up is on.
-pub fn sign_up(conn: &mut DbConnection, ctx: &Ctx, account: &NewAccount) -> AppResult<User> {
+/// Self-service sign-up, allowed while open sign-up is on. A link to verify the
+/// address goes out with it (`public_base` starts the link).
+pub fn sign_up(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    account: &NewAccount,
+    public_base: &str,
+) -> AppResult<User> {
     write_transaction(conn, |conn| {
         if instance::setup_pending(conn)? {
             return Err(AppError::conflict(
@@ -104,7 +110,15 @@ pub fn sign_up(conn: &mut DbConnection, ctx: &Ctx, account: &NewAccount) -> AppR
                 "Sign-up is closed on this instance. Ask an organisation admin for an invitation.",
             ));
         }
-        insert_user(conn, ctx, account, false)
+        let user = insert_user(conn, ctx, account, false)?;
+        crate::services::email::send_verification(
+            conn,
+            &acting(ctx, &user),
+            &user.id,
+            &user.email,
+            public_base,
+        )?;
+        Ok(user)
     })
 }
 

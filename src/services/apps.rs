@@ -10,12 +10,14 @@ use crate::credentials::{Kind, PlainSecret, SecretHasher};
 use crate::crypto::random_base62;
 use crate::db::{DbConnection, is_unique_violation, lock_app, write_transaction};
 use crate::error::{AppError, AppResult};
-use crate::models::apps::{self, App, Credential, CredentialState};
+use crate::models::apps::{self, App, Credential};
 use crate::models::new_id;
 use crate::models::orgs::Organisation;
+use crate::models::products::Product;
 use crate::models::teams;
+use crate::models::users::User;
 use crate::public_keys::PublicKey;
-use crate::services::{Ctx, audit, nonces};
+use crate::services::{Ctx, audit, nonces, subscriptions};
 use crate::validate;
 
 /// How an app authenticates; fixed at creation.
@@ -199,6 +201,9 @@ pub enum Revealed {
 #[derive(Debug, Clone)]
 pub struct NewApp {
     pub details: AppDetails,
+    /// Products to subscribe to at once, with a note to the approver.
+    pub products: Vec<Product>,
+    pub note: String,
     pub auth_type: AuthType,
     pub owner: Owner,
     pub label: String,
@@ -320,15 +325,18 @@ impl From<diesel::result::Error> for CreateError {
 }
 
 /// Creates an app with its first credential. `nonce` makes the form single-use.
+#[allow(clippy::too_many_arguments)]
 pub fn create(
     conn: &mut DbConnection,
     ctx: &Ctx,
     org: &Organisation,
-    actor_id: &str,
+    requester: &User,
     issuer: Issuer<'_>,
     nonce: &str,
     new: NewApp,
+    public_base: &str,
 ) -> AppResult<Created> {
+    let actor_id = requester.id.as_str();
     let label = check_label(&new.label)?;
     if (new.auth_type == AuthType::Jwt) != new.public_key.is_some() {
         return Err(AppError::bad_request(
@@ -415,6 +423,34 @@ pub fn create(
                 new.owner.describe()
             ),
         )?;
+        // Subscriptions chosen on the form; any that waits for an admin makes the new
+        // app pending.
+        let mut app = app;
+        let mut pending = false;
+        for product in &new.products {
+            let sub = subscriptions::request_in_tx(
+                conn,
+                ctx,
+                org,
+                &app,
+                product,
+                requester,
+                &new.note,
+                public_base,
+            )?;
+            pending |= sub.status == "pending";
+        }
+        if pending {
+            app.status = "pending".into();
+            apps::save(conn, &app)?;
+        }
+        if let Some(cap) = lifetime_cap(conn, &app.id)? {
+            for cred in apps::credentials_of(conn, &app.id)? {
+                if cred.kind != "public_key" {
+                    apps::set_credential_expiry(conn, &cred.id, Some(ctx.now + cap))?;
+                }
+            }
+        }
         Ok(Created::New { app, revealed })
     });
     match result {
@@ -440,6 +476,16 @@ const ROTATE_KIND: &str = "rotate";
 /// The form kind whose nonces `rotate` consumes.
 pub fn rotate_form_kind() -> &'static str {
     ROTATE_KIND
+}
+
+/// The smallest maximum credential lifetime among the app's approved products.
+pub fn lifetime_cap(conn: &mut DbConnection, app_id: &str) -> AppResult<Option<Duration>> {
+    Ok(crate::models::products::subscriptions_of(conn, app_id)?
+        .into_iter()
+        .filter(|(s, _)| s.status == "approved")
+        .filter_map(|(_, p)| p.max_credential_lifetime_seconds)
+        .min()
+        .and_then(Duration::try_seconds))
 }
 
 /// Refuses changes to revoked apps (409) and hides deleted ones (404).
@@ -493,11 +539,8 @@ pub fn rotate(
     label: &str,
 ) -> AppResult<Revealed> {
     let label = check_label(label)?;
-    if overlap < Duration::zero() || overlap > max_overlap {
-        return Err(AppError::bad_request(format!(
-            "The overlap must be between none and {} hours.",
-            max_overlap.num_hours()
-        )));
+    if overlap < Duration::zero() {
+        return Err(AppError::bad_request("The overlap cannot be negative."));
     }
     let auth_type =
         AuthType::parse(&app.auth_type).ok_or_else(|| AppError::internal("unknown auth type"))?;
@@ -516,6 +559,16 @@ pub fn rotate(
         require_changeable(&app)?;
         if nonces::earlier_result(conn, nonce)?.is_some() {
             return Err(already());
+        }
+        // The overlap and the new credential's lifetime are capped by the smallest
+        // maximum credential lifetime among the app's approved products.
+        let product_cap = lifetime_cap(conn, &app.id)?;
+        let cap = product_cap.map_or(max_overlap, |c| c.min(max_overlap));
+        if overlap > cap {
+            return Err(AppError::bad_request(format!(
+                "The overlap can be at most {} hours for this app.",
+                cap.num_hours()
+            )));
         }
         let until = ctx.now + overlap;
         let mut kept = 0;
@@ -536,7 +589,8 @@ pub fn rotate(
         } else {
             Kind::ClientSecret
         };
-        let (cred, secret) = secret_credential(&app.id, kind, &label, issuer, ctx.now);
+        let (mut cred, secret) = secret_credential(&app.id, kind, &label, issuer, ctx.now);
+        cred.expires_at = product_cap.map(|c| ctx.now + c);
         apps::insert_credential(conn, &cred)?;
         let actor = ctx.actor_id.clone().unwrap_or_default();
         nonces::record(conn, ctx, ROTATE_KIND, &actor, nonce, &cred.id).map_err(|e| {
@@ -596,13 +650,7 @@ pub fn retire_credential(
                 "This credential is already expired or revoked.",
             ));
         }
-        // At least one current credential (no expiry) must remain: retiring the new
-        // key during an overlap would leave only the old one, about to expire.
-        let current_left = creds
-            .iter()
-            .filter(|c| c.id != credential_id)
-            .any(|c| c.state(ctx.now) == CredentialState::Active);
-        if !current_left {
+        if !apps::can_retire(&creds, credential_id, ctx.now) {
             return Err(AppError::conflict(
                 if app.auth_type == AuthType::Jwt.as_str() {
                     "This is the app's last public key. Add a new key first, or revoke the app."

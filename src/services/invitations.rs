@@ -214,7 +214,10 @@ pub fn sign_up_and_accept(
             display_name: display_name.to_string(),
             password_hash: password_hash.to_string(),
         };
-        let user = accounts::insert_user(conn, ctx, &account, false)?;
+        let mut user = accounts::insert_user(conn, ctx, &account, false)?;
+        // The invitation link reached this address: that proves it.
+        users::set_email_verified(conn, &user.id, ctx.now)?;
+        user.email_verified_at = Some(ctx.now);
         join(
             conn,
             &Ctx {

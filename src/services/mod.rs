@@ -4,12 +4,16 @@
 pub mod accounts;
 pub mod apps;
 pub mod audit;
+pub mod email;
 pub mod instance;
 pub mod invitations;
 pub mod nonces;
 pub mod notifications;
 pub mod orgs;
+pub mod outbox;
+pub mod products;
 pub mod sessions;
+pub mod subscriptions;
 pub mod teams;
 
 use chrono::NaiveDateTime;

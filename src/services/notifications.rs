@@ -77,7 +77,13 @@ pub struct Message {
 }
 
 /// Queues one email in the outbox, inside the caller's transaction.
-pub fn queue_email(conn: &mut DbConnection, ctx: &Ctx, to: &str, subject: &str, body: &str) -> AppResult<()> {
+pub fn queue_email(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    to: &str,
+    subject: &str,
+    body: &str,
+) -> AppResult<()> {
     diesel::insert_into(email_outbox::table)
         .values((
             email_outbox::id.eq(new_id()),
@@ -96,7 +102,13 @@ pub fn queue_email(conn: &mut DbConnection, ctx: &Ctx, to: &str, subject: &str, 
 
 /// Tells each of `user_ids`: an inbox item, and an email unless they opted out.
 /// `public_base` turns the link into an absolute URL for the email.
-pub fn notify(conn: &mut DbConnection, ctx: &Ctx, user_ids: &[String], message: &Message, public_base: &str) -> AppResult<()> {
+pub fn notify(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    user_ids: &[String],
+    message: &Message,
+    public_base: &str,
+) -> AppResult<()> {
     let mut seen = std::collections::HashSet::new();
     for user_id in user_ids.iter().filter(|u| seen.insert(u.as_str())) {
         diesel::insert_into(notifications::table)
@@ -135,4 +147,94 @@ pub fn notify(conn: &mut DbConnection, ctx: &Ctx, user_ids: &[String], message: 
         queue_email(conn, ctx, &address, &message.title, &body)?;
     }
     Ok(())
+}
+
+impl Kind {
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// One page of a user's inbox.
+#[derive(Debug)]
+pub struct InboxPage {
+    pub items: Vec<crate::models::notifications::Notification>,
+    pub total: i64,
+    pub unread: i64,
+}
+
+/// The user's inbox, newest first: page `page` (from 1) of `per_page` items.
+pub fn inbox(
+    conn: &mut DbConnection,
+    user_id: &str,
+    page: i64,
+    per_page: i64,
+) -> AppResult<InboxPage> {
+    use crate::models::notifications as model;
+    let offset = (page.max(1) - 1).saturating_mul(per_page);
+    Ok(InboxPage {
+        items: model::page_for_user(conn, user_id, offset, per_page)?,
+        total: model::count_for_user(conn, user_id)?,
+        unread: model::unread_count(conn, user_id)?,
+    })
+}
+
+/// Marks one of the user's own items read; `NotFound` for anyone else's.
+pub fn mark_read(conn: &mut DbConnection, ctx: &Ctx, user_id: &str, id: &str) -> AppResult<()> {
+    use crate::models::notifications as model;
+    if !model::is_owned(conn, user_id, id)? {
+        return Err(crate::error::AppError::NotFound);
+    }
+    model::mark_read(conn, user_id, id, ctx.now)?;
+    Ok(())
+}
+
+/// Marks every item of the user read; returns how many were unread.
+pub fn mark_all_read(conn: &mut DbConnection, ctx: &Ctx, user_id: &str) -> AppResult<usize> {
+    Ok(crate::models::notifications::mark_all_read(
+        conn, user_id, ctx.now,
+    )?)
+}
+
+/// Whether the user gets email for each kind, in [`Kind::ALL`] order.
+pub fn email_preferences(conn: &mut DbConnection, user_id: &str) -> AppResult<Vec<(Kind, bool)>> {
+    let stored = crate::models::notifications::preferences(conn, user_id)?;
+    Ok(Kind::ALL
+        .into_iter()
+        .map(|kind| {
+            let on = stored
+                .iter()
+                .find(|(k, _)| k == kind.as_str())
+                .is_none_or(|(_, on)| *on);
+            (kind, on)
+        })
+        .collect())
+}
+
+/// Saves the user's email choice for every kind (`on` lists the kinds to email).
+pub fn set_email_preferences(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    user_id: &str,
+    on: &[Kind],
+) -> AppResult<()> {
+    crate::db::write_transaction(conn, |conn| {
+        for kind in Kind::ALL {
+            crate::models::notifications::set_preference(
+                conn,
+                user_id,
+                kind.as_str(),
+                on.contains(&kind),
+            )?;
+        }
+        crate::services::audit::record(
+            conn,
+            ctx,
+            None,
+            "user.notification_preferences_changed",
+            Some(&format!("user:{user_id}")),
+            &on.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(","),
+        )?;
+        Ok(())
+    })
 }

@@ -20,7 +20,7 @@ fn revealed_secret(page: &Page) -> String {
     extract_value(&page.body, "id=\"reveal-secret\" value=\"").expect("a secret on the reveal page")
 }
 
-fn revealed_app_id(page: &Page) -> String {
+pub fn revealed_app_id(page: &Page) -> String {
     extract_value(&page.body, "id=\"reveal-app-id\" value=\"").expect("app id on the reveal page")
 }
 

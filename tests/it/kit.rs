@@ -21,6 +21,10 @@ pub struct TestApp {
     pub clock: Arc<TestClock>,
     pub setup_code: Option<String>,
     pub pool: Pool,
+    /// The running app's shared state (to run an outbox pass, read the config).
+    pub state: actix_web::web::Data<gatehouse::startup::AppState>,
+    /// The database this app uses (a second app can be built on it).
+    pub database_url: String,
     /// Kept alive for the app's files.
     _data_dir: tempfile::TempDir,
     postgres: Option<(String, String)>,
@@ -74,7 +78,7 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = Settings {
         bind: Some("127.0.0.1:0".into()),
         data_dir: Some(data_dir.path().to_path_buf()),
-        database_url: Some(database_url),
+        database_url: Some(database_url.clone()),
         workers: Some(1),
         password_hash_threads: Some(2),
         ..Settings::default()
@@ -85,13 +89,16 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
     let app = Application::build(config, clock.clone()).expect("app builds");
     let base = format!("http://127.0.0.1:{}", app.port());
     let setup_code = app.setup_code().map(|c| c.expose().to_string());
-    let pool = app.state().pool.clone();
+    let state = app.state();
+    let pool = state.pool.clone();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         base,
         clock,
         setup_code,
         pool,
+        state,
+        database_url,
         _data_dir: data_dir,
         postgres,
     }
@@ -230,6 +237,20 @@ impl Browser {
 }
 
 impl TestApp {
+    /// The app's data directory (`.eml` files land in its `mail/`).
+    #[allow(dead_code)]
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._data_dir.path()
+    }
+
+    /// Sends every email that is due now (waiting for the worker's pass in flight).
+    #[allow(dead_code)]
+    pub async fn deliver_mail(&self) -> gatehouse::mail::PassReport {
+        gatehouse::mail::deliver_due(&self.state, None)
+            .await
+            .expect("outbox pass")
+    }
+
     pub fn browser(&self) -> Browser {
         Browser::new(self)
     }

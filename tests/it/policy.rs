@@ -202,6 +202,31 @@ async fn every_route_against_every_role() {
         ("GET",  "/admin/instance".into(), vec![],                         [303, 404, 404, 404, 404, 200]),
         ("POST", "/admin/instance".into(), vec![("org_creation", "bogus")],[303, 404, 404, 404, 404, 400]),
         ("GET",  "/no/such/page".into(), vec![],                           [404, 404, 404, 404, 404, 404]),
+        // Inbox, notification settings, email address and links sent by email. Each
+        // user sees only their own inbox; unknown ids are 404s; permitted changes are
+        // refused on their input (an unknown setting, a malformed address, dead links).
+        ("GET",  "/notifications".into(), vec![],                          [303, 200, 200, 200, 200, 200]),
+        ("GET",  "/notifications?page=2".into(), vec![],                   [303, 200, 200, 200, 200, 200]),
+        ("POST", "/notifications/read-all".into(), vec![],                 [303, 303, 303, 303, 303, 303]),
+        ("POST", "/notifications/no-such-notification/read".into(), vec![],[303, 404, 404, 404, 404, 404]),
+        ("GET",  "/account/notifications".into(), vec![],                  [303, 200, 200, 200, 200, 200]),
+        ("POST", "/account/notifications".into(), vec![("email_no_such_kind", "on")],
+                                                                           [303, 400, 400, 400, 400, 400]),
+        ("POST", "/account/email".into(), vec![("new_email", "not-an-email"), ("current_password", "x")],
+                                                                           [303, 422, 422, 422, 422, 422]),
+        // Invited members are verified already (a no-op), Olivia's sign-up link is
+        // under a minute old (429); Ada's setup never sent one, so hers goes out.
+        ("POST", "/account/verify-email/resend".into(), vec![],            [303, 303, 303, 303, 429, 303]),
+        ("GET",  "/verify-email/no-such-token".into(), vec![],             [410, 410, 410, 410, 410, 410]),
+        ("POST", "/verify-email".into(), vec![("token", "no-such-token")], [410, 410, 410, 410, 410, 410]),
+        ("GET",  "/forgot-password".into(), vec![],                        [200, 200, 200, 200, 200, 200]),
+        ("POST", "/forgot-password".into(), vec![("email", "not-an-email")],
+                                                                           [422, 422, 422, 422, 422, 422]),
+        ("GET",  "/reset-password/no-such-token".into(), vec![],           [410, 410, 410, 410, 410, 410]),
+        ("POST", "/reset-password".into(), vec![("token", "no-such-token"), ("new_password", PASSWORD)],
+                                                                           [410, 410, 410, 410, 410, 410]),
+        ("GET",  "/admin/outbox".into(), vec![],                           [303, 404, 404, 404, 404, 200]),
+        ("POST", "/admin/outbox/no-such-email/retry".into(), vec![],       [303, 404, 404, 404, 404, 404]),
         // My Hub and consumer apps. dev is a plain member of Squad (views its app, may
         // not change it) and outside Platform (does not see its app); the admin manages
         // every app; Olivia is team admin of both teams. Permitted changes are refused
@@ -322,6 +347,16 @@ async fn every_route_against_every_role() {
         ),
         0
     );
+    // No address, password or notification setting changed, no reset link went out,
+    // and nothing but Ada's verification link was sent beyond Olivia's sign-up one.
+    assert_eq!(
+        app.count("audit_events WHERE action LIKE 'user.%' AND action <> 'user.created'"),
+        0
+    );
+    assert_eq!(app.count("notification_preferences"), 0);
+    assert_eq!(app.count("user_tokens WHERE purpose = 'reset_password'"), 0);
+    assert_eq!(app.count("user_tokens WHERE purpose = 'verify_email'"), 2);
+    assert_eq!(app.count("users WHERE email_verified_at IS NOT NULL"), 3);
 }
 
 const APP_ACTORS: [&str; 8] = [

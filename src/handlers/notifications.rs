@@ -1,0 +1,263 @@
+//! The inbox (bell, list, mark read), email preferences per kind of event, and the
+//! instance owners' view of the email outbox (dead letters, retry).
+
+use std::collections::HashMap;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::auth::csrf::CsrfForm;
+use crate::auth::policy::{self, InstanceAction};
+use crate::auth::{SignedIn, State};
+use crate::error::AppResult;
+use crate::handlers::{EmptyForm, flash_outcome, service_ctx};
+use crate::services::{self, notifications::Kind};
+use crate::web::{PageCtx, render, see_other_with};
+
+const PER_PAGE: i64 = 20;
+const DATE: &str = "%Y-%m-%d %H:%M UTC";
+
+// ---------------------------------------------------------------- inbox
+
+pub struct InboxItem {
+    pub id: String,
+    pub title: String,
+    pub body: String,
+    pub link: String,
+    pub created: String,
+    pub unread: bool,
+}
+
+#[derive(Template)]
+#[template(path = "notifications/list.html")]
+pub struct InboxPage {
+    pub ctx: PageCtx,
+    pub items: Vec<InboxItem>,
+    pub total: i64,
+    pub unread: i64,
+    pub page: i64,
+    pub pages: i64,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PageQuery {
+    pub page: Option<String>,
+}
+
+pub async fn list(
+    ctx: PageCtx,
+    me: SignedIn,
+    state: State,
+    query: web::Query<PageQuery>,
+) -> AppResult<HttpResponse> {
+    let page = query
+        .page
+        .as_deref()
+        .and_then(|p| p.parse::<i64>().ok())
+        .filter(|p| (1..=100_000).contains(p))
+        .unwrap_or(1);
+    let user_id = me.user.id.clone();
+    let inbox = state
+        .db(move |conn| services::notifications::inbox(conn, &user_id, page, PER_PAGE))
+        .await?;
+    let pages = ((inbox.total + PER_PAGE - 1) / PER_PAGE).max(1);
+    render(&InboxPage {
+        ctx,
+        items: inbox
+            .items
+            .into_iter()
+            .map(|n| InboxItem {
+                unread: n.read_at.is_none(),
+                created: n.created_at.format(DATE).to_string(),
+                // Links are paths on this site; anything else is not followed.
+                link: if n.link.starts_with('/') && !n.link.starts_with("//") {
+                    n.link
+                } else {
+                    String::new()
+                },
+                id: n.id,
+                title: n.title,
+                body: n.body,
+            })
+            .collect(),
+        total: inbox.total,
+        unread: inbox.unread,
+        page,
+        pages,
+    })
+}
+
+pub async fn mark_read(
+    req: HttpRequest,
+    me: SignedIn,
+    state: State,
+    path: web::Path<String>,
+    CsrfForm(_): CsrfForm<EmptyForm>,
+) -> AppResult<HttpResponse> {
+    let c = service_ctx(&req, &state, Some(&me.user.id));
+    let user_id = me.user.id.clone();
+    let id = path.into_inner();
+    let result = state
+        .db(move |conn| services::notifications::mark_read(conn, &c, &user_id, &id))
+        .await;
+    flash_outcome(&req, "/notifications", result, "Marked as read.")
+}
+
+pub async fn mark_all_read(
+    req: HttpRequest,
+    me: SignedIn,
+    state: State,
+    CsrfForm(_): CsrfForm<EmptyForm>,
+) -> AppResult<HttpResponse> {
+    let c = service_ctx(&req, &state, Some(&me.user.id));
+    let user_id = me.user.id.clone();
+    let n = state
+        .db(move |conn| services::notifications::mark_all_read(conn, &c, &user_id))
+        .await?;
+    Ok(see_other_with(
+        &req,
+        "/notifications",
+        "info",
+        &format!("Marked {n} notification(s) as read."),
+    ))
+}
+
+// ---------------------------------------------------------------- preferences
+
+pub struct PreferenceRow {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub email: bool,
+}
+
+#[derive(Template)]
+#[template(path = "notifications/preferences.html")]
+pub struct PreferencesPage {
+    pub ctx: PageCtx,
+    pub rows: Vec<PreferenceRow>,
+}
+
+pub async fn preferences(ctx: PageCtx, me: SignedIn, state: State) -> AppResult<HttpResponse> {
+    let user_id = me.user.id.clone();
+    let prefs = state
+        .db(move |conn| services::notifications::email_preferences(conn, &user_id))
+        .await?;
+    render(&PreferencesPage {
+        ctx,
+        rows: prefs
+            .into_iter()
+            .map(|(kind, email)| PreferenceRow {
+                key: kind.as_str(),
+                label: kind.label(),
+                email,
+            })
+            .collect(),
+    })
+}
+
+/// Checkboxes named `email_<kind>`: present when ticked. Unknown fields are refused.
+pub async fn save_preferences(
+    req: HttpRequest,
+    me: SignedIn,
+    state: State,
+    CsrfForm(form): CsrfForm<HashMap<String, String>>,
+) -> AppResult<HttpResponse> {
+    let mut on = Vec::new();
+    for key in form.keys() {
+        if key == crate::auth::csrf::CSRF_FIELD {
+            continue;
+        }
+        match key.strip_prefix("email_").and_then(Kind::parse) {
+            Some(kind) => on.push(kind),
+            None => {
+                return Err(crate::error::AppError::bad_request(
+                    "The form has a field this page does not know.",
+                ));
+            }
+        }
+    }
+    let c = service_ctx(&req, &state, Some(&me.user.id));
+    let user_id = me.user.id.clone();
+    state
+        .db(move |conn| services::notifications::set_email_preferences(conn, &c, &user_id, &on))
+        .await?;
+    Ok(see_other_with(
+        &req,
+        "/account/notifications",
+        "info",
+        "Your notification settings are saved.",
+    ))
+}
+
+// ---------------------------------------------------------------- outbox (admin)
+
+pub struct OutboxRow {
+    pub id: String,
+    pub to: String,
+    pub subject: String,
+    pub attempts: i32,
+    pub last_error: String,
+    pub created: String,
+    pub next_attempt: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/outbox.html")]
+pub struct OutboxPage {
+    pub ctx: PageCtx,
+    pub dead: Vec<OutboxRow>,
+    pub pending: Vec<OutboxRow>,
+    pub dead_total: i64,
+    pub pending_total: i64,
+}
+
+fn outbox_rows(emails: Vec<crate::models::outbox::OutboxEmail>) -> Vec<OutboxRow> {
+    // Bodies may hold single-use links: the page shows the subject only.
+    emails
+        .into_iter()
+        .map(|e| OutboxRow {
+            id: e.id,
+            to: e.to_address,
+            subject: e.subject,
+            attempts: e.attempts,
+            last_error: e.last_error,
+            created: e.created_at.format(DATE).to_string(),
+            next_attempt: e.next_attempt_at.format(DATE).to_string(),
+        })
+        .collect()
+}
+
+pub async fn outbox(ctx: PageCtx, me: SignedIn, state: State) -> AppResult<HttpResponse> {
+    policy::instance(&me.user, InstanceAction::ManageSettings)?;
+    let overview = state.db(services::outbox::overview).await?;
+    render(&OutboxPage {
+        ctx,
+        dead: outbox_rows(overview.dead),
+        pending: outbox_rows(overview.pending),
+        dead_total: overview.dead_total,
+        pending_total: overview.pending_total,
+    })
+}
+
+pub async fn retry(
+    req: HttpRequest,
+    me: SignedIn,
+    state: State,
+    path: web::Path<String>,
+    CsrfForm(_): CsrfForm<EmptyForm>,
+) -> AppResult<HttpResponse> {
+    policy::instance(&me.user, InstanceAction::ManageSettings)?;
+    let c = service_ctx(&req, &state, Some(&me.user.id));
+    let id = path.into_inner();
+    let result = state
+        .db(move |conn| services::outbox::retry(conn, &c, &id))
+        .await
+        .map(drop);
+    flash_outcome(
+        &req,
+        "/admin/outbox",
+        result,
+        "The message is queued again and will be sent shortly.",
+    )
+}

@@ -1,0 +1,110 @@
+//! The email outbox: messages queued by the services, sent by `mail::deliver_due`.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::DbConnection;
+use crate::db::schema::email_outbox;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = email_outbox)]
+pub struct OutboxEmail {
+    pub id: String,
+    pub to_address: String,
+    pub subject: String,
+    /// May hold a single-use link: never shown on a page, emptied once sent.
+    pub body: String,
+    /// `pending`, `sent` or `dead`.
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: NaiveDateTime,
+    pub last_error: String,
+    pub created_at: NaiveDateTime,
+    pub sent_at: Option<NaiveDateTime>,
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<OutboxEmail>> {
+    email_outbox::table
+        .find(id)
+        .select(OutboxEmail::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Counts an attempt and leaves the message alone until `lease_until`.
+pub fn claim(conn: &mut DbConnection, id: &str, lease_until: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(email_outbox::table.find(id))
+        .set((
+            email_outbox::attempts.eq(email_outbox::attempts + 1),
+            email_outbox::next_attempt_at.eq(lease_until),
+        ))
+        .execute(conn)
+}
+
+/// Marks it sent and drops the body (it may hold a single-use link).
+pub fn mark_sent(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(email_outbox::table.find(id))
+        .set((
+            email_outbox::status.eq("sent"),
+            email_outbox::sent_at.eq(now),
+            email_outbox::body.eq(""),
+            email_outbox::last_error.eq(""),
+        ))
+        .execute(conn)
+}
+
+pub fn mark_failed(
+    conn: &mut DbConnection,
+    id: &str,
+    next_attempt_at: NaiveDateTime,
+    error: &str,
+    dead: bool,
+) -> QueryResult<usize> {
+    diesel::update(
+        email_outbox::table
+            .find(id)
+            .filter(email_outbox::status.eq("pending")),
+    )
+    .set((
+        email_outbox::status.eq(if dead { "dead" } else { "pending" }),
+        email_outbox::next_attempt_at.eq(next_attempt_at),
+        email_outbox::last_error.eq(error),
+    ))
+    .execute(conn)
+}
+
+/// Messages with `status`, oldest first, at most `limit`.
+pub fn with_status(
+    conn: &mut DbConnection,
+    status: &str,
+    limit: i64,
+) -> QueryResult<Vec<OutboxEmail>> {
+    email_outbox::table
+        .filter(email_outbox::status.eq(status))
+        .order((email_outbox::created_at.asc(), email_outbox::id.asc()))
+        .limit(limit)
+        .select(OutboxEmail::as_select())
+        .load(conn)
+}
+
+pub fn count_with_status(conn: &mut DbConnection, status: &str) -> QueryResult<i64> {
+    email_outbox::table
+        .filter(email_outbox::status.eq(status))
+        .count()
+        .get_result(conn)
+}
+
+/// Puts a dead message back in the queue with a fresh count of attempts.
+pub fn revive(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(
+        email_outbox::table
+            .find(id)
+            .filter(email_outbox::status.eq("dead")),
+    )
+    .set((
+        email_outbox::status.eq("pending"),
+        email_outbox::attempts.eq(0),
+        email_outbox::next_attempt_at.eq(now),
+    ))
+    .execute(conn)
+}

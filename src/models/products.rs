@@ -1,0 +1,268 @@
+//! API products, who may see them, and subscriptions of apps to them.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::DbConnection;
+use crate::db::schema::{
+    approval_rules, approval_settings, apps, product_teams, products, subscriptions,
+};
+use crate::models::apps::App;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = products, treat_none_as_null = true)]
+pub struct Product {
+    pub id: String,
+    pub org_id: String,
+    pub slug: String,
+    pub name: String,
+    pub summary: String,
+    pub docs_markdown: String,
+    pub openapi_json: Option<String>,
+    /// `members` (every member) or `teams` (only the chosen teams).
+    pub visibility: String,
+    /// `auto` or `manual`.
+    pub approval_mode: String,
+    pub quota_limit: Option<i64>,
+    pub quota_period: Option<String>,
+    pub rate_limit_per_second: Option<i64>,
+    pub max_credential_lifetime_seconds: Option<i64>,
+    /// Space-separated.
+    pub scopes: String,
+    pub archived_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = subscriptions, treat_none_as_null = true)]
+pub struct Subscription {
+    pub id: String,
+    pub app_id: String,
+    pub product_id: String,
+    /// `pending`, `approved`, `rejected` or `cancelled`.
+    pub status: String,
+    pub note: String,
+    pub reason: String,
+    pub requested_by: String,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+pub fn insert(conn: &mut DbConnection, p: &Product) -> QueryResult<()> {
+    diesel::insert_into(products::table)
+        .values(p)
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn save(conn: &mut DbConnection, p: &Product) -> QueryResult<usize> {
+    diesel::update(products::table.find(&p.id))
+        .set(p)
+        .execute(conn)
+}
+
+pub fn for_org(conn: &mut DbConnection, org_id: &str) -> QueryResult<Vec<Product>> {
+    products::table
+        .filter(products::org_id.eq(org_id))
+        .order((products::name.asc(), products::id.asc()))
+        .select(Product::as_select())
+        .load(conn)
+}
+
+pub fn find(conn: &mut DbConnection, org_id: &str, id: &str) -> QueryResult<Option<Product>> {
+    products::table
+        .filter(products::org_id.eq(org_id))
+        .filter(products::id.eq(id))
+        .select(Product::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find_by_slug(
+    conn: &mut DbConnection,
+    org_id: &str,
+    slug: &str,
+) -> QueryResult<Option<Product>> {
+    products::table
+        .filter(products::org_id.eq(org_id))
+        .filter(products::slug.eq(slug))
+        .select(Product::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn team_ids(conn: &mut DbConnection, product_id: &str) -> QueryResult<Vec<String>> {
+    product_teams::table
+        .filter(product_teams::product_id.eq(product_id))
+        .select(product_teams::team_id)
+        .load(conn)
+}
+
+pub fn all_team_links(conn: &mut DbConnection, org_id: &str) -> QueryResult<Vec<(String, String)>> {
+    product_teams::table
+        .inner_join(products::table)
+        .filter(products::org_id.eq(org_id))
+        .select((product_teams::product_id, product_teams::team_id))
+        .load(conn)
+}
+
+pub fn set_teams(
+    conn: &mut DbConnection,
+    product_id: &str,
+    team_ids: &[String],
+) -> QueryResult<()> {
+    diesel::delete(product_teams::table.filter(product_teams::product_id.eq(product_id)))
+        .execute(conn)?;
+    for team_id in team_ids {
+        diesel::insert_into(product_teams::table)
+            .values((
+                product_teams::product_id.eq(product_id),
+                product_teams::team_id.eq(team_id),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn insert_subscription(conn: &mut DbConnection, s: &Subscription) -> QueryResult<()> {
+    diesel::insert_into(subscriptions::table)
+        .values(s)
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn save_subscription(conn: &mut DbConnection, s: &Subscription) -> QueryResult<usize> {
+    diesel::update(subscriptions::table.find(&s.id))
+        .set(s)
+        .execute(conn)
+}
+
+/// An app's subscriptions with their products, newest first.
+pub fn subscriptions_of(
+    conn: &mut DbConnection,
+    app_id: &str,
+) -> QueryResult<Vec<(Subscription, Product)>> {
+    subscriptions::table
+        .inner_join(products::table)
+        .filter(subscriptions::app_id.eq(app_id))
+        .order((subscriptions::created_at.desc(), subscriptions::id.desc()))
+        .select((Subscription::as_select(), Product::as_select()))
+        .load(conn)
+}
+
+/// Subscriptions of an organisation by id (for approving one or many).
+pub fn subscriptions_by_ids(
+    conn: &mut DbConnection,
+    org_id: &str,
+    ids: &[String],
+) -> QueryResult<Vec<(Subscription, Product, App)>> {
+    subscriptions::table
+        .inner_join(products::table)
+        .inner_join(apps::table)
+        .filter(products::org_id.eq(org_id))
+        .filter(subscriptions::id.eq_any(ids))
+        .order((subscriptions::created_at.asc(), subscriptions::id.asc()))
+        .select((
+            Subscription::as_select(),
+            Product::as_select(),
+            App::as_select(),
+        ))
+        .load(conn)
+}
+
+/// The approval queue: pending subscriptions of live apps, oldest first.
+pub fn pending_queue(
+    conn: &mut DbConnection,
+    org_id: &str,
+) -> QueryResult<Vec<(Subscription, Product, App)>> {
+    subscriptions::table
+        .inner_join(products::table)
+        .inner_join(apps::table)
+        .filter(products::org_id.eq(org_id))
+        .filter(subscriptions::status.eq("pending"))
+        .filter(apps::status.ne_all(["revoked", "deleted"]))
+        .order((subscriptions::created_at.asc(), subscriptions::id.asc()))
+        .select((
+            Subscription::as_select(),
+            Product::as_select(),
+            App::as_select(),
+        ))
+        .load(conn)
+}
+
+pub fn approval_mode(conn: &mut DbConnection, org_id: &str) -> QueryResult<Option<String>> {
+    approval_settings::table
+        .find(org_id)
+        .select(approval_settings::mode)
+        .first(conn)
+        .optional()
+}
+
+pub fn set_approval_mode(
+    conn: &mut DbConnection,
+    org_id: &str,
+    mode: &str,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    let n = diesel::update(approval_settings::table.find(org_id))
+        .set((
+            approval_settings::mode.eq(mode),
+            approval_settings::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    if n == 0 {
+        diesel::insert_into(approval_settings::table)
+            .values((
+                approval_settings::org_id.eq(org_id),
+                approval_settings::mode.eq(mode),
+                approval_settings::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Auto-approve rules: (id, kind, value).
+pub fn rules(conn: &mut DbConnection, org_id: &str) -> QueryResult<Vec<(String, String, String)>> {
+    approval_rules::table
+        .filter(approval_rules::org_id.eq(org_id))
+        .order((approval_rules::kind.asc(), approval_rules::value.asc()))
+        .select((
+            approval_rules::id,
+            approval_rules::kind,
+            approval_rules::value,
+        ))
+        .load(conn)
+}
+
+pub fn add_rule(
+    conn: &mut DbConnection,
+    id: &str,
+    org_id: &str,
+    kind: &str,
+    value: &str,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::insert_into(approval_rules::table)
+        .values((
+            approval_rules::id.eq(id),
+            approval_rules::org_id.eq(org_id),
+            approval_rules::kind.eq(kind),
+            approval_rules::value.eq(value),
+            approval_rules::created_at.eq(now),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn remove_rule(conn: &mut DbConnection, org_id: &str, id: &str) -> QueryResult<usize> {
+    diesel::delete(
+        approval_rules::table
+            .filter(approval_rules::org_id.eq(org_id))
+            .filter(approval_rules::id.eq(id)),
+    )
+    .execute(conn)
+}

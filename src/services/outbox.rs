@@ -1,0 +1,85 @@
+//! The outbox's rules: claiming a due message (one instance at a time), recording the
+//! outcome of a send, and an instance owner's retry of a dead message.
+
+use chrono::NaiveDateTime;
+
+use crate::db::{DbConnection, lock_next_due_email, write_transaction};
+use crate::error::{AppError, AppResult};
+use crate::models::outbox::{self, OutboxEmail};
+use crate::services::{Ctx, audit};
+
+/// Claims the oldest due message: counts the attempt and leaves the message alone until
+/// `lease_until`, so no other pass sends it meanwhile and a crashed sender's message
+/// is sent again after the lease.
+pub fn claim_next(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    lease_until: NaiveDateTime,
+) -> AppResult<Option<OutboxEmail>> {
+    write_transaction(conn, |conn| {
+        let Some(id) = lock_next_due_email(conn, now)? else {
+            return Ok(None);
+        };
+        outbox::claim(conn, &id, lease_until)?;
+        Ok(outbox::find(conn, &id)?)
+    })
+}
+
+pub fn mark_sent(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> AppResult<()> {
+    outbox::mark_sent(conn, id, now)?;
+    Ok(())
+}
+
+/// Records a failed attempt: the message waits until `next_attempt_at`, or is `dead`.
+pub fn mark_failed(
+    conn: &mut DbConnection,
+    id: &str,
+    next_attempt_at: NaiveDateTime,
+    error: &str,
+    dead: bool,
+) -> AppResult<()> {
+    outbox::mark_failed(conn, id, next_attempt_at, error, dead)?;
+    Ok(())
+}
+
+/// What the dead-letter page shows.
+#[derive(Debug)]
+pub struct Overview {
+    pub dead: Vec<OutboxEmail>,
+    pub pending: Vec<OutboxEmail>,
+    pub dead_total: i64,
+    pub pending_total: i64,
+}
+
+/// The page shows at most this many messages of each kind.
+pub const LIST_LIMIT: i64 = 200;
+
+pub fn overview(conn: &mut DbConnection) -> AppResult<Overview> {
+    Ok(Overview {
+        dead: outbox::with_status(conn, "dead", LIST_LIMIT)?,
+        pending: outbox::with_status(conn, "pending", LIST_LIMIT)?,
+        dead_total: outbox::count_with_status(conn, "dead")?,
+        pending_total: outbox::count_with_status(conn, "pending")?,
+    })
+}
+
+/// Puts a dead message back in the queue, with eight fresh attempts.
+pub fn retry(conn: &mut DbConnection, ctx: &Ctx, id: &str) -> AppResult<OutboxEmail> {
+    write_transaction(conn, |conn| {
+        let email = outbox::find(conn, id)?.ok_or(AppError::NotFound)?;
+        if outbox::revive(conn, id, ctx.now)? == 0 {
+            return Err(AppError::conflict(
+                "This message is not dead: it is already queued or sent.",
+            ));
+        }
+        audit::record(
+            conn,
+            ctx,
+            None,
+            "outbox.retried",
+            Some(&format!("email:{id}")),
+            &email.to_address,
+        )?;
+        Ok(email)
+    })
+}

@@ -1,0 +1,361 @@
+//! API products: created, edited and archived by org admins; seen by every member or
+//! only by chosen teams.
+
+use crate::auth::policy::Role;
+use crate::db::{DbConnection, is_unique_violation, write_transaction};
+use crate::error::{AppError, AppResult};
+use crate::models::new_id;
+use crate::models::orgs::Organisation;
+use crate::models::products::{self, Product};
+use crate::models::teams;
+use crate::services::{Ctx, audit};
+use crate::validate;
+
+/// A product as submitted by the form, checked.
+#[derive(Debug, Clone)]
+pub struct ProductInput {
+    pub name: String,
+    pub slug: String,
+    pub summary: String,
+    pub docs_markdown: String,
+    pub members_only_of_teams: Vec<String>,
+    pub approval_mode: String,
+    pub quota_limit: Option<i64>,
+    pub quota_period: Option<String>,
+    pub rate_limit_per_second: Option<i64>,
+    pub max_credential_lifetime_seconds: Option<i64>,
+    pub scopes: String,
+}
+
+/// The raw form fields.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct ProductForm {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub slug: String,
+    #[serde(default)]
+    pub summary: String,
+    #[serde(default)]
+    pub docs_markdown: String,
+    #[serde(default)]
+    pub visibility: String,
+    /// Comma-separated team ids (from the checkboxes, joined by the handler).
+    #[serde(default)]
+    pub teams: String,
+    #[serde(default)]
+    pub approval_mode: String,
+    #[serde(default)]
+    pub quota_limit: String,
+    #[serde(default)]
+    pub quota_period: String,
+    #[serde(default)]
+    pub rate_limit_per_second: String,
+    #[serde(default)]
+    pub max_credential_lifetime_days: String,
+    #[serde(default)]
+    pub scopes: String,
+}
+
+fn optional_positive(raw: &str, what: &str, max: i64, errors: &mut Vec<String>) -> Option<i64> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return None;
+    }
+    match raw.parse::<i64>() {
+        Ok(n) if (1..=max).contains(&n) => Some(n),
+        _ => {
+            errors.push(format!(
+                "{what} must be a whole number from 1 to {max}, or empty."
+            ));
+            None
+        }
+    }
+}
+
+/// Checks every field; all problems are reported together.
+pub fn check(form: &ProductForm) -> Result<ProductInput, Vec<String>> {
+    let mut errors = Vec::new();
+    let name = validate::name(&form.name, "Product name", 100)
+        .map_err(|e| errors.push(e))
+        .ok();
+    let slug_raw = if form.slug.trim().is_empty() {
+        validate::slugify(name.as_deref().unwrap_or(""))
+    } else {
+        form.slug.trim().to_string()
+    };
+    let slug = validate::slug(&slug_raw).map_err(|e| errors.push(e)).ok();
+    let summary = form.summary.trim().to_string();
+    if summary.chars().count() > 300 || summary.chars().any(char::is_control) {
+        errors.push("Summary must be one line of at most 300 characters.".into());
+    }
+    let docs = form.docs_markdown.replace("\r\n", "\n");
+    if docs.len() > 200_000 || docs.contains('\0') {
+        errors.push("Documentation must be at most 200 000 characters of text.".into());
+    }
+    let teams: Vec<String> = form
+        .teams
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .collect();
+    let members_only_of_teams = match form.visibility.as_str() {
+        "members" | "" => Vec::new(),
+        "teams" if !teams.is_empty() => teams,
+        "teams" => {
+            errors.push(
+                "Choose at least one team, or make the product visible to every member.".into(),
+            );
+            Vec::new()
+        }
+        _ => {
+            errors.push("Choose who can see the product.".into());
+            Vec::new()
+        }
+    };
+    let approval_mode = match form.approval_mode.as_str() {
+        "auto" | "manual" => form.approval_mode.clone(),
+        _ => {
+            errors.push("Choose the approval mode: auto or manual.".into());
+            String::new()
+        }
+    };
+    let quota_limit = optional_positive(&form.quota_limit, "Quota", 1_000_000_000_000, &mut errors);
+    let quota_period = match (quota_limit, form.quota_period.as_str()) {
+        (None, _) => None,
+        (Some(_), p @ ("minute" | "hour" | "day" | "month")) => Some(p.to_string()),
+        (Some(_), _) => {
+            errors.push("Choose the quota's period: minute, hour, day or month.".into());
+            None
+        }
+    };
+    let rate_limit_per_second = optional_positive(
+        &form.rate_limit_per_second,
+        "Rate limit",
+        1_000_000,
+        &mut errors,
+    );
+    let max_days = optional_positive(
+        &form.max_credential_lifetime_days,
+        "Maximum credential lifetime",
+        3650,
+        &mut errors,
+    );
+    let scopes: Vec<&str> = form.scopes.split_whitespace().collect();
+    if scopes.len() > 50
+        || scopes.iter().any(|s| {
+            s.len() > 64
+                || !s
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || ":._-/".contains(c))
+        })
+    {
+        errors.push(
+            "Scopes are up to 50 words of letters, digits and : . _ - /, separated by spaces."
+                .into(),
+        );
+    }
+    match (name, slug, errors.is_empty()) {
+        (Some(name), Some(slug), true) => Ok(ProductInput {
+            name,
+            slug,
+            summary,
+            docs_markdown: docs,
+            members_only_of_teams,
+            approval_mode,
+            quota_limit,
+            quota_period,
+            rate_limit_per_second,
+            max_credential_lifetime_seconds: max_days.map(|d| d * 86_400),
+            scopes: scopes.join(" "),
+        }),
+        _ => Err(errors),
+    }
+}
+
+fn check_teams(conn: &mut DbConnection, org: &Organisation, team_ids: &[String]) -> AppResult<()> {
+    for id in team_ids {
+        if teams::find_in_org(conn, &org.id, id)?.is_none() {
+            return Err(AppError::bad_request(
+                "The form names a team that is not in this organisation.",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn apply(p: &mut Product, input: &ProductInput) {
+    p.name = input.name.clone();
+    p.summary = input.summary.clone();
+    p.docs_markdown = input.docs_markdown.clone();
+    p.visibility = if input.members_only_of_teams.is_empty() {
+        "members"
+    } else {
+        "teams"
+    }
+    .into();
+    p.approval_mode = input.approval_mode.clone();
+    p.quota_limit = input.quota_limit;
+    p.quota_period = input.quota_period.clone();
+    p.rate_limit_per_second = input.rate_limit_per_second;
+    p.max_credential_lifetime_seconds = input.max_credential_lifetime_seconds;
+    p.scopes = input.scopes.clone();
+}
+
+pub fn create(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    org: &Organisation,
+    input: &ProductInput,
+) -> AppResult<Product> {
+    write_transaction(conn, |conn| {
+        check_teams(conn, org, &input.members_only_of_teams)?;
+        let taken = || {
+            AppError::conflict(format!(
+                "A product with the slug \"{}\" already exists.",
+                input.slug
+            ))
+        };
+        if products::find_by_slug(conn, &org.id, &input.slug)?.is_some() {
+            return Err(taken());
+        }
+        let mut p = Product {
+            id: new_id(),
+            org_id: org.id.clone(),
+            slug: input.slug.clone(),
+            name: String::new(),
+            summary: String::new(),
+            docs_markdown: String::new(),
+            openapi_json: None,
+            visibility: String::new(),
+            approval_mode: String::new(),
+            quota_limit: None,
+            quota_period: None,
+            rate_limit_per_second: None,
+            max_credential_lifetime_seconds: None,
+            scopes: String::new(),
+            archived_at: None,
+            created_at: ctx.now,
+            updated_at: ctx.now,
+        };
+        apply(&mut p, input);
+        products::insert(conn, &p).map_err(|e| {
+            if is_unique_violation(&e) {
+                taken()
+            } else {
+                e.into()
+            }
+        })?;
+        products::set_teams(conn, &p.id, &input.members_only_of_teams)?;
+        audit::record(
+            conn,
+            ctx,
+            Some(&org.id),
+            "product.created",
+            Some(&format!("product:{}", p.id)),
+            &format!("{} ({}, {})", p.name, p.slug, p.approval_mode),
+        )?;
+        Ok(p)
+    })
+}
+
+pub fn update(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    org: &Organisation,
+    product: &Product,
+    input: &ProductInput,
+) -> AppResult<()> {
+    write_transaction(conn, |conn| {
+        check_teams(conn, org, &input.members_only_of_teams)?;
+        let mut p = products::find(conn, &org.id, &product.id)?.ok_or(AppError::NotFound)?;
+        apply(&mut p, input);
+        p.updated_at = ctx.now;
+        products::save(conn, &p)?;
+        products::set_teams(conn, &p.id, &input.members_only_of_teams)?;
+        audit::record(
+            conn,
+            ctx,
+            Some(&org.id),
+            "product.updated",
+            Some(&format!("product:{}", p.id)),
+            &p.name,
+        )?;
+        Ok(())
+    })
+}
+
+/// Archives (no new subscriptions; existing ones keep working) or restores a product.
+pub fn set_archived(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    org: &Organisation,
+    product: &Product,
+    archived: bool,
+) -> AppResult<()> {
+    write_transaction(conn, |conn| {
+        let mut p = products::find(conn, &org.id, &product.id)?.ok_or(AppError::NotFound)?;
+        if p.archived_at.is_some() == archived {
+            return Err(AppError::conflict(if archived {
+                "This product is already archived."
+            } else {
+                "This product is not archived."
+            }));
+        }
+        p.archived_at = archived.then_some(ctx.now);
+        p.updated_at = ctx.now;
+        products::save(conn, &p)?;
+        audit::record(
+            conn,
+            ctx,
+            Some(&org.id),
+            if archived {
+                "product.archived"
+            } else {
+                "product.restored"
+            },
+            Some(&format!("product:{}", p.id)),
+            &p.name,
+        )?;
+        Ok(())
+    })
+}
+
+/// Can this member see the product (catalogue, docs, subscribing)?
+pub fn visible_to(
+    product: &Product,
+    product_team_ids: &[String],
+    member_role: Role,
+    member_team_ids: &[String],
+) -> bool {
+    member_role >= Role::Admin
+        || product.visibility == "members"
+        || product_team_ids.iter().any(|t| member_team_ids.contains(t))
+}
+
+/// The live (not archived) products a member may see, by name.
+pub fn visible_for(
+    conn: &mut DbConnection,
+    org_id: &str,
+    user_id: &str,
+    role: Role,
+) -> AppResult<Vec<Product>> {
+    let mine: Vec<String> = teams::for_user(conn, org_id, user_id)?
+        .into_iter()
+        .map(|(t, _)| t.id)
+        .collect();
+    let links = products::all_team_links(conn, org_id)?;
+    Ok(products::for_org(conn, org_id)?
+        .into_iter()
+        .filter(|p| p.archived_at.is_none())
+        .filter(|p| {
+            let teams: Vec<String> = links
+                .iter()
+                .filter(|(pid, _)| *pid == p.id)
+                .map(|(_, t)| t.clone())
+                .collect();
+            visible_to(p, &teams, role, &mine)
+        })
+        .collect())
+}

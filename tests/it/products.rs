@@ -1,0 +1,627 @@
+//! API products, subscriptions and the approval workflow through HTTP.
+
+use crate::apps::{create_app, revealed_app_id};
+use crate::kit::{Browser, PASSWORD, TestApp, spawn_app};
+
+/// An admin publishes a product; returns its id.
+async fn publish(
+    app: &TestApp,
+    admin: &Browser,
+    name: &str,
+    slug: &str,
+    mode: &str,
+    extra: &[(&str, &str)],
+) -> String {
+    let mut fields = vec![
+        ("name", name),
+        ("slug", slug),
+        ("summary", "An API"),
+        ("approval_mode", mode),
+        ("visibility", "members"),
+        ("docs_markdown", "# Docs\n\nCall `GET /things`."),
+    ];
+    fields.extend_from_slice(extra);
+    admin
+        .submit(
+            "/o/acme/admin/products/new",
+            "/o/acme/admin/products",
+            &fields,
+        )
+        .await
+        .assert_redirect("/o/acme/admin/products");
+    product_id(app, slug)
+}
+
+fn product_id(app: &TestApp, slug: &str) -> String {
+    use diesel::prelude::*;
+    use gatehouse::db::schema::products;
+    let mut conn = app.conn();
+    let conn: &mut gatehouse::db::DbConnection = &mut conn;
+    products::table
+        .filter(products::slug.eq(slug))
+        .select(products::id)
+        .first(conn)
+        .unwrap()
+}
+
+fn app_status(app: &TestApp, id: &str) -> String {
+    use diesel::prelude::*;
+    use gatehouse::db::schema::apps;
+    let mut conn = app.conn();
+    let conn: &mut gatehouse::db::DbConnection = &mut conn;
+    apps::table
+        .find(id)
+        .select(apps::status)
+        .first(conn)
+        .unwrap()
+}
+
+/// A developer creates an api-key app subscribed to `product`; returns the app id.
+async fn app_with(dev: &Browser, name: &str, product: &str, note: &str) -> String {
+    let tick = format!("product.{product}");
+    let (page, _) = create_app(
+        dev,
+        "acme",
+        &[
+            ("name", name),
+            ("auth_type", "api_key"),
+            ("owner", "me"),
+            (tick.as_str(), "on"),
+            ("note", note),
+        ],
+    )
+    .await;
+    page.assert_status(200);
+    revealed_app_id(&page)
+}
+
+fn sub_ids(app: &TestApp, app_id: &str) -> Vec<String> {
+    use diesel::prelude::*;
+    use gatehouse::db::schema::subscriptions;
+    let mut conn = app.conn();
+    let conn: &mut gatehouse::db::DbConnection = &mut conn;
+    subscriptions::table
+        .filter(subscriptions::app_id.eq(app_id))
+        .select(subscriptions::id)
+        .load(conn)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_auto_product_makes_the_app_active_at_once() {
+    let app = spawn_app().await;
+    let ada = app.setup_owner().await;
+    let weather = publish(&app, &ada, "Weather", "weather", "auto", &[]).await;
+    let dev = app.join(&ada, "acme", "dev@example.com", "developer").await;
+    let id = app_with(&dev, "Forecast", &weather, "").await;
+    assert_eq!(app_status(&app, &id), "active");
+    let page = dev.get(&format!("/o/acme/apps/{id}")).await;
+    assert!(page.contains("Weather"));
+    assert!(page.contains("status-approved"));
+    assert_eq!(app.count("notifications"), 0, "nobody needs telling");
+}
+
+#[tokio::test]
+async fn a_manual_product_waits_for_an_admin_who_is_told_and_approves() {
+    let app = spawn_app().await;
+    let ada = app.setup_owner().await;
+    let payments = publish(&app, &ada, "Payments", "payments", "manual", &[]).await;
+    let dev = app.join(&ada, "acme", "dev@example.com", "developer").await;
+    let id = app_with(&dev, "Shop", &payments, "We sell socks").await;
+    assert_eq!(app_status(&app, &id), "pending");
+
+    // The admin is told, in the inbox (and the outbox holds the email).
+    let ada_id = app.user_id("ada@example.com");
+    assert_eq!(
+        app.count(&format!(
+            "notifications WHERE user_id = '{ada_id}' AND kind = 'approval_requested'"
+        )),
+        1
+    );
+    assert_eq!(
+        app.count("email_outbox WHERE to_address = 'ada@example.com'"),
+        1
+    );
+    let queue = ada.get("/o/acme/admin/approvals").await;
+    queue.assert_status(200);
+    assert!(queue.contains("Shop"));
+    assert!(queue.contains("We sell socks"));
+    // A developer cannot see or work the queue.
+    dev.get("/o/acme/admin/approvals").await.assert_status(403);
+
+    let sub = sub_ids(&app, &id).remove(0);
+    let field = format!("sub.{sub}");
+    let token = dev.get("/account").await.csrf();
+    dev.post_raw(
+        "/o/acme/admin/approvals",
+        &[
+            ("csrf_token", &token),
+            (field.as_str(), "on"),
+            ("action", "approve"),
+        ],
+    )
+    .await
+    .assert_status(403);
+    assert_eq!(app_status(&app, &id), "pending");
+
+    ada.submit(
+        "/o/acme/admin/approvals",
+        "/o/acme/admin/approvals",
+        &[(field.as_str(), "on"), ("action", "approve")],
+    )
+    .await
+    .assert_redirect("/o/acme/admin/approvals");
+    assert_eq!(app_status(&app, &id), "active");
+    let dev_id = app.user_id("dev@example.com");
+    assert_eq!(
+        app.count(&format!(
+            "notifications WHERE user_id = '{dev_id}' AND kind = 'approved'"
+        )),
+        1
+    );
+    // Deciding again is a conflict, not a silent no-op.
+    let again = ada
+        .submit(
+            "/o/acme/admin/approvals",
+            "/o/acme/admin/approvals",
+            &[(field.as_str(), "on"), ("action", "approve")],
+        )
+        .await;
+    again.assert_redirect("/o/acme/admin/approvals");
+    assert!(
+        ada.get("/o/acme/admin/approvals")
+            .await
+            .contains("not pending any more")
+    );
+}
+
+#[tokio::test]
+async fn a_rejection_needs_a_reason_which_the_developer_sees() {
+    let app = spawn_app().await;
+    let ada = app.setup_owner().await;
+    let payments = publish(&app, &ada, "Payments", "payments", "manual", &[]).await;
+    let dev = app.join(&ada, "acme", "dev@example.com", "developer").await;
+    let id = app_with(&dev, "Shop", &payments, "").await;
+    let field = format!("sub.{}", sub_ids(&app, &id)[0]);
+    ada.submit(
+        "/o/acme/admin/approvals",
+        "/o/acme/admin/approvals",
+        &[(field.as_str(), "on"), ("action", "reject"), ("reason", "")],
+    )
+    .await
+    .assert_redirect("/o/acme/admin/approvals");
+    assert_eq!(app_status(&app, &id), "pending", "no reason, no rejection");
+    ada.submit(
+        "/o/acme/admin/approvals",
+        "/o/acme/admin/approvals",
+        &[
+            (field.as_str(), "on"),
+            ("action", "reject"),
+            ("reason", "Not for production use"),
+        ],
+    )
+    .await
+    .assert_redirect("/o/acme/admin/approvals");
+    assert_eq!(app_status(&app, &id), "rejected");
+    let page = dev.get(&format!("/o/acme/apps/{id}")).await;
+    assert!(page.contains("Not for production use"));
+    assert!(page.contains("status-rejected"));
+}
+
+#[tokio::test]
+async fn fifty_requests_are_approved_in_one_go() {
+    let app = spawn_app().await;
+    let ada = app.setup_owner().await;
+    let payments = publish(&app, &ada, "Payments", "payments", "manual", &[]).await;
+    let mut subs = Vec::new();
+    for i in 0..50 {
+        let id = app_with(&ada, &format!("App {i}"), &payments, "").await;
+        subs.extend(sub_ids(&app, &id));
+    }
+    assert_eq!(app.count("apps WHERE status = 'pending'"), 50);
+    let fields: Vec<String> = subs.iter().map(|s| format!("sub.{s}")).collect();
+    let mut form: Vec<(&str, &str)> = fields.iter().map(|f| (f.as_str(), "on")).collect();
+    form.push(("action", "approve"));
+    ada.submit("/o/acme/admin/approvals", "/o/acme/admin/approvals", &form)
+        .await
+        .assert_redirect("/o/acme/admin/approvals");
+    assert_eq!(app.count("apps WHERE status = 'active'"), 50);
+    assert_eq!(app.count("subscriptions WHERE status = 'approved'"), 50);
+    assert!(
+        ada.get("/o/acme/admin/approvals")
+            .await
+            .contains("50 request(s) approved.")
+    );
+}
+
+#[tokio::test]
+async fn the_organisation_mode_and_auto_approve_rules_decide() {
+    let app = spawn_app().await;
+    let ada = app.setup_owner().await;
+    let manual = publish(&app, &ada, "Manual", "manual-api", "manual", &[]).await;
+    let auto = publish(&app, &ada, "Auto", "auto-api", "auto", &[]).await;
+    let dev = app.join(&ada, "acme", "dev@example.com", "developer").await;
+    let set_mode = |mode: &'static str| {
+        let ada = ada.clone();
+        async move {
+            ada.submit(
+                "/o/acme/admin/approval-settings",
+                "/o/acme/admin/approval-settings",
+                &[("mode", mode)],
+            )
+            .await
+            .assert_redirect("/o/acme/admin/approval-settings");
+        }
+    };
+    // Conditional (the default): each product's mode decides.
+    assert_eq!(
+        app_status(&app, &app_with(&dev, "C1", &manual, "").await),
+        "pending"
+    );
+    assert_eq!(
+        app_status(&app, &app_with(&dev, "C2", &auto, "").await),
+        "active"
+    );
+    set_mode("auto").await;
+    assert_eq!(
+        app_status(&app, &app_with(&dev, "A1", &manual, "").await),
+        "active"
+    );
+    set_mode("manual").await;
+    assert_eq!(
+        app_status(&app, &app_with(&dev, "M1", &auto, "").await),
+        "pending"
+    );
+
+    // A team rule approves its members' requests in every mode.
+    dev.submit("/o/acme/teams", "/o/acme/teams", &[("name", "Trusted")])
+        .await;
+    let team: String = {
+        use diesel::prelude::*;
+        use gatehouse::db::schema::teams;
+        let mut conn = app.conn();
+        let conn: &mut gatehouse::db::DbConnection = &mut conn;
+        teams::table
+            .filter(teams::name.eq("Trusted"))
+            .select(teams::id)
+            .first(conn)
+            .unwrap()
+    };
+    ada.submit(
+        "/o/acme/admin/approval-settings",
+        "/o/acme/admin/approval-settings/rules",
+        &[("kind", "team"), ("team", &team)],
+    )
+    .await
+    .assert_redirect("/o/acme/admin/approval-settings");
+    assert_eq!(
+        app_status(&app, &app_with(&dev, "T1", &manual, "").await),
+        "active"
+    );
+
+    // A domain rule counts only verified addresses.
+    let other = app
+        .join(&ada, "acme", "eve@partner.example", "developer")
+        .await;
+    ada.submit(
+        "/o/acme/admin/approval-settings",
+        "/o/acme/admin/approval-settings/rules",
+        &[("kind", "email_domain"), ("domain", "Partner.example")],
+    )
+    .await
+    .assert_redirect("/o/acme/admin/approval-settings");
+    let eve = app.user_id("eve@partner.example");
+    {
+        use diesel::prelude::*;
+        let mut conn = app.conn();
+        let conn: &mut gatehouse::db::DbConnection = &mut conn;
+        diesel::sql_query(format!(
+            "UPDATE users SET email_verified_at = NULL WHERE id = '{eve}'"
+        ))
+        .execute(conn)
+        .unwrap();
+    }
+    assert_eq!(
+        app_status(&app, &app_with(&other, "D1", &manual, "").await),
+        "pending"
+    );
+    {
+        use diesel::prelude::*;
+        let mut conn = app.conn();
+        let conn: &mut gatehouse::db::DbConnection = &mut conn;
+        diesel::sql_query(format!(
+            "UPDATE users SET email_verified_at = created_at WHERE id = '{eve}'"
+        ))
+        .execute(conn)
+        .unwrap();
+    }
+    assert_eq!(
+        app_status(&app, &app_with(&other, "D2", &manual, "").await),
+        "active"
+    );
+    // A bad rule is refused.
+    ada.submit(
+        "/o/acme/admin/approval-settings",
+        "/o/acme/admin/approval-settings/rules",
+        &[("kind", "email_domain"), ("domain", "not a domain")],
+    )
+    .await
+    .assert_redirect("/o/acme/admin/approval-settings");
+    assert_eq!(app.count("approval_rules"), 2);
+}
+
+#[tokio::test]
+async fn an_active_app_keeps_its_products_while_a_new_one_is_pending_and_can_cancel() {
+    let app = spawn_app().await;
+    let ada = app.setup_owner().await;
+    let auto = publish(&app, &ada, "Weather", "weather", "auto", &[]).await;
+    let manual = publish(&app, &ada, "Payments", "payments", "manual", &[]).await;
+    let dev = app.join(&ada, "acme", "dev@example.com", "developer").await;
+    let id = app_with(&dev, "Both", &auto, "").await;
+    dev.submit(
+        &format!("/o/acme/apps/{id}"),
+        &format!("/o/acme/apps/{id}/subscriptions"),
+        &[("product_id", &manual), ("note", "please")],
+    )
+    .await
+    .assert_redirect(&format!("/o/acme/apps/{id}"));
+    assert_eq!(app_status(&app, &id), "active");
+    assert_eq!(app.count("subscriptions WHERE status = 'pending'"), 1);
+    // Asking twice is a conflict.
+    dev.submit(
+        &format!("/o/acme/apps/{id}"),
+        &format!("/o/acme/apps/{id}/subscriptions"),
+        &[("product_id", &manual)],
+    )
+    .await;
+    assert_eq!(app.count("subscriptions"), 2);
+    let pending: String = {
+        use diesel::prelude::*;
+        use gatehouse::db::schema::subscriptions;
+        let mut conn = app.conn();
+        let conn: &mut gatehouse::db::DbConnection = &mut conn;
+        subscriptions::table
+            .filter(subscriptions::status.eq("pending"))
+            .select(subscriptions::id)
+            .first(conn)
+            .unwrap()
+    };
+    dev.submit(
+        &format!("/o/acme/apps/{id}"),
+        &format!("/o/acme/apps/{id}/subscriptions/{pending}/cancel"),
+        &[],
+    )
+    .await
+    .assert_redirect(&format!("/o/acme/apps/{id}"));
+    assert_eq!(app.count("subscriptions WHERE status = 'cancelled'"), 1);
+    assert_eq!(app.count("subscriptions WHERE status = 'approved'"), 1);
+}
+
+#[tokio::test]
+async fn admins_suspend_and_resume_apps_and_owners_are_told() {
+    let app = spawn_app().await;
+    let ada = app.setup_owner().await;
+    let dev = app.join(&ada, "acme", "dev@example.com", "developer").await;
+    let (page, _) = create_app(
+        &dev,
+        "acme",
+        &[("name", "Mine"), ("auth_type", "api_key"), ("owner", "me")],
+    )
+    .await;
+    let id = revealed_app_id(&page);
+    let suspend = format!("/o/acme/apps/{id}/suspend");
+    dev.submit(
+        &format!("/o/acme/apps/{id}"),
+        &suspend,
+        &[("reason", "mine")],
+    )
+    .await
+    .assert_status(403);
+    ada.submit(&format!("/o/acme/apps/{id}"), &suspend, &[("reason", "")])
+        .await;
+    assert_eq!(app_status(&app, &id), "active", "a reason is required");
+    ada.submit(
+        &format!("/o/acme/apps/{id}"),
+        &suspend,
+        &[("reason", "Abuse report 42")],
+    )
+    .await
+    .assert_redirect(&format!("/o/acme/apps/{id}"));
+    assert_eq!(app_status(&app, &id), "suspended");
+    let dev_id = app.user_id("dev@example.com");
+    assert_eq!(
+        app.count(&format!(
+            "notifications WHERE user_id = '{dev_id}' AND kind = 'suspended'"
+        )),
+        1
+    );
+    assert!(
+        dev.get(&format!("/o/acme/apps/{id}"))
+            .await
+            .contains("Abuse report 42")
+    );
+    ada.submit(
+        &format!("/o/acme/apps/{id}"),
+        &format!("/o/acme/apps/{id}/resume"),
+        &[],
+    )
+    .await
+    .assert_redirect(&format!("/o/acme/apps/{id}"));
+    assert_eq!(app_status(&app, &id), "active");
+}
+
+#[tokio::test]
+async fn team_only_and_archived_products_are_hidden_and_refused() {
+    let app = spawn_app().await;
+    let ada = app.setup_owner().await;
+    ada.submit("/o/acme/teams", "/o/acme/teams", &[("name", "Insiders")])
+        .await;
+    let team: String = {
+        use diesel::prelude::*;
+        use gatehouse::db::schema::teams;
+        let mut conn = app.conn();
+        let conn: &mut gatehouse::db::DbConnection = &mut conn;
+        teams::table
+            .filter(teams::name.eq("Insiders"))
+            .select(teams::id)
+            .first(conn)
+            .unwrap()
+    };
+    let team_field = format!("team.{team}");
+    let secret = publish(
+        &app,
+        &ada,
+        "Secret",
+        "secret",
+        "auto",
+        &[("visibility", "teams"), (team_field.as_str(), "on")],
+    )
+    .await;
+    let old = publish(&app, &ada, "Old", "old", "auto", &[]).await;
+    ada.submit(
+        "/o/acme/admin/products",
+        &format!("/o/acme/admin/products/{old}/archive"),
+        &[],
+    )
+    .await
+    .assert_redirect("/o/acme/admin/products");
+    let dev = app.join(&ada, "acme", "dev@example.com", "developer").await;
+    let catalogue = dev.get("/o/acme/products").await;
+    catalogue.assert_status(200);
+    assert!(!catalogue.contains("Secret"));
+    assert!(!catalogue.contains(">Old<"));
+    dev.get("/o/acme/products/secret").await.assert_status(404);
+    dev.get("/o/acme/products/old").await.assert_status(404);
+    // A tampered form naming the hidden product creates nothing.
+    let tick = format!("product.{secret}");
+    let (page, _) = create_app(
+        &dev,
+        "acme",
+        &[
+            ("name", "Sneaky"),
+            ("auth_type", "api_key"),
+            ("owner", "me"),
+            (tick.as_str(), "on"),
+        ],
+    )
+    .await;
+    page.assert_status(422);
+    assert!(page.contains("cannot subscribe"));
+    assert_eq!(app.count("apps"), 0);
+    // Team members see it.
+    let ada_view = ada.get("/o/acme/products").await;
+    assert!(ada_view.contains("Secret"));
+    // Developers cannot manage products.
+    dev.get("/o/acme/admin/products").await.assert_status(403);
+    dev.submit(
+        "/o/acme/products",
+        "/o/acme/admin/products",
+        &[("name", "Mine"), ("approval_mode", "auto")],
+    )
+    .await
+    .assert_status(403);
+    assert_eq!(app.count("products"), 2);
+    let _ = PASSWORD;
+}
+
+#[tokio::test]
+async fn product_docs_render_markdown_without_running_script_and_bad_input_is_refused() {
+    let app = spawn_app().await;
+    let ada = app.setup_owner().await;
+    publish(&app, &ada, "Docs", "docs", "auto", &[("docs_markdown", "# Hello\n\n<script>alert(1)</script>\n\n[x](javascript:alert(1))\n\n<img src=x onerror=alert(1)>")]).await;
+    let page = ada.get("/o/acme/products/docs").await;
+    page.assert_status(200);
+    assert!(page.contains("<h1>Hello</h1>"));
+    let docs = &page.body[page.body.find("class=\"docs\"").unwrap()..];
+    assert!(!docs.contains("<script>alert"));
+    assert!(!docs.contains("javascript:"));
+    assert!(!docs.contains("onerror"));
+
+    for (fields, message) in [
+        (
+            vec![
+                ("name", ""),
+                ("approval_mode", "auto"),
+                ("visibility", "members"),
+            ],
+            "Product name is required",
+        ),
+        (
+            vec![
+                ("name", "X"),
+                ("approval_mode", "sometimes"),
+                ("visibility", "members"),
+            ],
+            "approval mode",
+        ),
+        (
+            vec![
+                ("name", "X"),
+                ("approval_mode", "auto"),
+                ("visibility", "teams"),
+            ],
+            "at least one team",
+        ),
+        (
+            vec![
+                ("name", "X"),
+                ("approval_mode", "auto"),
+                ("visibility", "members"),
+                ("quota_limit", "-5"),
+                ("quota_period", "day"),
+            ],
+            "Quota",
+        ),
+        (
+            vec![
+                ("name", "X"),
+                ("approval_mode", "auto"),
+                ("visibility", "members"),
+                ("quota_limit", "99999999999999999999"),
+                ("quota_period", "day"),
+            ],
+            "Quota",
+        ),
+        (
+            vec![
+                ("name", "X"),
+                ("approval_mode", "auto"),
+                ("visibility", "members"),
+                ("quota_limit", "5"),
+            ],
+            "period",
+        ),
+        (
+            vec![
+                ("name", "X\u{0}"),
+                ("approval_mode", "auto"),
+                ("visibility", "members"),
+            ],
+            "control characters",
+        ),
+        (
+            vec![
+                ("name", "Dup"),
+                ("slug", "docs"),
+                ("approval_mode", "auto"),
+                ("visibility", "members"),
+            ],
+            "already exists",
+        ),
+    ] {
+        let page = ada
+            .submit(
+                "/o/acme/admin/products/new",
+                "/o/acme/admin/products",
+                &fields,
+            )
+            .await;
+        assert!(
+            matches!(page.status.as_u16(), 409 | 422),
+            "{fields:?}: {}",
+            page.status
+        );
+        assert!(page.contains(message), "{fields:?} should say {message:?}");
+    }
+    assert_eq!(app.count("products"), 1);
+}
