@@ -328,10 +328,10 @@ pub async fn deliver_due(
                     error = %error,
                     "email not sent"
                 );
+                // A dead message keeps the time of its last attempt.
+                let next = if dead { now } else { now + backoff(attempts) };
                 state
-                    .db(move |conn| {
-                        outbox::mark_failed(conn, &id, now + backoff(attempts), &error, dead)
-                    })
+                    .db(move |conn| outbox::mark_failed(conn, &id, next, &error, dead))
                     .await?;
                 report.failed += 1;
             }

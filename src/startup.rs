@@ -284,6 +284,11 @@ impl Application {
         self.state.clone()
     }
 
+    /// Stops the server gracefully from elsewhere (tests; signals do it in production).
+    pub fn server_handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
     /// Serves until SIGINT/SIGTERM, finishing requests in flight; then lets the outbox
     /// worker finish the message it is sending and stops it.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
@@ -296,7 +301,8 @@ impl Application {
     }
 }
 
-/// Removes timed-out sessions and stale form nonces every ten minutes.
+/// Removes timed-out sessions, stale form nonces, old sent email and expired email
+/// tokens every ten minutes.
 fn spawn_housekeeping(state: web::Data<AppState>) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
@@ -304,9 +310,12 @@ fn spawn_housekeeping(state: web::Data<AppState>) {
             tick.tick().await;
             let now = state.clock.now_naive();
             let timeouts = state.session_timeouts();
+            let base = state.config.public_url.join("");
             let result = state
                 .db(move |conn| {
+                    services::expiry::warn_due(conn, now, &base)?;
                     services::nonces::purge(conn, now)?;
+                    services::outbox::purge(conn, now)?;
                     services::sessions::purge_expired(conn, now, timeouts)
                 })
                 .await;

@@ -259,6 +259,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    credential_notices (credential_id, kind) {
+        credential_id -> Text,
+        kind -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(subscriptions -> apps (app_id));
 diesel::joinable!(subscriptions -> products (product_id));
 diesel::joinable!(product_teams -> products (product_id));
@@ -293,4 +301,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     notification_preferences,
     email_outbox,
     user_tokens,
+    credential_notices,
 );

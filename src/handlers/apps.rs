@@ -281,6 +281,12 @@ pub async fn list(
     list.retain(|a| {
         needle.is_empty() || a.name.to_lowercase().contains(&needle) || a.id.starts_with(&needle)
     });
+    if matches!(
+        query.filter.as_str(),
+        "pending" | "active" | "suspended" | "rejected"
+    ) {
+        list.retain(|a| a.status == query.filter);
+    }
     if query.filter == "orphaned" {
         list.retain(|a| a.status_reason == OWNER_LEFT || Owner::of(a).is_none());
     }

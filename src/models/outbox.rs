@@ -31,6 +31,26 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<OutboxEmail
         .optional()
 }
 
+/// Whether any `pending` message is due (a cheap read before taking the write lock).
+pub fn any_due(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        email_outbox::table
+            .filter(email_outbox::status.eq("pending"))
+            .filter(email_outbox::next_attempt_at.le(now)),
+    ))
+    .get_result(conn)
+}
+
+/// Deletes messages sent before `before`.
+pub fn delete_sent_before(conn: &mut DbConnection, before: NaiveDateTime) -> QueryResult<usize> {
+    diesel::delete(
+        email_outbox::table
+            .filter(email_outbox::status.eq("sent"))
+            .filter(email_outbox::sent_at.lt(before)),
+    )
+    .execute(conn)
+}
+
 /// Counts an attempt and leaves the message alone until `lease_until`.
 pub fn claim(conn: &mut DbConnection, id: &str, lease_until: NaiveDateTime) -> QueryResult<usize> {
     diesel::update(email_outbox::table.find(id))

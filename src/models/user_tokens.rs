@@ -69,6 +69,11 @@ pub fn use_up_all(
     query.set(user_tokens::used_at.eq(now)).execute(conn)
 }
 
+/// Deletes tokens that expired before `before` (used or not).
+pub fn delete_expired_before(conn: &mut DbConnection, before: NaiveDateTime) -> QueryResult<usize> {
+    diesel::delete(user_tokens::table.filter(user_tokens::expires_at.lt(before))).execute(conn)
+}
+
 /// When the newest unused token of the user for `purpose` was issued.
 pub fn latest_unused(
     conn: &mut DbConnection,

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod apps;
 pub mod audit;
 pub mod email;
+pub mod expiry;
 pub mod instance;
 pub mod invitations;
 pub mod nonces;

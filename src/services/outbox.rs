@@ -16,6 +16,10 @@ pub fn claim_next(
     now: NaiveDateTime,
     lease_until: NaiveDateTime,
 ) -> AppResult<Option<OutboxEmail>> {
+    // Most passes find nothing: they should not take SQLite's write lock for that.
+    if !outbox::any_due(conn, now)? {
+        return Ok(None);
+    }
     write_transaction(conn, |conn| {
         let Some(id) = lock_next_due_email(conn, now)? else {
             return Ok(None);
@@ -40,6 +44,15 @@ pub fn mark_failed(
 ) -> AppResult<()> {
     outbox::mark_failed(conn, id, next_attempt_at, error, dead)?;
     Ok(())
+}
+
+/// Housekeeping: forgets messages sent more than 30 days ago and email tokens that
+/// expired more than 7 days ago.
+pub fn purge(conn: &mut DbConnection, now: NaiveDateTime) -> AppResult<usize> {
+    let sent = outbox::delete_sent_before(conn, now - chrono::Duration::days(30))?;
+    let tokens =
+        crate::models::user_tokens::delete_expired_before(conn, now - chrono::Duration::days(7))?;
+    Ok(sent + tokens)
 }
 
 /// What the dead-letter page shows.

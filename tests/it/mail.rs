@@ -285,6 +285,73 @@ async fn queued_mail_survives_a_restart_and_a_crash_mid_send() {
 }
 
 #[tokio::test]
+async fn a_graceful_shutdown_stops_the_outbox_worker_after_its_current_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let (database_url, postgres) = crate::kit::new_database(dir.path());
+    let settings = Settings {
+        bind: Some("127.0.0.1:0".into()),
+        data_dir: Some(dir.path().to_path_buf()),
+        database_url: Some(database_url.clone()),
+        workers: Some(1),
+        password_hash_threads: Some(1),
+        ..Settings::default()
+    };
+    let clock = Arc::new(TestClock::default());
+    let app = Application::build(Config::resolve(&settings).unwrap(), clock.clone()).unwrap();
+    let state = app.state();
+    let handle = app.server_handle();
+    let running = tokio::spawn(app.run_until_stopped());
+    let queue_one = |subject: &str| {
+        let mut c = state.pool.get().unwrap();
+        let c: &mut DbConnection = &mut c;
+        queue_email(
+            c,
+            &Ctx::system(clock.now_naive()),
+            "ops@example.com",
+            subject,
+            "hi",
+        )
+        .unwrap();
+    };
+    queue_one("Before shutdown");
+    // The worker picks it up on its own.
+    for _ in 0..50 {
+        if !emails_in(dir.path()).is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(emails_in(dir.path()).len(), 1);
+
+    handle.stop(true).await;
+    tokio::time::timeout(std::time::Duration::from_secs(10), running)
+        .await
+        .expect("the app stops, worker included")
+        .unwrap()
+        .unwrap();
+    // Stopped: nothing more is sent, and what is queued stays queued for the next start.
+    queue_one("After shutdown");
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    assert_eq!(emails_in(dir.path()).len(), 1);
+    let status: String = {
+        let mut c = state.pool.get().unwrap();
+        let c: &mut DbConnection = &mut c;
+        email_outbox::table
+            .filter(email_outbox::subject.eq("After shutdown"))
+            .select(email_outbox::status)
+            .first(c)
+            .unwrap()
+    };
+    assert_eq!(status, "pending");
+    drop(state);
+    if let Some((admin, name)) = postgres {
+        let mut conn = diesel::PgConnection::establish(&admin).unwrap();
+        use diesel::connection::SimpleConnection;
+        let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
+    }
+}
+
+#[tokio::test]
 async fn inbox_items_appear_with_a_count_and_are_marked_read_only_by_their_owner() {
     let app = spawn_app().await;
     let ada = app.setup_owner().await;

@@ -521,7 +521,6 @@ async fn team_only_and_archived_products_are_hidden_and_refused() {
     .await
     .assert_status(403);
     assert_eq!(app.count("products"), 2);
-    let _ = PASSWORD;
 }
 
 #[tokio::test]
@@ -624,4 +623,97 @@ async fn product_docs_render_markdown_without_running_script_and_bad_input_is_re
         assert!(page.contains(message), "{fields:?} should say {message:?}");
     }
     assert_eq!(app.count("products"), 1);
+}
+
+#[tokio::test]
+async fn owners_are_warned_once_before_an_overlap_ends_or_a_capped_credential_expires() {
+    let app = spawn_app().await;
+    let ada = app.setup_owner().await;
+    let capped = publish(
+        &app,
+        &ada,
+        "Capped",
+        "capped",
+        "auto",
+        &[("max_credential_lifetime_days", "10")],
+    )
+    .await;
+    let dev = app.join(&ada, "acme", "dev@example.com", "developer").await;
+    let id = app_with(&dev, "Short lived", &capped, "").await;
+    let dev_id = app.user_id("dev@example.com");
+    let base = app.base.clone();
+    let warn = |app: &TestApp| {
+        let mut conn = app.conn();
+        gatehouse::services::expiry::warn_due(
+            &mut conn,
+            gatehouse::clock::Clock::now_naive(&*app.clock),
+            &base,
+        )
+        .unwrap()
+    };
+    // The product caps the key at 10 days; nothing to say yet.
+    assert_eq!(
+        app.count(&format!(
+            "credentials WHERE app_id = '{id}' AND expires_at IS NOT NULL"
+        )),
+        1
+    );
+    assert_eq!(warn(&app), 0);
+    app.clock.advance(chrono::Duration::days(4));
+    assert_eq!(warn(&app), 1);
+    assert_eq!(warn(&app), 0, "each warning is sent once");
+    assert_eq!(
+        app.count(&format!(
+            "notifications WHERE user_id = '{dev_id}' AND kind = 'credential_expiring'"
+        )),
+        1
+    );
+
+    // (Four days passed: the developer signs in again.)
+    dev.sign_in("dev@example.com", PASSWORD)
+        .await
+        .assert_redirect("/");
+    // A rotation with a 24 h overlap: the old key's end is announced.
+    let (page, _) = create_app(
+        &dev,
+        "acme",
+        &[("name", "Plain"), ("auth_type", "api_key"), ("owner", "me")],
+    )
+    .await;
+    let plain = revealed_app_id(&page);
+    let form = dev.get(&format!("/o/acme/apps/{plain}/rotate")).await;
+    let nonce = crate::kit::extract_value(&form.body, "name=\"nonce\" value=\"").unwrap();
+    dev.post_raw(
+        &format!("/o/acme/apps/{plain}/rotate"),
+        &[
+            ("csrf_token", &form.csrf()),
+            ("nonce", &nonce),
+            ("overlap", "24h"),
+        ],
+    )
+    .await
+    .assert_status(200);
+    assert_eq!(warn(&app), 1);
+    assert_eq!(
+        app.count(&format!(
+            "notifications WHERE user_id = '{dev_id}' AND kind = 'overlap_ending'"
+        )),
+        1
+    );
+    // The cap also limits the overlap a rotation may keep.
+    let form = dev.get(&format!("/o/acme/apps/{id}/rotate")).await;
+    let nonce = crate::kit::extract_value(&form.body, "name=\"nonce\" value=\"").unwrap();
+    let too_long = dev
+        .post_raw(
+            &format!("/o/acme/apps/{id}/rotate"),
+            &[
+                ("csrf_token", &form.csrf()),
+                ("nonce", &nonce),
+                ("overlap", "custom"),
+                ("custom_hours", "300"),
+            ],
+        )
+        .await;
+    too_long.assert_status(422);
+    assert!(too_long.contains("at most 240 hours"));
 }
