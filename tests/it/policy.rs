@@ -227,6 +227,36 @@ async fn every_route_against_every_role() {
                                                                            [410, 410, 410, 410, 410, 410]),
         ("GET",  "/admin/outbox".into(), vec![],                           [303, 404, 404, 404, 404, 200]),
         ("POST", "/admin/outbox/no-such-email/retry".into(), vec![],       [303, 404, 404, 404, 404, 404]),
+        // API products, approvals, subscriptions, suspension. Admin pages are 403 for
+        // developers; permitted requests use unknown ids or invalid input.
+        ("GET",  g("/products"), vec![],                                   [303, 404, 200, 200, 200, 404]),
+        ("GET",  g("/products/no-such-product"), vec![],                   [303, 404, 404, 404, 404, 404]),
+        ("POST", g("/products/no-such-product/subscribe"), vec![("app_id", "x")],
+                                                                           [303, 404, 404, 404, 404, 404]),
+        ("GET",  g("/admin/products"), vec![],                             [303, 404, 403, 200, 200, 404]),
+        ("GET",  g("/admin/products/new"), vec![],                         [303, 404, 403, 200, 200, 404]),
+        ("POST", g("/admin/products"), vec![("name", ""), ("approval_mode", "auto")],
+                                                                           [303, 404, 403, 422, 422, 404]),
+        ("GET",  g("/admin/products/no-such-product"), vec![],             [303, 404, 403, 404, 404, 404]),
+        ("POST", g("/admin/products/no-such-product"), vec![("name", "X")],[303, 404, 403, 404, 404, 404]),
+        ("POST", g("/admin/products/no-such-product/archive"), vec![],     [303, 404, 403, 404, 404, 404]),
+        ("POST", g("/admin/products/no-such-product/restore"), vec![],     [303, 404, 403, 404, 404, 404]),
+        ("GET",  g("/admin/approvals"), vec![],                            [303, 404, 403, 200, 200, 404]),
+        // Nothing selected: refused with a message on the queue page.
+        ("POST", g("/admin/approvals"), vec![("action", "approve")],       [303, 404, 403, 303, 303, 404]),
+        ("POST", g("/admin/approvals"), vec![("action", "maybe")],         [303, 404, 403, 400, 400, 404]),
+        ("GET",  g("/admin/approval-settings"), vec![],                    [303, 404, 403, 200, 200, 404]),
+        ("POST", g("/admin/approval-settings"), vec![("mode", "sometimes")],
+                                                                           [303, 404, 403, 400, 400, 404]),
+        ("POST", g("/admin/approval-settings/rules"), vec![("kind", "astrology")],
+                                                                           [303, 404, 403, 303, 303, 404]),
+        ("POST", g("/admin/approval-settings/rules/no-such-rule/remove"), vec![],
+                                                                           [303, 404, 403, 404, 404, 404]),
+        ("POST", g("/apps/no-such-app/subscriptions"), vec![("product_id", "x")],
+                                                                           [303, 404, 404, 404, 404, 404]),
+        ("POST", g("/apps/no-such-app/subscriptions/x/cancel"), vec![],    [303, 404, 404, 404, 404, 404]),
+        ("POST", g("/apps/no-such-app/suspend"), vec![("reason", "x")],    [303, 404, 403, 404, 404, 404]),
+        ("POST", g("/apps/no-such-app/resume"), vec![],                    [303, 404, 403, 404, 404, 404]),
         // My Hub and consumer apps. dev is a plain member of Squad (views its app, may
         // not change it) and outside Platform (does not see its app); the admin manages
         // every app; Olivia is team admin of both teams. Permitted changes are refused
@@ -312,6 +342,10 @@ async fn every_route_against_every_role() {
     assert_eq!(app.count("memberships"), 5);
     assert_eq!(app.count("memberships WHERE role = 'owner'"), 2);
     assert_eq!(app.count("memberships WHERE role = 'admin'"), 1);
+    // No product, rule or approval mode was created by the product rows.
+    assert_eq!(app.count("products"), 0);
+    assert_eq!(app.count("approval_rules"), 0);
+    assert_eq!(app.count("approval_settings"), 0);
     // The only team changes were the three leaves at the end; no team was created.
     assert_eq!(app.count("teams"), 2);
     assert_eq!(app.count("team_members"), 0);

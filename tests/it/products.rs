@@ -122,6 +122,19 @@ async fn a_manual_product_waits_for_an_admin_who_is_told_and_approves() {
         app.count("email_outbox WHERE to_address = 'ada@example.com'"),
         1
     );
+    app.deliver_mail().await;
+    let mails = crate::mail::emails_in(app.data_dir());
+    let to_ada: Vec<&String> = mails
+        .iter()
+        .filter(|m| m.contains("To: ada@example.com"))
+        .collect();
+    assert_eq!(to_ada.len(), 1, "{mails:?}");
+    assert!(
+        to_ada[0].contains("Subject: Shop asks for Payments"),
+        "{}",
+        to_ada[0]
+    );
+    assert!(to_ada[0].contains("/o/acme/admin/approvals"));
     let queue = ada.get("/o/acme/admin/approvals").await;
     queue.assert_status(200);
     assert!(queue.contains("Shop"));
