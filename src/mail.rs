@@ -302,6 +302,25 @@ pub async fn deliver_due(
         else {
             break;
         };
+        if email.attempts > MAX_ATTEMPTS {
+            // Earlier attempts never reported back (the process died while sending):
+            // stop retrying and leave it for an admin.
+            let id = email.id.clone();
+            let now = state.clock.now_naive();
+            state
+                .db(move |conn| {
+                    outbox::mark_failed(
+                        conn,
+                        &id,
+                        now,
+                        "gave up: earlier attempts did not finish",
+                        true,
+                    )
+                })
+                .await?;
+            report.failed += 1;
+            continue;
+        }
         let result = state
             .outbox
             .mailer

@@ -311,18 +311,37 @@ fn spawn_housekeeping(state: web::Data<AppState>) {
             let now = state.clock.now_naive();
             let timeouts = state.session_timeouts();
             let base = state.config.public_url.join("");
-            let result = state
+            // Each job runs on its own: one failing does not stop the others.
+            let results = state
                 .db(move |conn| {
-                    services::expiry::warn_due(conn, now, &base)?;
-                    services::nonces::purge(conn, now)?;
-                    services::outbox::purge(conn, now)?;
-                    services::sessions::purge_expired(conn, now, timeouts)
+                    Ok([
+                        (
+                            "expiry warnings",
+                            services::expiry::warn_due(conn, now, &base),
+                        ),
+                        (
+                            "form nonces",
+                            services::nonces::purge(conn, now).map_err(Into::into),
+                        ),
+                        ("outbox", services::outbox::purge(conn, now)),
+                        (
+                            "sessions",
+                            services::sessions::purge_expired(conn, now, timeouts),
+                        ),
+                    ])
                 })
                 .await;
-            match result {
-                Ok(n) if n > 0 => tracing::info!(sessions = n, "expired sessions removed"),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = ?e, "session housekeeping failed"),
+            match results {
+                Ok(results) => {
+                    for (job, result) in results {
+                        match result {
+                            Ok(n) if n > 0 => tracing::info!(job, n, "housekeeping"),
+                            Ok(_) => {}
+                            Err(e) => tracing::warn!(job, error = ?e, "housekeeping job failed"),
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = ?e, "housekeeping could not run"),
             }
         }
     });

@@ -75,6 +75,12 @@ pub fn new_password(raw: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Could this be one of our ids (UUIDs, base62 tokens)? Anything else — in particular
+/// text with control characters, which PostgreSQL refuses — names nothing.
+pub fn is_id_like(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
 /// Words an organisation slug may not be, because they are or may become paths.
 const RESERVED_SLUGS: &[&str] = &[
     "admin", "api", "new", "settings", "static", "login", "logout", "setup", "signup", "oauth",

@@ -132,6 +132,10 @@ pub async fn decide(
     scope.authorize(OrgAction::DecideApprovals)?;
     let ids: Vec<String> = form
         .keys()
+        .filter(|k| {
+            k.strip_prefix("sub.")
+                .is_some_and(crate::validate::is_id_like)
+        })
         .filter_map(|k| k.strip_prefix("sub."))
         .map(str::to_string)
         .collect();

@@ -345,6 +345,9 @@ pub async fn load(
     app_id: String,
     action: AppAction,
 ) -> AppResult<Loaded> {
+    if !crate::validate::is_id_like(&app_id) {
+        return Err(AppError::NotFound);
+    }
     let org_id = scope.org.id.clone();
     let user_id = scope.identity.user.id.clone();
     let loaded = state

@@ -266,3 +266,22 @@ pub fn remove_rule(conn: &mut DbConnection, org_id: &str, id: &str) -> QueryResu
     )
     .execute(conn)
 }
+
+/// Cancels every pending or approved subscription of an app (it was revoked or
+/// deleted); returns how many.
+pub fn cancel_live_subscriptions(
+    conn: &mut DbConnection,
+    app_id: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        subscriptions::table
+            .filter(subscriptions::app_id.eq(app_id))
+            .filter(subscriptions::status.eq_any(["pending", "approved"])),
+    )
+    .set((
+        subscriptions::status.eq("cancelled"),
+        subscriptions::updated_at.eq(now),
+    ))
+    .execute(conn)
+}

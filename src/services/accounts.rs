@@ -132,6 +132,8 @@ pub fn change_password(
 ) -> AppResult<usize> {
     write_transaction(conn, |conn| {
         users::set_password(conn, user_id, new_hash, ctx.now)?;
+        // A reset link sent earlier must not undo the new password.
+        crate::models::user_tokens::use_up_all(conn, user_id, Some("reset_password"), ctx.now)?;
         let ended = sessions::end_all(conn, user_id, keep_session)?;
         audit::record(
             conn,
@@ -157,6 +159,7 @@ pub fn reset_password(
             AppError::bad_request(format!("There is no account with the email {email}."))
         })?;
         users::set_password(conn, &user.id, new_hash, ctx.now)?;
+        crate::models::user_tokens::use_up_all(conn, &user.id, Some("reset_password"), ctx.now)?;
         sessions::end_all(conn, &user.id, None)?;
         audit::record(
             conn,

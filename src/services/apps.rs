@@ -444,13 +444,7 @@ pub fn create(
             app.status = "pending".into();
             apps::save(conn, &app)?;
         }
-        if let Some(cap) = lifetime_cap(conn, &app.id)? {
-            for cred in apps::credentials_of(conn, &app.id)? {
-                if cred.kind != "public_key" {
-                    apps::set_credential_expiry(conn, &cred.id, Some(ctx.now + cap))?;
-                }
-            }
-        }
+        apply_lifetime_cap(conn, ctx, &app.id)?;
         Ok(Created::New { app, revealed })
     });
     match result {
@@ -486,6 +480,23 @@ pub fn lifetime_cap(conn: &mut DbConnection, app_id: &str) -> AppResult<Option<D
         .filter_map(|(_, p)| p.max_credential_lifetime_seconds)
         .min()
         .and_then(Duration::try_seconds))
+}
+
+/// Caps the app's working keys and secrets at its products' smallest maximum
+/// lifetime (counted from now; an earlier expiry stays). Called whenever an approved
+/// subscription appears, in the same transaction.
+pub fn apply_lifetime_cap(conn: &mut DbConnection, ctx: &Ctx, app_id: &str) -> AppResult<()> {
+    let Some(cap) = lifetime_cap(conn, app_id)? else {
+        return Ok(());
+    };
+    let until = ctx.now + cap;
+    for cred in apps::credentials_of(conn, app_id)? {
+        if cred.kind != "public_key" && cred.state(ctx.now).is_usable() {
+            let expiry = cred.expires_at.map_or(until, |at| at.min(until));
+            apps::set_credential_expiry(conn, &cred.id, Some(expiry))?;
+        }
+    }
+    Ok(())
 }
 
 /// Refuses changes to revoked apps (409) and hides deleted ones (404).
@@ -766,6 +777,7 @@ pub fn revoke(conn: &mut DbConnection, ctx: &Ctx, app: &App, reason: &str) -> Ap
             return Err(AppError::conflict("This app is already revoked."));
         }
         let n = apps::revoke_all_credentials(conn, &app.id, ctx.now)?;
+        crate::models::products::cancel_live_subscriptions(conn, &app.id, ctx.now)?;
         app.status = "revoked".into();
         app.status_reason = reason.clone();
         app.updated_at = ctx.now;
@@ -793,6 +805,7 @@ pub fn delete(conn: &mut DbConnection, ctx: &Ctx, app: &App) -> AppResult<()> {
     write_transaction(conn, |conn| {
         let mut app = reload(conn, app)?;
         let n = apps::revoke_all_credentials(conn, &app.id, ctx.now)?;
+        crate::models::products::cancel_live_subscriptions(conn, &app.id, ctx.now)?;
         app.status = "deleted".into();
         app.updated_at = ctx.now;
         apps::save(conn, &app)?;
@@ -818,8 +831,12 @@ pub fn transfer(conn: &mut DbConnection, ctx: &Ctx, app: &App, to: &Owner) -> Ap
         ensure_name_free(conn, &app.org_id, to, &app.name, Some(&app.id))?;
         let from = Owner::of(&app).map_or_else(|| "nobody".to_string(), |o| o.describe());
         (app.owner_user_id, app.owner_team_id) = to.columns();
-        if app.status == "suspended" && app.status_reason == OWNER_LEFT {
-            app.status = "active".into();
+        if app.status_reason == OWNER_LEFT {
+            // Suspended only because its owner left: it works again under its new
+            // owner. A pending or rejected app keeps its status.
+            if app.status == "suspended" {
+                app.status = "active".into();
+            }
             app.status_reason = String::new();
         }
         app.updated_at = ctx.now;
@@ -855,14 +872,25 @@ pub(crate) fn suspend_personal_apps(
 ) -> AppResult<usize> {
     let mut n = 0;
     for mut app in apps::personal_live(conn, org_id, user_id)? {
-        if app.status == "suspended" && app.status_reason == OWNER_LEFT {
+        // Already marked, or suspended by an admin (whose reason stays).
+        if app.status_reason == OWNER_LEFT || app.status == "suspended" {
             continue;
         }
-        app.status = "suspended".into();
+        // Active apps stop working; pending and rejected ones keep their status (a
+        // transfer must never approve them) but are marked as orphaned all the same.
+        let suspended = app.status == "active";
+        if suspended {
+            app.status = "suspended".into();
+        }
         app.status_reason = OWNER_LEFT.into();
         app.updated_at = ctx.now;
         apps::save(conn, &app)?;
-        audit_app(conn, ctx, &app, "app.suspended", OWNER_LEFT)?;
+        let action = if suspended {
+            "app.suspended"
+        } else {
+            "app.orphaned"
+        };
+        audit_app(conn, ctx, &app, action, OWNER_LEFT)?;
         n += 1;
     }
     teams::remove_from_org_teams(conn, org_id, user_id)?;

@@ -211,6 +211,8 @@ pub fn change_email(
         if users::find_by_email(conn, new_email)?.is_some() {
             return Err(taken());
         }
+        // Each change mails two addresses: at most one change a minute.
+        cool_down(conn, &user, Purpose::VerifyEmail, ctx.now)?;
         users::set_email(conn, user_id, new_email).map_err(|e| {
             if is_unique_violation(&e) {
                 taken()

@@ -201,6 +201,9 @@ pub(crate) fn request_in_tx(
             }
         ),
     )?;
+    if !pending {
+        crate::services::apps::apply_lifetime_cap(conn, ctx, &app.id)?;
+    }
     if pending {
         let admins = org_admins(conn, &org.id)?;
         let message = Message {
@@ -233,7 +236,9 @@ pub fn request(
     write_transaction(conn, |conn| {
         lock_app(conn, &app.id)?;
         let app = apps::find_in_org(conn, &org.id, &app.id)?.ok_or(AppError::NotFound)?;
-        request_in_tx(conn, ctx, org, &app, product, requester, note, public_base)
+        // The product as it is now (it may have been archived or changed meanwhile).
+        let product = products::find(conn, &org.id, &product.id)?.ok_or(AppError::NotFound)?;
+        request_in_tx(conn, ctx, org, &app, &product, requester, note, public_base)
     })
 }
 
@@ -256,6 +261,19 @@ pub fn cancel(
                 "This subscription is {} and cannot be cancelled.",
                 sub.status
             )));
+        }
+        let app_now = apps::find_in_org(conn, &org.id, &app.id)?.ok_or(AppError::NotFound)?;
+        if app_now.status == "pending" {
+            let others_live = products::subscriptions_of(conn, &app.id)?
+                .iter()
+                .any(|(s, _)| {
+                    s.id != sub.id && matches!(s.status.as_str(), "pending" | "approved")
+                });
+            if !others_live {
+                return Err(AppError::conflict(
+                    "This is the only request of a pending app. Delete the app instead if you no longer need it.",
+                ));
+            }
         }
         sub.status = "cancelled".into();
         sub.updated_at = ctx.now;
@@ -347,16 +365,32 @@ pub fn decide(
         ));
     }
     write_transaction(conn, |conn| {
+        // Lock the apps first, in one fixed order (no deadlock between two bulk
+        // decisions), then read the requests as they are now.
+        let mut app_ids: Vec<String> = products::subscriptions_by_ids(conn, &org.id, ids)?
+            .into_iter()
+            .map(|(_, _, app)| app.id)
+            .collect();
+        app_ids.sort();
+        app_ids.dedup();
+        for app_id in &app_ids {
+            lock_app(conn, app_id)?;
+        }
         let found = products::subscriptions_by_ids(conn, &org.id, ids)?;
         if found.len() != ids.iter().collect::<std::collections::HashSet<_>>().len() {
             return Err(AppError::NotFound);
         }
         for (sub, _, app) in &found {
-            lock_app(conn, &app.id)?;
             if sub.status != "pending" {
                 return Err(AppError::conflict(format!(
                     "The request of {} is not pending any more (it is {}). Nothing was changed.",
                     app.name, sub.status
+                )));
+            }
+            if matches!(app.status.as_str(), "revoked" | "deleted") {
+                return Err(AppError::conflict(format!(
+                    "{} is revoked or deleted. Nothing was changed.",
+                    app.name
                 )));
             }
         }
@@ -388,6 +422,9 @@ pub fn decide(
                 ),
             )?;
             settle_pending_app(conn, ctx, org, &app.id, &reason)?;
+            if approve {
+                crate::services::apps::apply_lifetime_cap(conn, ctx, &app.id)?;
+            }
             let people = app_people(conn, &app)?;
             let message = Message {
                 kind: if approve {
@@ -446,6 +483,11 @@ pub fn set_suspended(
     write_transaction(conn, |conn| {
         lock_app(conn, &app.id)?;
         let mut app = apps::find_in_org(conn, &org.id, &app.id)?.ok_or(AppError::NotFound)?;
+        if !suspend && app.status_reason == crate::services::apps::OWNER_LEFT {
+            return Err(AppError::conflict(
+                "This app was suspended because its owner left. Transfer it to a team or a member to make it work again.",
+            ));
+        }
         match (suspend, app.status.as_str()) {
             (true, "active") | (false, "suspended") => {}
             (true, s) => {
@@ -515,6 +557,7 @@ pub fn set_mode(
     mode: Mode,
 ) -> AppResult<()> {
     write_transaction(conn, |conn| {
+        crate::db::lock_organisation(conn, &org.id)?;
         products::set_approval_mode(conn, &org.id, mode.as_str(), ctx.now)?;
         audit::record(
             conn,
@@ -540,7 +583,9 @@ pub fn add_rule(
     write_transaction(conn, |conn| {
         match kind {
             "team" => {
-                if teams::find_in_org(conn, &org.id, &value)?.is_none() {
+                if !crate::validate::is_id_like(&value)
+                    || teams::find_in_org(conn, &org.id, &value)?.is_none()
+                {
                     return Err(AppError::bad_request("Choose a team of this organisation."));
                 }
             }

@@ -730,3 +730,107 @@ async fn owners_are_warned_once_before_an_overlap_ends_or_a_capped_credential_ex
     too_long.assert_status(422);
     assert!(too_long.contains("at most 240 hours"));
 }
+
+#[tokio::test]
+async fn lifecycle_rules_hold_across_approval_revocation_and_departure() {
+    let app = spawn_app().await;
+    let ada = app.setup_owner().await;
+    let capped = publish(
+        &app,
+        &ada,
+        "Capped",
+        "capped",
+        "manual",
+        &[("max_credential_lifetime_days", "30")],
+    )
+    .await;
+    let dev = app.join(&ada, "acme", "dev@example.com", "developer").await;
+
+    // The only request of a pending app cannot be withdrawn (delete the app instead).
+    let lonely = app_with(&dev, "Lonely", &capped, "").await;
+    let sub = sub_ids(&app, &lonely).remove(0);
+    dev.submit(
+        &format!("/o/acme/apps/{lonely}"),
+        &format!("/o/acme/apps/{lonely}/subscriptions/{sub}/cancel"),
+        &[],
+    )
+    .await;
+    assert_eq!(app_status(&app, &lonely), "pending");
+    assert_eq!(app.count("subscriptions WHERE status = 'cancelled'"), 0);
+
+    // Approval caps the app's key at the product's lifetime.
+    assert_eq!(
+        app.count(&format!(
+            "credentials WHERE app_id = '{lonely}' AND expires_at IS NULL"
+        )),
+        1
+    );
+    let field = format!("sub.{sub}");
+    ada.submit(
+        "/o/acme/admin/approvals",
+        "/o/acme/admin/approvals",
+        &[(field.as_str(), "on"), ("action", "approve")],
+    )
+    .await
+    .assert_redirect("/o/acme/admin/approvals");
+    assert_eq!(app_status(&app, &lonely), "active");
+    assert_eq!(
+        app.count(&format!(
+            "credentials WHERE app_id = '{lonely}' AND expires_at IS NOT NULL"
+        )),
+        1
+    );
+
+    // Revoking the app cancels its subscriptions.
+    ada.submit(
+        &format!("/o/acme/apps/{lonely}/revoke"),
+        &format!("/o/acme/apps/{lonely}/revoke"),
+        &[("reason", "done")],
+    )
+    .await
+    .assert_redirect("/o/acme/apps");
+    assert_eq!(
+        app.count(&format!(
+            "subscriptions WHERE app_id = '{lonely}' AND status = 'cancelled'"
+        )),
+        1
+    );
+
+    // A pending app whose owner leaves stays pending (marked orphaned); moving it to
+    // a team does not approve it, and an owner-left suspension is not "resumed".
+    let waiting = app_with(&dev, "Waiting", &capped, "").await;
+    let (page, _) = create_app(
+        &dev,
+        "acme",
+        &[
+            ("name", "Running"),
+            ("auth_type", "api_key"),
+            ("owner", "me"),
+        ],
+    )
+    .await;
+    let running = revealed_app_id(&page);
+    dev.submit("/o/acme", "/o/acme/leave", &[])
+        .await
+        .assert_redirect("/orgs");
+    assert_eq!(app_status(&app, &waiting), "pending");
+    assert_eq!(app_status(&app, &running), "suspended");
+    let orphaned = ada.get("/o/acme/apps?filter=orphaned").await;
+    assert!(orphaned.contains("Waiting") && orphaned.contains("Running"));
+    ada.submit(
+        &format!("/o/acme/apps/{running}"),
+        &format!("/o/acme/apps/{running}/resume"),
+        &[],
+    )
+    .await;
+    assert_eq!(app_status(&app, &running), "suspended");
+    let ada_id = app.user_id("ada@example.com");
+    ada.submit(
+        &format!("/o/acme/apps/{waiting}"),
+        &format!("/o/acme/apps/{waiting}/transfer"),
+        &[("to", &format!("user:{ada_id}"))],
+    )
+    .await
+    .assert_redirect(&format!("/o/acme/apps/{waiting}"));
+    assert_eq!(app_status(&app, &waiting), "pending");
+}
