@@ -41,7 +41,8 @@ pub struct NewAppPage {
 /// What the new-app form offers: owners and products.
 pub struct Choices {
     pub owners: Vec<(String, String)>,
-    pub products: Vec<crate::models::products::Product>,
+    /// Visible products, each with whether the user's request would wait for an admin.
+    pub products: Vec<(crate::models::products::Product, bool)>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -92,11 +93,17 @@ async fn choices(scope: &OrgScope, state: &State) -> AppResult<Choices> {
     let org_id = scope.org.id.clone();
     let user_id = scope.identity.user.id.clone();
     let role = scope.role.unwrap_or(crate::auth::policy::Role::Developer);
+    let user = scope.identity.user.clone();
     let (teams, products) = state
         .db(move |conn| {
             Ok((
                 crate::handlers::apps::teams_with_my_role(conn, &org_id, &user_id)?,
-                services::products::visible_for(conn, &org_id, &user_id, role)?,
+                {
+                    let list = services::products::visible_for(conn, &org_id, &user_id, role)?;
+                    let flags =
+                        services::subscriptions::approval_flags(conn, &org_id, &list, &user)?;
+                    list.into_iter().zip(flags).collect()
+                },
             ))
         })
         .await?;
@@ -144,7 +151,7 @@ fn new_page(
             products: choices
                 .products
                 .into_iter()
-                .map(|p| (p.id, p.name, p.approval_mode == "manual"))
+                .map(|(p, needs)| (p.id, p.name, needs))
                 .collect(),
             form,
         },
@@ -302,8 +309,8 @@ pub async fn create(
     // Only products this member may see; anything else is a tampered form.
     let mut products = Vec::new();
     for id in form.product_ids() {
-        match choices.products.iter().find(|p| p.id == id) {
-            Some(p) => products.push(p.clone()),
+        match choices.products.iter().find(|(p, _)| p.id == id) {
+            Some((p, _)) => products.push(p.clone()),
             None => errors.push("The form names a product you cannot subscribe to.".into()),
         }
     }

@@ -25,6 +25,8 @@ pub struct ProductRow {
     pub visibility: String,
     pub quota: String,
     pub archived: bool,
+    /// Would the viewer's request wait for an admin (org mode, rules and product)?
+    pub needs_approval: bool,
 }
 
 fn quota_text(p: &Product) -> String {
@@ -44,6 +46,7 @@ fn quota_text(p: &Product) -> String {
 
 fn row(p: Product) -> ProductRow {
     ProductRow {
+        needs_approval: p.approval_mode == "manual",
         quota: quota_text(&p),
         archived: p.archived_at.is_some(),
         id: p.id,
@@ -404,14 +407,26 @@ pub async fn catalogue(ctx: PageCtx, scope: OrgScope, state: State) -> AppResult
     let role = scope.authorize(OrgAction::View)?;
     let org_id = scope.org.id.clone();
     let user_id = scope.identity.user.id.clone();
-    let list = state
-        .db(move |conn| services::products::visible_for(conn, &org_id, &user_id, role))
+    let user = scope.identity.user.clone();
+    let (list, flags) = state
+        .db(move |conn| {
+            let list = services::products::visible_for(conn, &org_id, &user_id, role)?;
+            let flags = services::subscriptions::approval_flags(conn, &org_id, &list, &user)?;
+            Ok((list, flags))
+        })
         .await?;
     render(&CataloguePage {
         ctx: ctx.in_org(&scope),
         slug: scope.org.slug.clone(),
         tab: "products",
-        products: list.into_iter().map(row).collect(),
+        products: list
+            .into_iter()
+            .zip(flags)
+            .map(|(p, needs)| ProductRow {
+                needs_approval: needs,
+                ..row(p)
+            })
+            .collect(),
         is_admin: role >= Role::Admin,
     })
 }
@@ -456,14 +471,18 @@ pub async fn docs(
     let org_id = scope.org.id.clone();
     let user_id = scope.identity.user.id.clone();
     let role = scope.role;
-    let apps = state
+    let user = scope.identity.user.clone();
+    let checked = product.clone();
+    let (apps, needs_approval) = state
         .db(move |conn| {
             let mine = crate::handlers::apps::manageable_apps(conn, &org_id, &user_id, role)?;
-            Ok(mine
+            let needs = services::subscriptions::needs_approval(conn, &org_id, &checked, &user)?;
+            let apps = mine
                 .into_iter()
                 .filter(|a| !matches!(a.status.as_str(), "revoked" | "rejected"))
                 .map(|a| (a.id, a.name))
-                .collect::<Vec<_>>())
+                .collect::<Vec<_>>();
+            Ok((apps, needs))
         })
         .await?;
     let docs_html = crate::markdown::render(&product.docs_markdown);
@@ -474,7 +493,10 @@ pub async fn docs(
         scopes: product.scopes.clone(),
         docs_html,
         apps,
-        product: row(product),
+        product: ProductRow {
+            needs_approval,
+            ..row(product)
+        },
     })
 }
 

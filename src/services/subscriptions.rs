@@ -85,6 +85,20 @@ pub fn needs_approval(
     })
 }
 
+/// For each product, whether `user`'s requests would wait for an admin (what the
+/// catalogue and the new-app form tell the developer).
+pub fn approval_flags(
+    conn: &mut DbConnection,
+    org_id: &str,
+    products: &[Product],
+    user: &User,
+) -> AppResult<Vec<bool>> {
+    products
+        .iter()
+        .map(|p| needs_approval(conn, org_id, p, user))
+        .collect()
+}
+
 /// The people to tell about an app: its owner, or every member of its team.
 pub fn app_people(conn: &mut DbConnection, app: &App) -> AppResult<Vec<String>> {
     if let Some(u) = &app.owner_user_id {
