@@ -336,27 +336,41 @@ pub async fn request(
             "",
         );
     };
-    let c = scope.ctx(&req);
+    request_subscription(&req, &scope, &state, &loaded.app, product, form.note).await
+}
+
+/// Asks for `product` for `app` (the caller checked both) and redirects to the app
+/// page saying what happened.
+pub async fn request_subscription(
+    req: &HttpRequest,
+    scope: &OrgScope,
+    state: &State,
+    app: &crate::models::apps::App,
+    product: crate::models::products::Product,
+    note: String,
+) -> AppResult<HttpResponse> {
+    let c = scope.ctx(req);
     let org = scope.org.clone();
     let requester = scope.identity.user.clone();
-    let app = loaded.app.clone();
+    let target = app.clone();
     let base = state.config.public_url.join("");
     let result = state
         .db(move |conn| {
             services::subscriptions::request(
-                conn, &c, &org, &app, &product, &requester, &form.note, &base,
+                conn, &c, &org, &target, &product, &requester, &note, &base,
             )
         })
         .await;
+    let to = app_url(scope, &app.id);
     match result {
         Ok(sub) if sub.status == "pending" => flash_outcome(
-            &req,
+            req,
             &to,
             Ok(()),
             "Requested: an admin will decide, and you will be told.",
         ),
-        Ok(_) => flash_outcome(&req, &to, Ok(()), "Subscribed."),
-        Err(e) => flash_outcome(&req, &to, Err(e), ""),
+        Ok(_) => flash_outcome(req, &to, Ok(()), "Subscribed."),
+        Err(e) => flash_outcome(req, &to, Err(e), ""),
     }
 }
 

@@ -517,27 +517,13 @@ pub async fn subscribe(
     let product = visible_product(&scope, &state, path.into_inner().1).await?;
     let loaded =
         crate::handlers::apps::load(&scope, &state, form.app_id.clone(), AppAction::Manage).await?;
-    let c = scope.ctx(&req);
-    let org = scope.org.clone();
-    let requester = scope.identity.user.clone();
-    let app = loaded.app.clone();
-    let base = state.config.public_url.join("");
-    let result = state
-        .db(move |conn| {
-            services::subscriptions::request(
-                conn, &c, &org, &app, &product, &requester, &form.note, &base,
-            )
-        })
-        .await;
-    let to = format!("/o/{}/apps/{}", scope.org.slug, loaded.app.id);
-    match result {
-        Ok(sub) if sub.status == "pending" => Ok(see_other_with(
-            &req,
-            &to,
-            "info",
-            "Requested: an admin will decide, and you will be told.",
-        )),
-        Ok(_) => Ok(see_other_with(&req, &to, "info", "Subscribed.")),
-        Err(e) => flash_outcome(&req, &to, Err(e), ""),
-    }
+    crate::handlers::approvals::request_subscription(
+        &req,
+        &scope,
+        &state,
+        &loaded.app,
+        product,
+        form.note,
+    )
+    .await
 }
