@@ -307,9 +307,12 @@ pub async fn invite(
     };
     let c = scope.ctx(&req);
     let org = scope.org.clone();
+    let base = state.config.public_url.join("");
     let inviter = scope.identity.user.id.clone();
     match state
-        .db(move |conn| services::invitations::create(conn, &c, &org, &inviter, &email, role))
+        .db(move |conn| {
+            services::invitations::create(conn, &c, &org, &inviter, &email, role, &base)
+        })
         .await
     {
         Ok((token, inv)) => link_page(ctx, &scope, &state, &token, &inv),
@@ -354,8 +357,9 @@ pub async fn resend_invitation(
     let (_, id) = path.into_inner();
     let c = scope.ctx(&req);
     let org = scope.org.clone();
+    let base = state.config.public_url.join("");
     match state
-        .db(move |conn| services::invitations::resend(conn, &c, &org, &id))
+        .db(move |conn| services::invitations::resend(conn, &c, &org, &id, &base))
         .await
     {
         Ok((token, inv)) => link_page(ctx, &scope, &state, &token, &inv),

@@ -31,6 +31,7 @@ pub fn create(
     inviter_id: &str,
     email: &str,
     role: Role,
+    public_base: &str,
 ) -> AppResult<(SecretString, Invitation)> {
     if role == Role::Owner {
         return Err(AppError::bad_request(
@@ -76,8 +77,35 @@ pub fn create(
             Some(&format!("invitation:{}", inv.id)),
             &format!("{email} as {}", role.as_str()),
         )?;
+        mail_link(conn, ctx, org, &inv, &token, public_base)?;
         Ok((token, inv))
     })
+}
+
+/// Emails the invitation link (through the outbox, in the caller's transaction).
+fn mail_link(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    org: &Organisation,
+    inv: &Invitation,
+    token: &SecretString,
+    public_base: &str,
+) -> AppResult<()> {
+    let body = format!(
+        "You are invited to join {} on Gatehouse as {}.\n\nOpen this link to accept; it works once and expires on {}:\n{}/invite/{}\n\nIf you did not expect this, ignore this email.\n",
+        org.name,
+        inv.role,
+        inv.expires_at.format("%Y-%m-%d %H:%M UTC"),
+        public_base,
+        token.expose()
+    );
+    crate::services::notifications::queue_email(
+        conn,
+        ctx,
+        &inv.email,
+        &format!("You are invited to join {}", org.name),
+        &body,
+    )
 }
 
 /// Revokes an open invitation of `org`.
@@ -107,6 +135,7 @@ pub fn resend(
     ctx: &Ctx,
     org: &Organisation,
     id: &str,
+    public_base: &str,
 ) -> AppResult<(SecretString, Invitation)> {
     write_transaction(conn, |conn| {
         let mut inv = invitations::find_in_org(conn, &org.id, id)?.ok_or(AppError::NotFound)?;
@@ -127,6 +156,7 @@ pub fn resend(
             Some(&format!("invitation:{id}")),
             &inv.email,
         )?;
+        mail_link(conn, ctx, org, &inv, &token, public_base)?;
         Ok((token, inv))
     })
 }

@@ -623,3 +623,41 @@ async fn an_invitation_works_when_open_sign_up_is_off() {
         Some("developer")
     );
 }
+
+#[tokio::test]
+async fn the_invitation_link_is_emailed_and_works_from_the_email() {
+    let app = crate::kit::spawn_app().await;
+    let ada = app.setup_owner().await;
+    let shown = app
+        .invite(&ada, "acme", "newbie@example.com", "developer")
+        .await;
+    app.deliver_mail().await;
+    let mails = crate::mail::emails_in(app.data_dir());
+    let mail = mails
+        .iter()
+        .find(|m| m.contains("To: newbie@example.com"))
+        .expect("an email to the invitee");
+    assert!(
+        mail.contains("Subject: You are invited to join Acme"),
+        "{mail}"
+    );
+    // The emailed link is the one the admin saw.
+    assert!(mail.contains(&format!("{}{shown}", app.base)), "{mail}");
+    // Re-sending mails a new link; the old one stops working.
+    let id = app.invitation_id("newbie@example.com");
+    let resent = ada
+        .submit(
+            "/o/acme/members",
+            &format!("/o/acme/invitations/{id}/resend"),
+            &[],
+        )
+        .await;
+    resent.assert_status(200);
+    app.deliver_mail().await;
+    let count = crate::mail::emails_in(app.data_dir())
+        .iter()
+        .filter(|m| m.contains("To: newbie@example.com"))
+        .count();
+    assert_eq!(count, 2);
+    app.browser().get(&shown).await.assert_status(410);
+}
