@@ -158,6 +158,7 @@ pub struct HubPage {
     pub tab: &'static str,
     pub apps: Vec<AppRow>,
     pub active: usize,
+    pub pending: usize,
     pub suspended: usize,
     pub revoked: usize,
     pub teams: Vec<(String, String, String)>,
@@ -187,6 +188,7 @@ pub async fn hub(ctx: PageCtx, scope: OrgScope, state: State) -> AppResult<HttpR
         slug: scope.org.slug.clone(),
         tab: "hub",
         active: count("active"),
+        pending: count("pending"),
         suspended: count("suspended"),
         revoked: count("revoked"),
         apps: rows(

@@ -128,3 +128,18 @@ pub fn revive(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> QueryRes
     ))
     .execute(conn)
 }
+
+/// Empties the body of dead messages created before `before`.
+pub fn wipe_dead_bodies_before(
+    conn: &mut DbConnection,
+    before: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        email_outbox::table
+            .filter(email_outbox::status.eq("dead"))
+            .filter(email_outbox::created_at.lt(before))
+            .filter(email_outbox::body.ne("")),
+    )
+    .set(email_outbox::body.eq(""))
+    .execute(conn)
+}

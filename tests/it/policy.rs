@@ -310,6 +310,9 @@ async fn every_route_against_every_role() {
         // (409 for everyone else in the organisation).
         ("POST", g(&format!("/teams/{platform}/leave")), vec![],           [303, 404, 409, 409, 303, 404]),
         ("POST", g(&format!("/teams/{squad}/leave")), vec![],              [303, 404, 303, 409, 303, 404]),
+        // Leaving globex: the developer and the admin go; Olivia, the last owner, is
+        // refused with a message.
+        ("POST", g("/leave"), vec![],                                      [303, 404, 303, 303, 303, 404]),
         // Last: signs everyone out.
         ("POST", "/logout".into(), vec![],                                 [303, 303, 303, 303, 303, 303]),
     ];
@@ -338,10 +341,11 @@ async fn every_route_against_every_role() {
         "route × role mismatches:\n{}",
         failures.join("\n")
     );
-    // Nothing above changed who belongs to globex or in which role.
-    assert_eq!(app.count("memberships"), 5);
+    // Before the leave row nothing changed memberships; it removed the developer and
+    // the admin of globex, and kept its last owner.
+    assert_eq!(app.count("memberships"), 3);
     assert_eq!(app.count("memberships WHERE role = 'owner'"), 2);
-    assert_eq!(app.count("memberships WHERE role = 'admin'"), 1);
+    assert_eq!(app.count("memberships WHERE role = 'admin'"), 0);
     // No product, rule or approval mode was created by the product rows.
     assert_eq!(app.count("products"), 0);
     assert_eq!(app.count("approval_rules"), 0);

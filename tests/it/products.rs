@@ -834,3 +834,228 @@ async fn lifecycle_rules_hold_across_approval_revocation_and_departure() {
     .assert_redirect(&format!("/o/acme/apps/{waiting}"));
     assert_eq!(app_status(&app, &waiting), "pending");
 }
+
+/// What a gateway would be told about `key` for `product` now.
+fn gateway_says(app: &TestApp, key: &str, product: Option<&str>) -> &'static str {
+    let mut conn = app.conn();
+    let state = app.state.clone();
+    gatehouse::verify::lookup::check(
+        &mut conn,
+        &state.secrets,
+        key,
+        product,
+        gatehouse::clock::Clock::now_naive(&*app.clock),
+    )
+    .unwrap()
+    .code()
+}
+
+#[tokio::test]
+async fn credentials_are_refused_while_pending_or_suspended_and_accepted_when_approved() {
+    let app = spawn_app().await;
+    let ada = app.setup_owner().await;
+    let manual = publish(&app, &ada, "Payments", "payments", "manual", &[]).await;
+    publish(&app, &ada, "Weather", "weather", "auto", &[]).await;
+    let dev = app.join(&ada, "acme", "dev@example.com", "developer").await;
+    let tick = format!("product.{manual}");
+    let (page, _) = create_app(
+        &dev,
+        "acme",
+        &[
+            ("name", "Shop"),
+            ("auth_type", "api_key"),
+            ("owner", "me"),
+            (tick.as_str(), "on"),
+        ],
+    )
+    .await;
+    let id = revealed_app_id(&page);
+    let key = crate::kit::extract_value(&page.body, "id=\"reveal-secret\" value=\"").unwrap();
+
+    assert_eq!(gateway_says(&app, &key, Some("payments")), "PENDING");
+    assert_eq!(gateway_says(&app, &key, None), "PENDING");
+    let mut typo = key.clone();
+    typo.pop();
+    typo.push(if key.ends_with('a') { 'b' } else { 'a' });
+    assert_eq!(gateway_says(&app, &typo, None), "MALFORMED");
+
+    let field = format!("sub.{}", sub_ids(&app, &id)[0]);
+    ada.submit(
+        "/o/acme/admin/approvals",
+        "/o/acme/admin/approvals",
+        &[(field.as_str(), "on"), ("action", "approve")],
+    )
+    .await
+    .assert_redirect("/o/acme/admin/approvals");
+    assert_eq!(gateway_says(&app, &key, Some("payments")), "VALID");
+    assert_eq!(gateway_says(&app, &key, None), "VALID");
+    assert_eq!(gateway_says(&app, &key, Some("weather")), "NOT_SUBSCRIBED");
+
+    ada.submit(
+        &format!("/o/acme/apps/{id}"),
+        &format!("/o/acme/apps/{id}/suspend"),
+        &[("reason", "abuse")],
+    )
+    .await
+    .assert_redirect(&format!("/o/acme/apps/{id}"));
+    assert_eq!(gateway_says(&app, &key, Some("payments")), "SUSPENDED");
+    ada.submit(
+        &format!("/o/acme/apps/{id}"),
+        &format!("/o/acme/apps/{id}/resume"),
+        &[],
+    )
+    .await
+    .assert_redirect(&format!("/o/acme/apps/{id}"));
+    assert_eq!(gateway_says(&app, &key, Some("payments")), "VALID");
+
+    // A rotation keeps the old key working for its overlap, then it is EXPIRED.
+    let form = dev.get(&format!("/o/acme/apps/{id}/rotate")).await;
+    let nonce = crate::kit::extract_value(&form.body, "name=\"nonce\" value=\"").unwrap();
+    let rotated = dev
+        .post_raw(
+            &format!("/o/acme/apps/{id}/rotate"),
+            &[
+                ("csrf_token", &form.csrf()),
+                ("nonce", &nonce),
+                ("overlap", "1h"),
+            ],
+        )
+        .await;
+    let new_key =
+        crate::kit::extract_value(&rotated.body, "id=\"reveal-secret\" value=\"").unwrap();
+    assert_eq!(gateway_says(&app, &key, Some("payments")), "VALID");
+    app.clock.advance(chrono::Duration::minutes(61));
+    assert_eq!(gateway_says(&app, &key, Some("payments")), "EXPIRED");
+    assert_eq!(gateway_says(&app, &new_key, Some("payments")), "VALID");
+
+    // Revoking the app: REVOKED.
+    ada.submit(
+        &format!("/o/acme/apps/{id}/revoke"),
+        &format!("/o/acme/apps/{id}/revoke"),
+        &[],
+    )
+    .await
+    .assert_redirect("/o/acme/apps");
+    assert_eq!(gateway_says(&app, &new_key, Some("payments")), "REVOKED");
+    assert_eq!(
+        gateway_says(&app, &format!("gate_key_{}", "0".repeat(34)), None),
+        "MALFORMED"
+    );
+}
+
+fn figure(page: &crate::kit::Page, id: &str) -> String {
+    let marker = format!("id=\"{id}\">");
+    let at = page.body.find(&marker).expect("figure on the page") + marker.len();
+    page.body[at..].split('<').next().unwrap_or("").to_string()
+}
+
+#[tokio::test]
+async fn my_hub_counts_apps_by_status_and_shows_recent_activity() {
+    let app = spawn_app().await;
+    let ada = app.setup_owner().await;
+    let manual = publish(&app, &ada, "Payments", "payments", "manual", &[]).await;
+    let dev = app.join(&ada, "acme", "dev@example.com", "developer").await;
+    app_with(&dev, "Waiting one", &manual, "").await;
+    let (page, _) = create_app(
+        &dev,
+        "acme",
+        &[
+            ("name", "Live one"),
+            ("auth_type", "api_key"),
+            ("owner", "me"),
+        ],
+    )
+    .await;
+    let live = revealed_app_id(&page);
+    let (page, _) = create_app(
+        &dev,
+        "acme",
+        &[
+            ("name", "Dead one"),
+            ("auth_type", "api_key"),
+            ("owner", "me"),
+        ],
+    )
+    .await;
+    let dead = revealed_app_id(&page);
+    dev.submit(
+        &format!("/o/acme/apps/{dead}/revoke"),
+        &format!("/o/acme/apps/{dead}/revoke"),
+        &[("reason", "old")],
+    )
+    .await
+    .assert_redirect("/o/acme/apps");
+    dev.get("/o/acme/apps").await; // shows the flash
+    let hub = dev.get("/o/acme/hub").await;
+    hub.assert_status(200);
+    assert_eq!(figure(&hub, "count-active"), "1");
+    assert_eq!(figure(&hub, "count-pending"), "1");
+    assert_eq!(figure(&hub, "count-suspended"), "0");
+    assert_eq!(figure(&hub, "count-revoked"), "1");
+    assert!(hub.contains("Live one") && hub.contains("Waiting one"));
+    assert!(
+        hub.contains("app.revoked"),
+        "recent activity lists the revocation"
+    );
+    assert!(hub.contains("app.created"));
+    // Another developer's hub knows nothing of these apps.
+    let other = app
+        .join(&ada, "acme", "other@example.com", "developer")
+        .await;
+    let theirs = other.get("/o/acme/hub").await;
+    assert!(!theirs.contains("Live one"));
+    assert_eq!(figure(&theirs, "count-active"), "0");
+    let _ = live;
+}
+
+#[tokio::test]
+async fn the_app_list_searches_sorts_and_pages() {
+    let app = spawn_app().await;
+    let ada = app.setup_owner().await;
+    for i in 0..27 {
+        let name = format!("App {i:02}");
+        let (page, _) = create_app(
+            &ada,
+            "acme",
+            &[("name", &name), ("auth_type", "api_key"), ("owner", "me")],
+        )
+        .await;
+        page.assert_status(200);
+        app.clock.advance(chrono::Duration::seconds(1));
+    }
+    let first = ada.get("/o/acme/apps?sort=name").await;
+    let table = &first.body[first.body.find("id=\"active-apps\"").unwrap()..];
+    let pos = |name: &str| table.find(&format!(">{name}</a>")).unwrap_or(usize::MAX);
+    assert!(pos("App 00") < pos("App 01") && pos("App 01") < pos("App 24"));
+    assert_eq!(pos("App 25"), usize::MAX, "25 a page");
+    assert!(first.contains("Page 1 of 2"));
+    let second = ada.get("/o/acme/apps?sort=name&page=2").await;
+    assert!(second.contains(">App 25</a>") && second.contains(">App 26</a>"));
+    assert!(!second.contains(">App 00</a>"));
+    // Newest first by default.
+    let newest = ada.get("/o/acme/apps").await;
+    let table = &newest.body[newest.body.find("id=\"active-apps\"").unwrap()..];
+    assert!(table.find(">App 26</a>").unwrap() < table.find(">App 20</a>").unwrap());
+    // Search by name.
+    let found = ada.get("/o/acme/apps?q=app%2007").await;
+    assert!(found.contains(">App 07</a>"));
+    assert!(!found.contains(">App 08</a>"));
+}
+
+#[tokio::test]
+async fn the_approval_queue_searches_and_filters_by_product() {
+    let app = spawn_app().await;
+    let ada = app.setup_owner().await;
+    let pay = publish(&app, &ada, "Payments", "payments", "manual", &[]).await;
+    let maps = publish(&app, &ada, "Maps", "maps", "manual", &[]).await;
+    app_with(&ada, "Checkout", &pay, "").await;
+    app_with(&ada, "Navigator", &maps, "").await;
+    let all = ada.get("/o/acme/admin/approvals").await;
+    assert!(all.contains("Checkout") && all.contains("Navigator"));
+    let by_product = ada
+        .get(&format!("/o/acme/admin/approvals?product={maps}"))
+        .await;
+    assert!(by_product.contains(">Navigator</a>") && !by_product.contains(">Checkout</a>"));
+    let by_search = ada.get("/o/acme/admin/approvals?q=check").await;
+    assert!(by_search.contains(">Checkout</a>") && !by_search.contains(">Navigator</a>"));
+}
