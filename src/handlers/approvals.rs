@@ -45,6 +45,9 @@ pub struct QueueRow {
 #[template(path = "admin/approvals.html")]
 pub struct QueuePage {
     pub ctx: PageCtx,
+    pub total: usize,
+    pub page: usize,
+    pub pages: usize,
     pub slug: String,
     pub tab: &'static str,
     pub rows: Vec<QueueRow>,
@@ -59,7 +62,12 @@ pub struct QueueQuery {
     pub q: String,
     #[serde(default)]
     pub product: String,
+    #[serde(default)]
+    pub page: Option<usize>,
 }
+
+/// Requests a page of the queue shows (enough for a bulk decision at a time).
+const QUEUE_PAGE: usize = 100;
 
 pub async fn queue(
     ctx: PageCtx,
@@ -90,7 +98,7 @@ pub async fn queue(
         .await?;
     let now = state.clock.now_naive();
     let q = query.q.trim().to_lowercase();
-    let rows = pending
+    let rows: Vec<QueueRow> = pending
         .into_iter()
         .filter(|(_, p, _)| query.product.is_empty() || p.id == query.product)
         .filter(|(_, p, a)| {
@@ -111,11 +119,22 @@ pub async fn queue(
             note: s.note,
         })
         .collect();
+    let total = rows.len();
+    let pages = total.div_ceil(QUEUE_PAGE).max(1);
+    let page = query.page.unwrap_or(1).clamp(1, pages);
+    let rows = rows
+        .into_iter()
+        .skip((page - 1) * QUEUE_PAGE)
+        .take(QUEUE_PAGE)
+        .collect();
     render(&QueuePage {
         ctx: ctx.in_org(&scope),
         slug: scope.org.slug.clone(),
         tab: "approvals",
         rows,
+        total,
+        page,
+        pages,
         q: query.q.clone(),
         product: query.product.clone(),
         products: products.into_iter().map(|p| (p.id, p.name)).collect(),

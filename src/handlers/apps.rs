@@ -236,6 +236,8 @@ pub struct AppListPage {
     pub filter: String,
     pub page: usize,
     pub pages: usize,
+    pub revoked_page: usize,
+    pub revoked_pages: usize,
     pub is_admin: bool,
 }
 
@@ -249,6 +251,9 @@ pub struct ListQuery {
     pub filter: String,
     #[serde(default)]
     pub page: Option<usize>,
+    /// The Revoked table pages on its own.
+    #[serde(default)]
+    pub revoked_page: Option<usize>,
 }
 
 pub async fn list(
@@ -316,6 +321,13 @@ pub async fn list(
         .skip((page - 1) * PAGE_SIZE)
         .take(PAGE_SIZE)
         .collect();
+    let revoked_pages = revoked.len().div_ceil(PAGE_SIZE).max(1);
+    let revoked_page = query.revoked_page.unwrap_or(1).clamp(1, revoked_pages);
+    let revoked = revoked
+        .into_iter()
+        .skip((revoked_page - 1) * PAGE_SIZE)
+        .take(PAGE_SIZE)
+        .collect();
     render(&AppListPage {
         ctx: ctx.in_org(&scope),
         slug: scope.org.slug.clone(),
@@ -327,6 +339,8 @@ pub async fn list(
         filter: query.filter,
         page,
         pages,
+        revoked_page,
+        revoked_pages,
         is_admin: role >= Role::Admin,
     })
 }
