@@ -275,6 +275,39 @@ impl TestApp {
             .n
     }
 
+    /// The text column `v` of every row a query returns (`SELECT x AS v FROM …`).
+    pub fn texts(&self, sql: &str) -> Vec<String> {
+        use diesel::RunQueryDsl;
+        #[derive(diesel::QueryableByName)]
+        struct V {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            v: String,
+        }
+        let mut conn = self.conn();
+        let conn: &mut DbConnection = &mut conn;
+        diesel::sql_query(sql)
+            .load::<V>(conn)
+            .expect("query")
+            .into_iter()
+            .map(|r| r.v)
+            .collect()
+    }
+
+    /// The one text value a query returns (`SELECT x AS v FROM …`).
+    pub fn text(&self, sql: &str) -> String {
+        let mut rows = self.texts(sql);
+        assert_eq!(rows.len(), 1, "{sql} returned {rows:?}");
+        rows.remove(0)
+    }
+
+    /// Runs a statement straight on the database (to set up a state).
+    pub fn exec(&self, sql: &str) {
+        use diesel::RunQueryDsl;
+        let mut conn = self.conn();
+        let conn: &mut DbConnection = &mut conn;
+        diesel::sql_query(sql).execute(conn).expect("statement");
+    }
+
     /// The id of the account with this email.
     pub fn user_id(&self, email: &str) -> String {
         use diesel::prelude::*;

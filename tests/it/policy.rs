@@ -25,6 +25,37 @@ struct Actor {
     token: String,
 }
 
+/// One row of a route table: method, path, form fields, expected status per actor.
+type TableRow<'a, const N: usize> = (&'a str, String, Vec<(&'a str, &'a str)>, [u16; N]);
+
+/// Sends every row's request as every actor; returns the mismatches, one line each.
+async fn run_table<const N: usize>(
+    actors: &[Actor],
+    names: &[&str; N],
+    rows: &[TableRow<'_, N>],
+) -> Vec<String> {
+    let mut failures = Vec::new();
+    for (method, path, fields, expected) in rows {
+        for (i, actor) in actors.iter().enumerate() {
+            let page = if *method == "GET" {
+                actor.browser.get(path).await
+            } else {
+                let mut all = vec![("csrf_token", actor.token.as_str())];
+                all.extend(fields.iter().copied());
+                actor.browser.post_raw(path, &all).await
+            };
+            let got = page.status.as_u16();
+            if got != expected[i] {
+                failures.push(format!(
+                    "{method} {path} as {}: expected {}, got {got}",
+                    names[i], expected[i]
+                ));
+            }
+        }
+    }
+    failures
+}
+
 #[tokio::test]
 async fn every_route_against_every_role() {
     let app = spawn_app().await;
@@ -115,7 +146,7 @@ async fn every_route_against_every_role() {
         actors.push(Actor { browser, token });
     }
 
-    type Row<'a> = (&'a str, String, Vec<(&'a str, &'a str)>, [u16; 6]);
+    type Row<'a> = TableRow<'a, 6>;
     let g = |p: &str| format!("/o/globex{p}");
     #[rustfmt::skip]
     let rows: Vec<Row> = vec![
@@ -317,25 +348,7 @@ async fn every_route_against_every_role() {
         ("POST", "/logout".into(), vec![],                                 [303, 303, 303, 303, 303, 303]),
     ];
 
-    let mut failures = Vec::new();
-    for (method, path, fields, expected) in &rows {
-        for (i, actor) in actors.iter().enumerate() {
-            let page = if *method == "GET" {
-                actor.browser.get(path).await
-            } else {
-                let mut all = vec![("csrf_token", actor.token.as_str())];
-                all.extend(fields.iter().copied());
-                actor.browser.post_raw(path, &all).await
-            };
-            let got = page.status.as_u16();
-            if got != expected[i] {
-                failures.push(format!(
-                    "{method} {path} as {}: expected {}, got {got}",
-                    ACTORS[i], expected[i]
-                ));
-            }
-        }
-    }
+    let failures = run_table(&actors, &ACTORS, &rows).await;
     assert!(
         failures.is_empty(),
         "route × role mismatches:\n{}",
@@ -501,7 +514,7 @@ async fn every_app_route_against_every_relation_to_the_app() {
         actors.push(Actor { browser, token });
     }
 
-    type Row<'a> = (&'a str, String, Vec<(&'a str, &'a str)>, [u16; 8]);
+    type Row<'a> = TableRow<'a, 8>;
     let a = |p: &str| format!("/o/acme{p}");
     let t = |p: &str| format!("/o/acme/apps/{team_app}{p}");
     let o = |p: &str| format!("/o/acme/apps/{own_app}{p}");
@@ -574,25 +587,7 @@ async fn every_app_route_against_every_relation_to_the_app() {
         ("GET",  t(""), vec![],                                   [303, 404, 404, 404, 404, 404, 404, 404]),
     ];
 
-    let mut failures = Vec::new();
-    for (method, path, fields, expected) in &rows {
-        for (i, actor) in actors.iter().enumerate() {
-            let page = if *method == "GET" {
-                actor.browser.get(path).await
-            } else {
-                let mut all = vec![("csrf_token", actor.token.as_str())];
-                all.extend(fields.iter().copied());
-                actor.browser.post_raw(path, &all).await
-            };
-            let got = page.status.as_u16();
-            if got != expected[i] {
-                failures.push(format!(
-                    "{method} {path} as {}: expected {}, got {got}",
-                    APP_ACTORS[i], expected[i]
-                ));
-            }
-        }
-    }
+    let failures = run_table(&actors, &APP_ACTORS, &rows).await;
     assert!(
         failures.is_empty(),
         "app route × relation mismatches:\n{}",

@@ -33,27 +33,13 @@ async fn publish(
 }
 
 fn product_id(app: &TestApp, slug: &str) -> String {
-    use diesel::prelude::*;
-    use gatehouse::db::schema::products;
-    let mut conn = app.conn();
-    let conn: &mut gatehouse::db::DbConnection = &mut conn;
-    products::table
-        .filter(products::slug.eq(slug))
-        .select(products::id)
-        .first(conn)
-        .unwrap()
+    app.text(&format!(
+        "SELECT id AS v FROM products WHERE slug = '{slug}'"
+    ))
 }
 
 fn app_status(app: &TestApp, id: &str) -> String {
-    use diesel::prelude::*;
-    use gatehouse::db::schema::apps;
-    let mut conn = app.conn();
-    let conn: &mut gatehouse::db::DbConnection = &mut conn;
-    apps::table
-        .find(id)
-        .select(apps::status)
-        .first(conn)
-        .unwrap()
+    app.text(&format!("SELECT status AS v FROM apps WHERE id = '{id}'"))
 }
 
 /// A developer creates an api-key app subscribed to `product`; returns the app id.
@@ -76,15 +62,9 @@ async fn app_with(dev: &Browser, name: &str, product: &str, note: &str) -> Strin
 }
 
 fn sub_ids(app: &TestApp, app_id: &str) -> Vec<String> {
-    use diesel::prelude::*;
-    use gatehouse::db::schema::subscriptions;
-    let mut conn = app.conn();
-    let conn: &mut gatehouse::db::DbConnection = &mut conn;
-    subscriptions::table
-        .filter(subscriptions::app_id.eq(app_id))
-        .select(subscriptions::id)
-        .load(conn)
-        .unwrap()
+    app.texts(&format!(
+        "SELECT id AS v FROM subscriptions WHERE app_id = '{app_id}'"
+    ))
 }
 
 #[tokio::test]
@@ -289,17 +269,7 @@ async fn the_organisation_mode_and_auto_approve_rules_decide() {
     // A team rule approves its members' requests in every mode.
     dev.submit("/o/acme/teams", "/o/acme/teams", &[("name", "Trusted")])
         .await;
-    let team: String = {
-        use diesel::prelude::*;
-        use gatehouse::db::schema::teams;
-        let mut conn = app.conn();
-        let conn: &mut gatehouse::db::DbConnection = &mut conn;
-        teams::table
-            .filter(teams::name.eq("Trusted"))
-            .select(teams::id)
-            .first(conn)
-            .unwrap()
-    };
+    let team = app.text("SELECT id AS v FROM teams WHERE name = 'Trusted'");
     ada.submit(
         "/o/acme/admin/approval-settings",
         "/o/acme/admin/approval-settings/rules",
@@ -324,30 +294,16 @@ async fn the_organisation_mode_and_auto_approve_rules_decide() {
     .await
     .assert_redirect("/o/acme/admin/approval-settings");
     let eve = app.user_id("eve@partner.example");
-    {
-        use diesel::prelude::*;
-        let mut conn = app.conn();
-        let conn: &mut gatehouse::db::DbConnection = &mut conn;
-        diesel::sql_query(format!(
-            "UPDATE users SET email_verified_at = NULL WHERE id = '{eve}'"
-        ))
-        .execute(conn)
-        .unwrap();
-    }
+    app.exec(&format!(
+        "UPDATE users SET email_verified_at = NULL WHERE id = '{eve}'"
+    ));
     assert_eq!(
         app_status(&app, &app_with(&other, "D1", &manual, "").await),
         "pending"
     );
-    {
-        use diesel::prelude::*;
-        let mut conn = app.conn();
-        let conn: &mut gatehouse::db::DbConnection = &mut conn;
-        diesel::sql_query(format!(
-            "UPDATE users SET email_verified_at = created_at WHERE id = '{eve}'"
-        ))
-        .execute(conn)
-        .unwrap();
-    }
+    app.exec(&format!(
+        "UPDATE users SET email_verified_at = created_at WHERE id = '{eve}'"
+    ));
     assert_eq!(
         app_status(&app, &app_with(&other, "D2", &manual, "").await),
         "active"
@@ -388,17 +344,7 @@ async fn an_active_app_keeps_its_products_while_a_new_one_is_pending_and_can_can
     )
     .await;
     assert_eq!(app.count("subscriptions"), 2);
-    let pending: String = {
-        use diesel::prelude::*;
-        use gatehouse::db::schema::subscriptions;
-        let mut conn = app.conn();
-        let conn: &mut gatehouse::db::DbConnection = &mut conn;
-        subscriptions::table
-            .filter(subscriptions::status.eq("pending"))
-            .select(subscriptions::id)
-            .first(conn)
-            .unwrap()
-    };
+    let pending = app.text("SELECT id AS v FROM subscriptions WHERE status = 'pending'");
     dev.submit(
         &format!("/o/acme/apps/{id}"),
         &format!("/o/acme/apps/{id}/subscriptions/{pending}/cancel"),
@@ -469,17 +415,7 @@ async fn team_only_and_archived_products_are_hidden_and_refused() {
     let ada = app.setup_owner().await;
     ada.submit("/o/acme/teams", "/o/acme/teams", &[("name", "Insiders")])
         .await;
-    let team: String = {
-        use diesel::prelude::*;
-        use gatehouse::db::schema::teams;
-        let mut conn = app.conn();
-        let conn: &mut gatehouse::db::DbConnection = &mut conn;
-        teams::table
-            .filter(teams::name.eq("Insiders"))
-            .select(teams::id)
-            .first(conn)
-            .unwrap()
-    };
+    let team = app.text("SELECT id AS v FROM teams WHERE name = 'Insiders'");
     let team_field = format!("team.{team}");
     let secret = publish(
         &app,
