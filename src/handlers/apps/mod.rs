@@ -1,0 +1,306 @@
+//! Consumer apps: My Hub, the Consumer Apps tab, the app page, edit, revoke, delete,
+//! transfer, retire a credential. Creating and rotating (the pages that reveal a
+//! secret once) live in `handlers::app_secrets`.
+
+use std::collections::HashMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use chrono::NaiveDateTime;
+use serde::Deserialize;
+
+use crate::auth::csrf::CsrfForm;
+use crate::auth::policy::{self, AppAction, AppRelation, OwnerChange, OwnerTarget, Role, TeamRole};
+use crate::auth::{OrgScope, State};
+use crate::db::DbConnection;
+use crate::error::{AppError, AppResult};
+use crate::handlers::{EmptyForm, flash_outcome, form_problem};
+use crate::models::apps::{self, App, AppFilter, Credential};
+use crate::models::audit::AuditEvent;
+use crate::models::{teams, users};
+use crate::services::apps::{OWNER_LEFT, Owner};
+use crate::services::{self};
+use crate::web::{PageCtx, render, render_status, see_other_with};
+
+const PAGE_SIZE: usize = 25;
+
+mod lists;
+mod manage;
+mod page;
+
+pub use lists::{hub, list};
+pub use manage::{delete, delete_form, edit_form, retire, revoke, revoke_form, transfer, update};
+pub use page::show;
+
+fn when(t: NaiveDateTime) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+fn when_opt(t: Option<NaiveDateTime>) -> String {
+    t.map_or_else(|| "—".to_string(), when)
+}
+
+/// An app as a row of a table.
+pub struct AppRow {
+    pub id: String,
+    pub name: String,
+    pub owner: String,
+    pub auth_type: String,
+    pub status: String,
+    pub status_reason: String,
+    pub created: String,
+    pub credential: String,
+    pub last_used: String,
+    pub can_manage: bool,
+}
+
+/// Names of users and teams for the owner column.
+fn owner_names(
+    conn: &mut DbConnection,
+    org_id: &str,
+    list: &[App],
+) -> AppResult<HashMap<String, String>> {
+    let mut names = HashMap::new();
+    for team in teams::for_org(conn, org_id)? {
+        names.insert(team.id.clone(), format!("team {}", team.name));
+    }
+    for app in list {
+        if let Some(u) = &app.owner_user_id
+            && !names.contains_key(u)
+            && let Some(user) = users::find(conn, u)?
+        {
+            names.insert(u.clone(), user.display_name);
+        }
+    }
+    Ok(names)
+}
+
+fn owner_label(app: &App, names: &HashMap<String, String>) -> String {
+    match (&app.owner_user_id, &app.owner_team_id) {
+        (Some(id), _) | (None, Some(id)) => {
+            names.get(id).cloned().unwrap_or_else(|| "unknown".into())
+        }
+        _ => "nobody".into(),
+    }
+}
+
+/// What the viewer may see of the organisation's apps.
+fn visibility(
+    conn: &mut DbConnection,
+    scope_org: &str,
+    user_id: &str,
+    role: Role,
+    everything: bool,
+) -> AppResult<(AppFilter, Vec<String>, Vec<String>)> {
+    let mine = teams::for_user(conn, scope_org, user_id)?;
+    let team_ids: Vec<String> = mine.iter().map(|(t, _)| t.id.clone()).collect();
+    let admin_teams: Vec<String> = mine
+        .iter()
+        .filter(|(_, r)| r == "admin")
+        .map(|(t, _)| t.id.clone())
+        .collect();
+    let filter = if everything && role >= Role::Admin {
+        AppFilter::default()
+    } else {
+        AppFilter {
+            visible_to: Some((user_id.to_string(), team_ids.clone())),
+        }
+    };
+    Ok((filter, team_ids, admin_teams))
+}
+
+fn rows(
+    list: &[App],
+    creds: &[Credential],
+    names: &HashMap<String, String>,
+    now: NaiveDateTime,
+    user_id: &str,
+    admin_teams: &[String],
+    org_admin: bool,
+) -> Vec<AppRow> {
+    list.iter()
+        .map(|app| {
+            let mine: Vec<&Credential> = creds.iter().filter(|c| c.app_id == app.id).collect();
+            let newest = mine
+                .iter()
+                .find(|c| c.state(now).is_usable())
+                .or(mine.first());
+            let last_used = mine.iter().filter_map(|c| c.last_used_at).max();
+            let can_manage = org_admin
+                || app.owner_user_id.as_deref() == Some(user_id)
+                || app
+                    .owner_team_id
+                    .as_ref()
+                    .is_some_and(|t| admin_teams.contains(t));
+            AppRow {
+                id: app.id.clone(),
+                name: app.name.clone(),
+                owner: owner_label(app, names),
+                auth_type: app.auth_type.clone(),
+                status: app.status.clone(),
+                status_reason: app.status_reason.clone(),
+                created: app.created_at.format("%Y-%m-%d").to_string(),
+                credential: newest
+                    .map_or_else(|| "—".into(), |c| format!("{}…{}", c.prefix, c.last4)),
+                last_used: when_opt(last_used),
+                can_manage,
+            }
+        })
+        .collect()
+}
+
+// ------------------------------------------------------------------ My Hub
+
+pub struct ActivityRow {
+    pub when: String,
+    pub action: String,
+    pub detail: String,
+}
+
+fn activity_row(e: AuditEvent) -> ActivityRow {
+    ActivityRow {
+        when: when(e.created_at),
+        action: e.action,
+        detail: e.detail,
+    }
+}
+
+// ------------------------------------------------------------------ app page
+
+/// An app the actor may see, with how they stand to it.
+pub struct Loaded {
+    pub app: App,
+    pub relation: AppRelation,
+    pub credentials: Vec<Credential>,
+}
+
+/// Loads an app of the scope's organisation and asks the policy about `action`.
+pub async fn load(
+    scope: &OrgScope,
+    state: &State,
+    app_id: String,
+    action: AppAction,
+) -> AppResult<Loaded> {
+    if !crate::validate::is_id_like(&app_id) {
+        return Err(AppError::NotFound);
+    }
+    let org_id = scope.org.id.clone();
+    let user_id = scope.identity.user.id.clone();
+    let loaded = state
+        .db(move |conn| {
+            let app = apps::find_in_org(conn, &org_id, &app_id)?.ok_or(AppError::NotFound)?;
+            let relation = services::apps::relation(conn, &app, &user_id)?;
+            let credentials = apps::credentials_of(conn, &app.id)?;
+            Ok(Loaded {
+                app,
+                relation,
+                credentials,
+            })
+        })
+        .await?;
+    // Viewing first: a stranger learns nothing (404) even when asking to change it.
+    policy::app(scope.role, loaded.relation, AppAction::View)?;
+    policy::app(scope.role, loaded.relation, action)?;
+    Ok(loaded)
+}
+
+pub struct CredentialRow {
+    pub id: String,
+    pub label: String,
+    pub kind: String,
+    pub shown: String,
+    pub created: String,
+    pub expires: String,
+    pub last_used: String,
+    pub state: String,
+    pub usable: bool,
+    /// Another working credential outlasts it, so it may be retired now.
+    pub retirable: bool,
+}
+
+pub fn credential_rows(creds: &[Credential], now: NaiveDateTime) -> Vec<CredentialRow> {
+    creds
+        .iter()
+        .map(|c| {
+            let state = c.state(now);
+            CredentialRow {
+                id: c.id.clone(),
+                label: c.label.clone(),
+                kind: c.kind.replace('_', " "),
+                shown: format!("{}…{}", c.prefix, c.last4),
+                created: when(c.created_at),
+                expires: when_opt(c.expires_at),
+                last_used: when_opt(c.last_used_at),
+                state: state.as_str().to_string(),
+                usable: state.is_usable(),
+                retirable: apps::can_retire(creds, &c.id, now),
+            }
+        })
+        .collect()
+}
+
+/// Live apps the member may change: their own, their admin teams', every app for org
+/// admins (as the policy says).
+pub fn manageable_apps(
+    conn: &mut DbConnection,
+    org_id: &str,
+    user_id: &str,
+    role: Option<Role>,
+) -> AppResult<Vec<App>> {
+    let all = apps::list(conn, org_id, &AppFilter::default())?;
+    let mut out = Vec::new();
+    for app in all {
+        let relation = services::apps::relation(conn, &app, user_id)?;
+        if policy::app(role, relation, AppAction::Manage).is_ok() {
+            out.push(app);
+        }
+    }
+    Ok(out)
+}
+
+/// Every team of the organisation with the actor's role in it (if any).
+pub fn teams_with_my_role(
+    conn: &mut DbConnection,
+    org_id: &str,
+    user_id: &str,
+) -> AppResult<Vec<(teams::Team, Option<TeamRole>)>> {
+    let mine: HashMap<String, String> = teams::for_user(conn, org_id, user_id)?
+        .into_iter()
+        .map(|(t, r)| (t.id, r))
+        .collect();
+    Ok(teams::for_org(conn, org_id)?
+        .into_iter()
+        .map(|t| {
+            let role = mine.get(&t.id).and_then(|r| TeamRole::parse(r));
+            (t, role)
+        })
+        .collect())
+}
+
+/// Where the actor may move an app, as the policy allows; the current owner is left
+/// out.
+fn transfer_targets(
+    conn: &mut DbConnection,
+    org_id: &str,
+    user_id: &str,
+    org_role: Option<Role>,
+    app: &App,
+) -> AppResult<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    if app.owner_user_id.as_deref() != Some(user_id) {
+        out.push((format!("user:{user_id}"), "Me".to_string()));
+    }
+    for (team, role) in teams_with_my_role(conn, org_id, user_id)? {
+        let allowed =
+            policy::app_owner(org_role, OwnerTarget::Team(role), OwnerChange::Transfer).is_ok();
+        if allowed && app.owner_team_id.as_deref() != Some(team.id.as_str()) {
+            out.push((format!("team:{}", team.id), format!("Team {}", team.name)));
+        }
+    }
+    Ok(out)
+}
+
+pub fn app_url(scope: &OrgScope, app_id: &str) -> String {
+    format!("/o/{}/apps/{app_id}", scope.org.slug)
+}
