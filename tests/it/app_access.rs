@@ -9,7 +9,7 @@ use gatehouse::db::schema::{apps, credentials};
 use gatehouse::models::apps::App;
 
 use crate::apps::{ED25519_PEM, create_app};
-use crate::kit::{Browser, Page, TestApp, extract_value, spawn_app};
+use crate::kit::{Browser, Page, TestApp, extract_value, follow, spawn_app};
 
 /// An Ed25519 public key as a JWK (RFC 8037, appendix A).
 const ED25519_JWK: &str =
@@ -92,18 +92,6 @@ async fn add_to_team(admin: &Browser, team_id: &str, email: &str, role: &str) {
         )
         .await
         .assert_status(303);
-}
-
-/// Follows a redirect and returns the page it leads to (which shows any flash).
-async fn follow(b: &Browser, page: &Page) -> Page {
-    assert_eq!(
-        page.status.as_u16(),
-        303,
-        "expected a redirect: {}",
-        page.body
-    );
-    let to = page.location().expect("a location").to_string();
-    b.get(&to).await
 }
 
 /// The flash message the page shows, as (level, message).

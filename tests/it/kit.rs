@@ -154,6 +154,18 @@ impl Page {
     }
 }
 
+/// Follows a redirect and returns the page it leads to (which shows any flash).
+pub async fn follow(browser: &Browser, page: &Page) -> Page {
+    assert_eq!(
+        page.status.as_u16(),
+        303,
+        "expected a redirect: {}",
+        page.body
+    );
+    let to = page.location().expect("a location").to_string();
+    browser.get(&to).await
+}
+
 /// The text after `marker` up to the next double quote.
 pub fn extract_value(body: &str, marker: &str) -> Option<String> {
     let start = body.find(marker)? + marker.len();

@@ -1,25 +1,13 @@
 //! Organisations: creation, the Current Organisation menu, two tabs in two
 //! organisations, roles, the last-owner guard, removal, leaving, renaming, deletion.
 
-use crate::kit::{Browser, OWNER_EMAIL, PASSWORD, Page, TestApp, spawn_app};
+use crate::kit::{Browser, OWNER_EMAIL, PASSWORD, Page, TestApp, follow, spawn_app};
 
 /// Submits the new-organisation form.
 async fn create_org(browser: &Browser, name: &str, slug: &str) -> Page {
     browser
         .submit("/orgs/new", "/orgs", &[("name", name), ("slug", slug)])
         .await
-}
-
-/// Follows a redirect and returns the page it leads to (which shows any flash).
-async fn follow(browser: &Browser, page: &Page) -> Page {
-    assert_eq!(
-        page.status.as_u16(),
-        303,
-        "expected a redirect: {}",
-        page.body
-    );
-    let to = page.location().expect("a location").to_string();
-    browser.get(&to).await
 }
 
 /// Posts a role change from the members page.

@@ -2,7 +2,7 @@
 //! organisation members by email, team admins, who may manage a team, removal and
 //! leaving taking effect at once, and teams staying inside their organisation.
 
-use crate::kit::{Browser, OWNER_EMAIL, PASSWORD, Page, TestApp, spawn_app};
+use crate::kit::{Browser, OWNER_EMAIL, PASSWORD, Page, TestApp, follow, spawn_app};
 
 /// Submits the New team form of `org`.
 async fn create_team(actor: &Browser, org: &str, name: &str) -> Page {
@@ -24,18 +24,6 @@ async fn new_team(actor: &Browser, org: &str, name: &str) -> String {
         .strip_prefix(&format!("/o/{org}/teams/"))
         .expect("redirect to the team page");
     id.to_string()
-}
-
-/// Follows a redirect and returns the page it leads to (which shows any flash).
-async fn follow(browser: &Browser, page: &Page) -> Page {
-    assert_eq!(
-        page.status.as_u16(),
-        303,
-        "expected a redirect: {}",
-        page.body
-    );
-    let to = page.location().expect("a location").to_string();
-    browser.get(&to).await
 }
 
 async fn add(actor: &Browser, org: &str, team: &str, email: &str, role: &str) -> Page {
