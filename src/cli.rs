@@ -59,6 +59,9 @@ pub enum AdminCommand {
         #[arg(long, required = true)]
         password_stdin: bool,
     },
+    /// API tokens for automation.
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Set a new password for an account and end all its sessions.
     ResetPassword {
         #[arg(long)]
@@ -66,6 +69,26 @@ pub enum AdminCommand {
         /// Read the password from the first line of standard input (required).
         #[arg(long, required = true)]
         password_stdin: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create an organisation admin token acting for the organisation's first owner;
+    /// prints only the token on standard output.
+    Create {
+        /// The organisation's slug.
+        #[arg(long)]
+        org: String,
+        /// A name to recognise the token by in the portal.
+        #[arg(long, default_value = "created on the command line")]
+        name: String,
+        /// Only allow reading (GET requests).
+        #[arg(long)]
+        read_only: bool,
+        /// Days until the token expires [default: never].
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=366))]
+        expires_in_days: Option<u32>,
     },
 }
 
@@ -203,6 +226,27 @@ fn admin(config: &Config, cmd: AdminCommand) -> Result<(), Failure> {
             );
             Ok(())
         }
+        AdminCommand::Token(TokenCommand::Create {
+            org,
+            name,
+            read_only,
+            expires_in_days,
+        }) => {
+            let hasher = crate::startup::load_secret_hasher(config)?;
+            let token = create_admin_token(
+                &mut conn,
+                &ctx,
+                config,
+                &hasher,
+                &org,
+                name,
+                read_only,
+                expires_in_days,
+            )?;
+            // Only the token, so that `TOKEN=$(gatehouse admin token create …)` works.
+            println!("{}", token.expose());
+            Ok(())
+        }
         AdminCommand::ResetPassword {
             email,
             password_stdin: _,
@@ -219,4 +263,54 @@ fn admin(config: &Config, cmd: AdminCommand) -> Result<(), Failure> {
             Ok(())
         }
     }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn create_admin_token(
+    conn: &mut crate::db::DbConnection,
+    ctx: &Ctx,
+    config: &Config,
+    hasher: &crate::credentials::SecretHasher,
+    slug: &str,
+    name: String,
+    read_only: bool,
+    expires_in_days: Option<u32>,
+) -> Result<crate::credentials::PlainSecret, Failure> {
+    use crate::auth::policy::TokenAccess;
+    use crate::services::tokens::{NewToken, TokenKind};
+    let org = crate::models::orgs::find_by_slug(conn, slug)
+        .map_err(|e| fail(1, format!("database error: {e}")))?
+        .ok_or_else(|| {
+            fail(
+                2,
+                format!("there is no organisation with the slug {slug:?}"),
+            )
+        })?;
+    let owner = crate::models::orgs::first_owner(conn, &org.id)
+        .map_err(|e| fail(1, format!("database error: {e}")))?
+        .ok_or_else(|| fail(1, format!("organisation {slug:?} has no owner")))?;
+    let ctx = Ctx {
+        actor_id: Some(owner.id.clone()),
+        ..ctx.clone()
+    };
+    let issuer = services::apps::Issuer {
+        prefix: &config.credential_prefix,
+        hasher,
+    };
+    let new = NewToken {
+        kind: TokenKind::Admin,
+        name,
+        access: if read_only {
+            TokenAccess::Read
+        } else {
+            TokenAccess::Write
+        },
+        expires_in_days,
+    };
+    let (_, secret) = services::tokens::create(conn, &ctx, &org, &owner, issuer, new, None)
+        .map_err(|e| match e {
+            crate::error::AppError::Invalid(list) => fail(2, list.join(" ")),
+            other => app_failure(other),
+        })?;
+    Ok(secret)
 }

@@ -9,9 +9,11 @@ use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 pub trait Clock: Send + Sync {
     fn now(&self) -> DateTime<Utc>;
 
-    /// The current time as stored in the database (UTC, no zone).
+    /// The current time as stored in the database (UTC, no zone), to the
+    /// microsecond: what PostgreSQL keeps, so a value reads back as it was written.
     fn now_naive(&self) -> NaiveDateTime {
-        self.now().naive_utc()
+        use chrono::SubsecRound;
+        self.now().naive_utc().trunc_subsecs(6)
     }
 }
 

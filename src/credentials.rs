@@ -26,6 +26,7 @@ pub enum Kind {
     ClientSecret,
     RefreshToken,
     PersonalAccessToken,
+    AdminToken,
 }
 
 impl Kind {
@@ -35,6 +36,7 @@ impl Kind {
             Self::ClientSecret => "sec",
             Self::RefreshToken => "rt",
             Self::PersonalAccessToken => "pat",
+            Self::AdminToken => "adm",
         }
     }
 
@@ -44,6 +46,7 @@ impl Kind {
             "sec" => Some(Self::ClientSecret),
             "rt" => Some(Self::RefreshToken),
             "pat" => Some(Self::PersonalAccessToken),
+            "adm" => Some(Self::AdminToken),
             _ => None,
         }
     }

@@ -21,6 +21,17 @@ pub enum AppError {
     /// Sign-in needed; pages redirect to the sign-in form, the API answers 401.
     #[error("Please sign in to continue.")]
     SignInRequired { next: Option<String> },
+    /// An API request without a usable bearer token.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Well-formed, but the values are not acceptable; every problem is listed.
+    #[error("{}", .0.join(" "))]
+    Invalid(Vec<String>),
+    /// `If-Match` named a version that is no longer current.
+    #[error(
+        "The resource changed since you read it: its ETag no longer matches If-Match. Read it again and retry."
+    )]
+    PreconditionFailed,
     /// The request itself is malformed.
     #[error("{0}")]
     BadRequest(String),
@@ -55,6 +66,10 @@ impl AppError {
         Self::BadRequest(msg.into())
     }
 
+    pub fn invalid(msg: impl Into<String>) -> Self {
+        Self::Invalid(vec![msg.into()])
+    }
+
     pub fn conflict(msg: impl Into<String>) -> Self {
         Self::Conflict(msg.into())
     }
@@ -70,7 +85,9 @@ impl ResponseError for AppError {
         match self {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Forbidden(_) | Self::CsrfRejected(_) => StatusCode::FORBIDDEN,
-            Self::SignInRequired { .. } => StatusCode::UNAUTHORIZED,
+            Self::SignInRequired { .. } | Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Gone(_) => StatusCode::GONE,

@@ -82,6 +82,10 @@ fn generic_message(status: StatusCode) -> &'static str {
 
 fn render_error(err: &Error, req: &HttpRequest, request_id: &str) -> HttpResponse {
     let api = is_api_path(req.path());
+    let errors = match err.as_error::<AppError>() {
+        Some(AppError::Invalid(list)) => list.clone(),
+        _ => Vec::new(),
+    };
     let (status, message, retry_after) = match err.as_error::<AppError>() {
         Some(AppError::SignInRequired { next }) if !api => {
             let location = match next {
@@ -123,13 +127,19 @@ fn render_error(err: &Error, req: &HttpRequest, request_id: &str) -> HttpRespons
     }
     let show_id = status.is_server_error().then(|| request_id.to_string());
     if api {
-        let body = serde_json::json!({
+        if status == StatusCode::UNAUTHORIZED {
+            builder.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"gatehouse\""));
+        }
+        let mut body = serde_json::json!({
             "type": "about:blank",
             "title": title,
             "status": status.as_u16(),
             "detail": message,
             "request_id": request_id,
         });
+        if !errors.is_empty() {
+            body["errors"] = serde_json::json!(errors);
+        }
         return builder
             .content_type("application/problem+json")
             .body(body.to_string());
@@ -152,6 +162,10 @@ fn render_error(err: &Error, req: &HttpRequest, request_id: &str) -> HttpRespons
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
 font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; \
 form-action 'self'";
+
+const DOCS_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+frame-ancestors 'none'; form-action 'self'";
 
 fn is_safe(method: &Method) -> bool {
     matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
@@ -251,7 +265,13 @@ pub async fn security(
             headers.insert(name, HeaderValue::from_static(value));
         }
     };
-    set(headers, "content-security-policy", CSP);
+    // Swagger UI styles its widgets inline.
+    let csp = if path.starts_with("/api/docs") {
+        DOCS_CSP
+    } else {
+        CSP
+    };
+    set(headers, "content-security-policy", csp);
     set(headers, "x-content-type-options", "nosniff");
     set(headers, "x-frame-options", "DENY");
     set(headers, "referrer-policy", "same-origin");

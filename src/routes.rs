@@ -5,12 +5,13 @@ use actix_web::web;
 use crate::error::AppError;
 use crate::handlers::{
     account, app_secrets, approvals, apps, auth, instance, invite, members, orgs, products, system,
-    teams,
+    teams, tokens,
 };
 use crate::handlers::{email, notifications};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(system::home))
+    cfg.configure(crate::handlers::api::configure)
+        .route("/", web::get().to(system::home))
         .route("/healthz", web::get().to(system::healthz))
         .route("/readyz", web::get().to(system::readyz))
         .route("/static/{path:.*}", web::get().to(system::asset))
@@ -36,6 +37,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             "/account/sessions/{id}/end",
             web::post().to(account::end_session),
+        )
+        // API tokens
+        .route("/account/tokens", web::get().to(tokens::personal))
+        .route("/account/tokens", web::post().to(tokens::create_personal))
+        .route(
+            "/account/tokens/{id}/revoke",
+            web::post().to(tokens::revoke_personal),
+        )
+        .route("/o/{slug}/admin/tokens", web::get().to(tokens::admin_list))
+        .route(
+            "/o/{slug}/admin/tokens",
+            web::post().to(tokens::admin_create),
+        )
+        .route(
+            "/o/{slug}/admin/tokens/{id}/revoke",
+            web::post().to(tokens::admin_revoke),
         )
         // Notifications, email addresses and links sent by email
         .configure(mail_routes)

@@ -146,6 +146,31 @@ pub fn load_or_create_secret_key(path: &Path) -> Result<SecretKey, StartupError>
 }
 
 /// Creates the data directory and opens the database, migrated.
+/// The hasher for stored credentials: SHA-256, or HMAC-SHA-256 with the pepper file.
+pub fn load_secret_hasher(
+    config: &Config,
+) -> Result<crate::credentials::SecretHasher, StartupError> {
+    let Some(path) = &config.credential_pepper_file else {
+        return Ok(crate::credentials::SecretHasher::default());
+    };
+    let pepper = std::fs::read_to_string(path).map_err(|e| {
+        StartupError::Config(format!(
+            "cannot read the credential pepper file {}: {e}",
+            path.display()
+        ))
+    })?;
+    let pepper = pepper.trim();
+    if pepper.len() < 16 {
+        return Err(StartupError::Config(format!(
+            "the credential pepper in {} is too short: it needs at least 16 characters",
+            path.display()
+        )));
+    }
+    Ok(crate::credentials::SecretHasher::new(Some(
+        pepper.as_bytes().to_vec(),
+    )))
+}
+
 pub fn open_database(config: &Config) -> Result<Pool, StartupError> {
     std::fs::create_dir_all(&config.data_dir).map_err(|e| {
         StartupError::Config(format!(
@@ -184,25 +209,7 @@ impl Application {
     pub fn build(mut config: Config, clock: SharedClock) -> Result<Self, StartupError> {
         let pool = open_database(&config)?;
         let key = load_or_create_secret_key(&config.secret_key_file)?;
-        let secrets = match &config.credential_pepper_file {
-            None => crate::credentials::SecretHasher::default(),
-            Some(path) => {
-                let pepper = std::fs::read_to_string(path).map_err(|e| {
-                    StartupError::Config(format!(
-                        "cannot read the credential pepper file {}: {e}",
-                        path.display()
-                    ))
-                })?;
-                let pepper = pepper.trim();
-                if pepper.len() < 16 {
-                    return Err(StartupError::Config(format!(
-                        "the credential pepper in {} is too short: it needs at least 16 characters",
-                        path.display()
-                    )));
-                }
-                crate::credentials::SecretHasher::new(Some(pepper.as_bytes().to_vec()))
-            }
-        };
+        let secrets = load_secret_hasher(&config)?;
         let setup_code = {
             let mut conn = pool.get().map_err(|e| db::DbError::Pool(e.to_string()))?;
             services::instance::issue_setup_code(&mut conn).map_err(|e| {
@@ -327,6 +334,14 @@ fn spawn_housekeeping(state: web::Data<AppState>) {
                         (
                             "sessions",
                             services::sessions::purge_expired(conn, now, timeouts),
+                        ),
+                        (
+                            "idempotency keys",
+                            crate::models::api_tokens::purge_idempotency(
+                                conn,
+                                now - crate::handlers::api::support::IDEMPOTENCY_WINDOW,
+                            )
+                            .map_err(Into::into),
                         ),
                     ])
                 })

@@ -1,6 +1,7 @@
 //! Who is asking: database sessions behind a signed cookie, CSRF-checked forms, the
 //! password pool, sign-in throttling, and the authorization policy.
 
+pub mod api;
 pub mod csrf;
 pub mod password;
 pub mod policy;

@@ -62,6 +62,8 @@ pub enum OrgAction {
     DecideApprovals,
     /// Suspend and resume apps.
     SuspendApps,
+    /// Create, list and revoke the organisation's admin API tokens.
+    ManageAdminTokens,
     /// Delete the organisation and everything in it.
     Delete,
 }
@@ -87,7 +89,8 @@ pub fn org(role: Option<Role>, action: OrgAction) -> AppResult<()> {
         | OrgAction::EditSettings
         | OrgAction::ManageProducts
         | OrgAction::DecideApprovals
-        | OrgAction::SuspendApps => needs(Role::Admin, NOT_ADMIN),
+        | OrgAction::SuspendApps
+        | OrgAction::ManageAdminTokens => needs(Role::Admin, NOT_ADMIN),
         OrgAction::ChangeRole { from, to } => {
             needs(Role::Admin, NOT_ADMIN)?;
             if from == Role::Owner || to == Role::Owner {
@@ -216,34 +219,83 @@ pub enum OwnerTarget {
     Team(Option<TeamRole>),
 }
 
-/// Why an owner is being chosen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OwnerChange {
-    /// Creating a new app.
-    Create,
-    /// Moving an existing app (the actor may already change it).
-    Transfer,
-}
-
 /// May the actor give an app to `target`? Anyone: to themselves; team admins: to
-/// their team; org admins, when moving an app (e.g. an orphaned one): to any team.
-pub fn app_owner(
-    org_role: Option<Role>,
-    target: OwnerTarget,
-    change: OwnerChange,
-) -> AppResult<()> {
+/// their team; org admins: to any team (creating for it, or moving an orphaned app).
+pub fn app_owner(org_role: Option<Role>, target: OwnerTarget) -> AppResult<()> {
     let Some(org_role) = org_role else {
         return Err(AppError::NotFound);
     };
     match target {
         OwnerTarget::Myself | OwnerTarget::Team(Some(TeamRole::Admin)) => Ok(()),
-        OwnerTarget::Team(_) if change == OwnerChange::Transfer && org_role >= Role::Admin => {
-            Ok(())
-        }
+        OwnerTarget::Team(_) if org_role >= Role::Admin => Ok(()),
         OwnerTarget::Team(_) => Err(AppError::forbidden(
             "Apps can belong only to you or to a team you admin.",
         )),
     }
+}
+
+/// What an API token may do: read (GET) only, or read and write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenAccess {
+    Read,
+    Write,
+}
+
+impl TokenAccess {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Read => "read",
+            Self::Write => "write",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "read" => Some(Self::Read),
+            "write" => Some(Self::Write),
+            _ => None,
+        }
+    }
+}
+
+/// The role an API token acts with, given its creator's current role in the
+/// organisation (`None`: no longer a member). `None`: the token no longer works.
+/// Personal tokens carry the member's own role; admin tokens carry admin rights
+/// while their creator is an admin or owner, and nothing once they are not.
+pub fn token_role(admin_token: bool, member_role: Option<Role>) -> Option<Role> {
+    match (admin_token, member_role) {
+        (_, None) => None,
+        (false, role) => role,
+        (true, Some(role)) if role >= Role::Admin => Some(Role::Admin),
+        (true, Some(_)) => None,
+    }
+}
+
+/// May a token with `access` make a request that changes state (`write`)?
+pub fn token_request(access: TokenAccess, write: bool) -> AppResult<()> {
+    match (access, write) {
+        (TokenAccess::Read, true) => Err(AppError::forbidden(
+            "This API token is read-only: it cannot change anything. Use a read-write token.",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// May the actor revoke a token? Anyone their own; org admins any admin token of
+/// their organisation. Other people's personal tokens are not visible (404).
+pub fn revoke_token(
+    actor_id: &str,
+    org_role: Option<Role>,
+    token_user_id: &str,
+    admin_token: bool,
+) -> AppResult<()> {
+    if actor_id == token_user_id {
+        return Ok(());
+    }
+    if admin_token {
+        return org(org_role, OrgAction::ManageAdminTokens);
+    }
+    Err(AppError::NotFound)
 }
 
 /// Who may create organisations (an instance setting).
@@ -306,6 +358,7 @@ mod tests {
             (ManageProducts, [404, 403, 200, 200]),
             (DecideApprovals, [404, 403, 200, 200]),
             (SuspendApps, [404, 403, 200, 200]),
+            (ManageAdminTokens, [404, 403, 200, 200]),
             (Delete, [404, 403, 403, 200]),
             (
                 ChangeRole {
@@ -375,29 +428,44 @@ mod tests {
         }
     }
 
-    /// Columns: not a member, developer, org admin; rows: target × purpose.
+    /// Columns: not a member, developer, org admin; rows: the new owner.
     #[test]
     fn app_owner_policy_table() {
-        use OwnerChange::*;
         use OwnerTarget::*;
         let roles = [None, Some(Developer), Some(Admin)];
-        let table: &[(OwnerTarget, OwnerChange, [u16; 3])] = &[
-            (Myself, Create, [404, 200, 200]),
-            (Myself, Transfer, [404, 200, 200]),
-            (Team(Some(TeamRole::Admin)), Create, [404, 200, 200]),
-            (Team(Some(TeamRole::Admin)), Transfer, [404, 200, 200]),
-            (Team(Some(TeamRole::Member)), Create, [404, 403, 403]),
-            (Team(Some(TeamRole::Member)), Transfer, [404, 403, 200]),
-            (Team(None), Create, [404, 403, 403]),
-            (Team(None), Transfer, [404, 403, 200]),
+        let table: &[(OwnerTarget, [u16; 3])] = &[
+            (Myself, [404, 200, 200]),
+            (Team(Some(TeamRole::Admin)), [404, 200, 200]),
+            (Team(Some(TeamRole::Member)), [404, 403, 200]),
+            (Team(None), [404, 403, 200]),
         ];
-        for (target, change, expected) in table {
-            let got: Vec<u16> = roles
-                .iter()
-                .map(|r| code(app_owner(*r, *target, *change)))
-                .collect();
-            assert_eq!(&got[..], &expected[..], "{target:?} {change:?}");
+        for (target, expected) in table {
+            let got: Vec<u16> = roles.iter().map(|r| code(app_owner(*r, *target))).collect();
+            assert_eq!(&got[..], &expected[..], "{target:?}");
         }
+    }
+
+    #[test]
+    fn token_tables() {
+        // Rows: personal / admin token; columns: creator not a member, developer,
+        // admin, owner.
+        let roles = [None, Some(Developer), Some(Admin), Some(Owner)];
+        let personal: Vec<_> = roles.iter().map(|r| token_role(false, *r)).collect();
+        assert_eq!(personal, [None, Some(Developer), Some(Admin), Some(Owner)]);
+        let admin: Vec<_> = roles.iter().map(|r| token_role(true, *r)).collect();
+        assert_eq!(admin, [None, None, Some(Admin), Some(Admin)]);
+
+        assert_eq!(code(token_request(TokenAccess::Read, false)), 200);
+        assert_eq!(code(token_request(TokenAccess::Read, true)), 403);
+        assert_eq!(code(token_request(TokenAccess::Write, true)), 200);
+
+        // Own tokens: always; someone else's admin token: org admins; someone else's
+        // personal token: never visible.
+        assert_eq!(code(revoke_token("a", Some(Developer), "a", false)), 200);
+        assert_eq!(code(revoke_token("a", Some(Developer), "b", true)), 403);
+        assert_eq!(code(revoke_token("a", Some(Admin), "b", true)), 200);
+        assert_eq!(code(revoke_token("a", Some(Owner), "b", false)), 404);
+        assert_eq!(code(revoke_token("a", None, "b", true)), 404);
     }
 
     /// Columns: not a member, stranger developer, team member, team admin, owner,

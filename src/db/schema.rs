@@ -267,6 +267,36 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    api_tokens (id) {
+        id -> Text,
+        org_id -> Text,
+        user_id -> Text,
+        kind -> Text,
+        name -> Text,
+        access -> Text,
+        token_hash -> Text,
+        prefix -> Text,
+        last4 -> Text,
+        created_at -> Timestamp,
+        expires_at -> Nullable<Timestamp>,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (token_id, key_hash) {
+        token_id -> Text,
+        key_hash -> Text,
+        fingerprint -> Text,
+        status -> Integer,
+        response -> Text,
+        location -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(subscriptions -> apps (app_id));
 diesel::joinable!(subscriptions -> products (product_id));
 diesel::joinable!(product_teams -> products (product_id));
@@ -278,8 +308,12 @@ diesel::joinable!(credentials -> apps (app_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(invitations -> organisations (org_id));
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(api_tokens -> users (user_id));
+diesel::joinable!(api_tokens -> organisations (org_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    api_tokens,
+    idempotency_keys,
     users,
     organisations,
     memberships,

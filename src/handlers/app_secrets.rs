@@ -10,7 +10,7 @@ use chrono::Duration;
 use serde::Deserialize;
 
 use crate::auth::csrf::CsrfForm;
-use crate::auth::policy::{self, AppAction, OrgAction, OwnerChange, OwnerTarget};
+use crate::auth::policy::{self, AppAction, OrgAction, OwnerTarget};
 use crate::auth::{OrgScope, State};
 use crate::error::{AppError, AppResult};
 use crate::handlers::apps::{app_url, load};
@@ -111,9 +111,7 @@ async fn choices(scope: &OrgScope, state: &State) -> AppResult<Choices> {
     out.extend(
         teams
             .into_iter()
-            .filter(|(_, role)| {
-                policy::app_owner(scope.role, OwnerTarget::Team(*role), OwnerChange::Create).is_ok()
-            })
+            .filter(|(_, role)| policy::app_owner(scope.role, OwnerTarget::Team(*role)).is_ok())
             .map(|(t, _)| (format!("team:{}", t.id), format!("Team {}", t.name))),
     );
     Ok(Choices {

@@ -2,6 +2,7 @@
 //! policy, calls one service and renders or redirects.
 
 pub mod account;
+pub mod api;
 pub mod app_secrets;
 pub mod approvals;
 pub mod apps;
@@ -15,6 +16,7 @@ pub mod orgs;
 pub mod products;
 pub mod system;
 pub mod teams;
+pub mod tokens;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
@@ -42,10 +44,11 @@ pub fn service_ctx(req: &HttpRequest, state: &AppState, actor_id: Option<&str>) 
 pub fn form_problem(e: AppError) -> Result<(StatusCode, String), AppError> {
     match e {
         AppError::BadRequest(_)
+        | AppError::Invalid(_)
         | AppError::Conflict(_)
         | AppError::Forbidden(_)
         | AppError::Gone(_) => {
-            let status = if matches!(e, AppError::BadRequest(_)) {
+            let status = if matches!(e, AppError::BadRequest(_) | AppError::Invalid(_)) {
                 StatusCode::UNPROCESSABLE_ENTITY
             } else {
                 e.status_code()

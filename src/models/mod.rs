@@ -1,6 +1,7 @@
 //! Diesel structs and queries, one file per table group. Models return
 //! `QueryResult`; the rules live in `services`.
 
+pub mod api_tokens;
 pub mod apps;
 pub mod audit;
 pub mod invitations;

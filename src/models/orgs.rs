@@ -33,6 +33,14 @@ pub fn find_by_slug(conn: &mut DbConnection, slug: &str) -> QueryResult<Option<O
         .optional()
 }
 
+pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Organisation>> {
+    organisations::table
+        .find(id)
+        .select(Organisation::as_select())
+        .first(conn)
+        .optional()
+}
+
 pub fn slug_taken(conn: &mut DbConnection, slug: &str) -> QueryResult<bool> {
     find_by_slug(conn, slug).map(|o| o.is_some())
 }
@@ -87,6 +95,18 @@ pub fn set_role(
 
 pub fn remove_member(conn: &mut DbConnection, org_id: &str, user_id: &str) -> QueryResult<usize> {
     diesel::delete(memberships::table.find((org_id, user_id))).execute(conn)
+}
+
+/// The organisation's longest-standing owner.
+pub fn first_owner(conn: &mut DbConnection, org_id: &str) -> QueryResult<Option<User>> {
+    memberships::table
+        .inner_join(users::table)
+        .filter(memberships::org_id.eq(org_id))
+        .filter(memberships::role.eq("owner"))
+        .order((memberships::created_at.asc(), users::id.asc()))
+        .select(User::as_select())
+        .first(conn)
+        .optional()
 }
 
 pub fn count_with_role(conn: &mut DbConnection, org_id: &str, role: &str) -> QueryResult<i64> {

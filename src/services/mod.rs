@@ -16,6 +16,7 @@ pub mod products;
 pub mod sessions;
 pub mod subscriptions;
 pub mod teams;
+pub mod tokens;
 
 use chrono::NaiveDateTime;
 

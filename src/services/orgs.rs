@@ -4,9 +4,9 @@
 use crate::auth::policy::{self, OrgAction, Role};
 use crate::db::{DbConnection, is_unique_violation, lock_organisation, write_transaction};
 use crate::error::{AppError, AppResult};
-use crate::models::new_id;
 use crate::models::orgs::{self, Membership, Organisation};
 use crate::models::users;
+use crate::models::{api_tokens, new_id};
 use crate::services::{Ctx, apps, audit, sessions};
 use crate::validate;
 
@@ -190,6 +190,8 @@ pub fn remove_member(
         orgs::remove_member(conn, &org.id, target_user_id)?;
         let suspended = apps::suspend_personal_apps(conn, ctx, &org.id, target_user_id)?;
         let ended = sessions::end_all(conn, target_user_id, None)?;
+        // Their API tokens die with the membership: rejoining must not revive them.
+        let tokens = api_tokens::revoke_all_in_org(conn, &org.id, target_user_id, ctx.now)?;
         audit::record(
             conn,
             ctx,
@@ -197,7 +199,7 @@ pub fn remove_member(
             "member.removed",
             Some(&format!("user:{target_user_id}")),
             &format!(
-                "was {}; {ended} sessions ended; {suspended} personal apps suspended",
+                "was {}; {ended} sessions ended; {suspended} personal apps suspended; {tokens} API tokens revoked",
                 current.as_str()
             ),
         )?;
@@ -219,6 +221,7 @@ pub fn leave(
         }
         orgs::remove_member(conn, &org.id, user_id)?;
         apps::suspend_personal_apps(conn, ctx, &org.id, user_id)?;
+        api_tokens::revoke_all_in_org(conn, &org.id, user_id, ctx.now)?;
         audit::record(
             conn,
             ctx,

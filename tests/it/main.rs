@@ -2,9 +2,15 @@
 //! or PostgreSQL when `TEST_DATABASE_URL` is set.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod api_kit;
 mod kit;
 
 mod accounts;
+mod api_apps;
+mod api_catalog;
+mod api_orgs;
+mod api_policy;
+mod api_tokens;
 mod app_access;
 mod apps;
 mod email_flows;

@@ -170,6 +170,11 @@ async fn every_route_against_every_role() {
                                                                            [303, 422, 422, 422, 422, 422]),
         ("POST", "/account/sessions/others/end".into(), vec![],            [303, 303, 303, 303, 303, 303]),
         ("POST", "/account/sessions/no-such-session/end".into(), vec![],   [303, 404, 404, 404, 404, 404]),
+        // Personal access tokens: a forged form nonce is refused before anything is made.
+        ("GET",  "/account/tokens".into(), vec![],                         [303, 200, 200, 200, 200, 200]),
+        ("POST", "/account/tokens".into(), vec![("name", "x"), ("access", "read")],
+                                                                           [303, 400, 400, 400, 400, 400]),
+        ("POST", "/account/tokens/no-such-token/revoke".into(), vec![],    [303, 404, 404, 404, 404, 404]),
         ("GET",  "/orgs".into(), vec![],                                   [303, 200, 200, 200, 200, 200]),
         ("GET",  "/orgs/new".into(), vec![],                               [303, 200, 200, 200, 200, 200]),
         ("POST", "/orgs".into(), vec![("name", "")],                       [303, 422, 422, 422, 422, 422]),
@@ -272,6 +277,10 @@ async fn every_route_against_every_role() {
         ("POST", g("/admin/products/no-such-product"), vec![("name", "X")],[303, 404, 403, 404, 404, 404]),
         ("POST", g("/admin/products/no-such-product/archive"), vec![],     [303, 404, 403, 404, 404, 404]),
         ("POST", g("/admin/products/no-such-product/restore"), vec![],     [303, 404, 403, 404, 404, 404]),
+        ("GET",  g("/admin/tokens"), vec![],                               [303, 404, 403, 200, 200, 404]),
+        ("POST", g("/admin/tokens"), vec![("name", "x"), ("access", "write")],
+                                                                           [303, 404, 403, 400, 400, 404]),
+        ("POST", g("/admin/tokens/no-such-token/revoke"), vec![],          [303, 404, 404, 404, 404, 404]),
         ("GET",  g("/admin/approvals"), vec![],                            [303, 404, 403, 200, 200, 404]),
         // Nothing selected: refused with a message on the queue page.
         ("POST", g("/admin/approvals"), vec![("action", "approve")],       [303, 404, 403, 303, 303, 404]),

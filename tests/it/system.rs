@@ -22,6 +22,63 @@ async fn health_and_readiness() {
 }
 
 #[tokio::test]
+async fn the_api_is_documented_and_browsable() {
+    let app = spawn_app().await;
+    let b = app.browser();
+    let doc = b.get("/api/v1/openapi.json").await;
+    doc.assert_status(200);
+    let doc: serde_json::Value = serde_json::from_str(&doc.body).unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert_eq!(
+        doc["components"]["securitySchemes"]["token"]["scheme"],
+        "bearer"
+    );
+    // Every operation documents its success and the shared problem responses.
+    let mut operations = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        assert!(path.starts_with("/api/v1/"), "{path}");
+        for (method, op) in item.as_object().unwrap() {
+            operations += 1;
+            let responses = op["responses"].as_object().unwrap();
+            assert!(
+                responses.keys().any(|k| k.starts_with('2')),
+                "{method} {path} documents no success"
+            );
+            for status in ["401", "403", "404", "422"] {
+                assert_eq!(
+                    responses[status]["content"]["application/problem+json"]["schema"]["$ref"],
+                    "#/components/schemas/Problem",
+                    "{method} {path} {status}"
+                );
+            }
+        }
+    }
+    assert!(operations >= 40, "{operations} operations");
+    // Swagger UI, served from the binary (no CDN), allowed to style itself inline.
+    let ui = b.get("/api/docs/").await;
+    ui.assert_status(200);
+    assert!(ui.contains("swagger"), "{}", ui.body);
+    assert!(
+        ui.header("content-security-policy")
+            .unwrap()
+            .contains("style-src 'self' 'unsafe-inline'")
+    );
+    let init = b.get("/api/docs/swagger-initializer.js").await;
+    init.assert_status(200);
+    assert!(init.contains("/api/v1/openapi.json"));
+    let bare = b.get("/api/docs").await;
+    bare.assert_status(308);
+    assert_eq!(bare.location(), Some("/api/docs/"));
+    // Unknown API paths answer a problem document, not an HTML page.
+    let missing = b.get("/api/v1/no-such-thing").await;
+    missing.assert_status(404);
+    assert_eq!(
+        missing.header("content-type"),
+        Some("application/problem+json")
+    );
+}
+
+#[tokio::test]
 async fn static_files_are_embedded_with_etags() {
     let app = spawn_app().await;
     let b = app.browser();

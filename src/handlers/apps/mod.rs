@@ -11,7 +11,7 @@ use chrono::NaiveDateTime;
 use serde::Deserialize;
 
 use crate::auth::csrf::CsrfForm;
-use crate::auth::policy::{self, AppAction, AppRelation, OwnerChange, OwnerTarget, Role, TeamRole};
+use crate::auth::policy::{self, AppAction, AppRelation, OwnerTarget, Role, TeamRole};
 use crate::auth::{OrgScope, State};
 use crate::db::DbConnection;
 use crate::error::{AppError, AppResult};
@@ -292,8 +292,7 @@ fn transfer_targets(
         out.push((format!("user:{user_id}"), "Me".to_string()));
     }
     for (team, role) in teams_with_my_role(conn, org_id, user_id)? {
-        let allowed =
-            policy::app_owner(org_role, OwnerTarget::Team(role), OwnerChange::Transfer).is_ok();
+        let allowed = policy::app_owner(org_role, OwnerTarget::Team(role)).is_ok();
         if allowed && app.owner_team_id.as_deref() != Some(team.id.as_str()) {
             out.push((format!("team:{}", team.id), format!("Team {}", team.name)));
         }

@@ -1,0 +1,261 @@
+//! An app's credentials in the API: list, rotate with an overlap, reset, add a JWT
+//! public key, retire one. New secrets appear only in the response that made them.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::Duration;
+use serde::{Deserialize, Serialize};
+use utoipa::{OpenApi, ToSchema};
+
+use super::apps::{CredentialOut, NewSecret, load};
+use super::support::{self, Created, PageQuery, create_once, json};
+use crate::api_list;
+use crate::auth::State;
+use crate::auth::api::ApiActor;
+use crate::auth::policy::AppAction;
+use crate::crypto::random_base62;
+use crate::error::{AppError, AppResult};
+use crate::models::apps;
+use crate::services::apps::Issuer;
+use crate::services::{self};
+
+#[derive(OpenApi)]
+#[openapi(paths(list_credentials, rotate, reset, add_key, retire))]
+pub struct Doc;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/apps/{id}/credentials", web::get().to(list_credentials))
+        .route("/apps/{id}/rotate", web::post().to(rotate))
+        .route("/apps/{id}/reset", web::post().to(reset))
+        .route("/apps/{id}/keys", web::post().to(add_key))
+        .route(
+            "/apps/{id}/credentials/{credential_id}/retire",
+            web::post().to(retire),
+        );
+}
+
+api_list!(CredentialList, CredentialOut);
+
+/// The app's credentials (never their secrets), oldest first.
+#[utoipa::path(get, path = "/api/v1/apps/{id}/credentials", tag = "apps",
+    params(("id" = String, Path, description = "The app's id."), PageQuery),
+    responses((status = 200, body = CredentialList, description = "The credentials.")))]
+pub async fn list_credentials(
+    actor: ApiActor,
+    state: State,
+    path: web::Path<String>,
+    page: web::Query<PageQuery>,
+) -> AppResult<HttpResponse> {
+    let id = path.into_inner();
+    let now = actor.ctx.now;
+    let list = state
+        .db(move |conn| {
+            let (app, _) = load(conn, &actor, &id, AppAction::View)?;
+            Ok(apps::credentials_of(conn, &app.id)?
+                .iter()
+                .map(|c| CredentialOut::new(c, now))
+                .collect::<Vec<_>>())
+        })
+        .await?;
+    let page = support::paginate(list, |c| c.id.as_str(), &page)?;
+    Ok(json(&CredentialList::from(page)))
+}
+
+/// How long the old secret keeps working.
+#[derive(Debug, Default, Deserialize, Serialize, ToSchema)]
+pub struct RotateIn {
+    /// Seconds the old credential keeps working (0: stops at once). At most the
+    /// instance's maximum overlap, and the app's products' maximum lifetime.
+    #[schema(minimum = 0)]
+    #[serde(default)]
+    pub overlap_seconds: u64,
+    /// A label for the new credential.
+    #[schema(max_length = 60)]
+    #[serde(default)]
+    pub label: String,
+}
+
+/// A new secret for an app.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Rotated {
+    pub app_id: String,
+    /// The new credential as it will be listed.
+    pub credential: CredentialOut,
+    /// The new secret, shown only here.
+    pub secret: NewSecret,
+}
+
+async fn new_secret(
+    req: HttpRequest,
+    actor: ApiActor,
+    state: State,
+    app_id: String,
+    input: RotateIn,
+) -> AppResult<HttpResponse> {
+    let max = Duration::from_std(state.config.max_credential_overlap)
+        .map_err(|_| AppError::internal("maximum overlap out of range"))?;
+    let overlap = i64::try_from(input.overlap_seconds)
+        .ok()
+        .and_then(Duration::try_seconds)
+        .filter(|o| *o <= max)
+        .ok_or_else(|| {
+            AppError::invalid(format!(
+                "overlap_seconds can be at most {} on this instance.",
+                max.num_seconds()
+            ))
+        })?;
+    let st = state.clone();
+    let a = actor.clone();
+    let label = input.label.clone();
+    create_once(&state, &actor, &req, &input, move |conn| {
+        let (app, _) = load(conn, &a, &app_id, AppAction::Manage)?;
+        let issuer = Issuer {
+            prefix: &st.config.credential_prefix,
+            hasher: &st.secrets,
+        };
+        let nonce = format!("api:{}", random_base62(24));
+        let revealed =
+            services::apps::rotate(conn, &a.ctx, &app, issuer, &nonce, overlap, max, &label)
+                .map_err(|e| match e {
+                    // The service says "bad request" for an overlap over the products' cap.
+                    AppError::BadRequest(m) => AppError::Invalid(vec![m]),
+                    e => e,
+                })?;
+        let newest = apps::credentials_of(conn, &app.id)?
+            .into_iter()
+            .max_by(|x, y| (x.created_at, &x.id).cmp(&(y.created_at, &y.id)))
+            .ok_or_else(|| AppError::internal("rotation left no credential"))?;
+        Created::new(
+            &Rotated {
+                app_id: app.id.clone(),
+                credential: CredentialOut::new(&newest, a.ctx.now),
+                secret: NewSecret::new(&revealed, Some(newest.id.clone())),
+            },
+            Some(format!("/api/v1/apps/{}/credentials", app.id)),
+        )
+    })
+    .await
+}
+
+/// Issues a new API key or client secret; the old one keeps working for
+/// `overlap_seconds`, then stops.
+#[utoipa::path(post, path = "/api/v1/apps/{id}/rotate", tag = "apps",
+    request_body = RotateIn,
+    params(("id" = String, Path, description = "The app's id."),
+        ("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key rotate once.")),
+    responses((status = 201, body = Rotated, description = "The new secret, shown only here.")))]
+pub async fn rotate(
+    req: HttpRequest,
+    actor: ApiActor,
+    state: State,
+    path: web::Path<String>,
+    body: web::Json<RotateIn>,
+) -> AppResult<HttpResponse> {
+    new_secret(req, actor, state, path.into_inner(), body.into_inner()).await
+}
+
+/// Optional label for the new credential of a reset.
+#[derive(Debug, Default, Deserialize, Serialize, ToSchema)]
+pub struct ResetIn {
+    #[schema(max_length = 60)]
+    #[serde(default)]
+    pub label: String,
+}
+
+/// Replaces the secret at once: the old one stops working now (a leaked key).
+#[utoipa::path(post, path = "/api/v1/apps/{id}/reset", tag = "apps",
+    request_body(content = Option<ResetIn>, description = "Optional."),
+    params(("id" = String, Path, description = "The app's id."),
+        ("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key reset once.")),
+    responses((status = 201, body = Rotated, description = "The new secret, shown only here.")))]
+pub async fn reset(
+    req: HttpRequest,
+    actor: ApiActor,
+    state: State,
+    path: web::Path<String>,
+    body: Option<web::Json<ResetIn>>,
+) -> AppResult<HttpResponse> {
+    let label = body.map(|b| b.into_inner().label).unwrap_or_default();
+    let input = RotateIn {
+        overlap_seconds: 0,
+        label,
+    };
+    new_secret(req, actor, state, path.into_inner(), input).await
+}
+
+/// A public key for a JWT app.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+pub struct KeyIn {
+    /// PEM SubjectPublicKeyInfo (RSA ≥ 2048 bits, P-256, P-384, Ed25519) or a JWK.
+    #[schema(max_length = 20000)]
+    pub public_key: String,
+    #[schema(max_length = 60)]
+    #[serde(default)]
+    pub label: String,
+}
+
+/// Adds a public key to a JWT app (rotate by adding the new key, then retiring the old).
+#[utoipa::path(post, path = "/api/v1/apps/{id}/keys", tag = "apps",
+    request_body = KeyIn,
+    params(("id" = String, Path, description = "The app's id."),
+        ("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key add it once.")),
+    responses((status = 201, body = CredentialOut, description = "The new key's credential.")))]
+pub async fn add_key(
+    req: HttpRequest,
+    actor: ApiActor,
+    state: State,
+    path: web::Path<String>,
+    body: web::Json<KeyIn>,
+) -> AppResult<HttpResponse> {
+    let id = path.into_inner();
+    let input = body.into_inner();
+    let key = crate::public_keys::parse(&input.public_key).map_err(AppError::invalid)?;
+    let a = actor.clone();
+    let label = input.label.clone();
+    create_once(&state, &actor, &req, &input, move |conn| {
+        let (app, _) = load(conn, &a, &id, AppAction::Manage)?;
+        services::apps::add_public_key(conn, &a.ctx, &app, &key, &label)?;
+        let newest = apps::credentials_of(conn, &app.id)?
+            .into_iter()
+            .max_by(|x, y| (x.created_at, &x.id).cmp(&(y.created_at, &y.id)))
+            .ok_or_else(|| AppError::internal("no credential after adding a key"))?;
+        Created::new(
+            &CredentialOut::new(&newest, a.ctx.now),
+            Some(format!("/api/v1/apps/{}/credentials", app.id)),
+        )
+    })
+    .await
+}
+
+/// Retires one credential now (the old one during an overlap, or an old JWT key).
+#[utoipa::path(post, path = "/api/v1/apps/{id}/credentials/{credential_id}/retire", tag = "apps",
+    params(("id" = String, Path, description = "The app's id."),
+        ("credential_id" = String, Path, description = "The credential's id.")),
+    responses((status = 200, body = CredentialOut, description = "The retired credential.")))]
+pub async fn retire(
+    actor: ApiActor,
+    state: State,
+    path: web::Path<(String, String)>,
+) -> AppResult<HttpResponse> {
+    let (id, credential_id) = path.into_inner();
+    if !crate::validate::is_id_like(&credential_id) {
+        return Err(AppError::NotFound);
+    }
+    let now = actor.ctx.now;
+    let cred = state
+        .db(move |conn| {
+            let (app, _) = load(conn, &actor, &id, AppAction::Manage)?;
+            if !apps::credentials_of(conn, &app.id)?
+                .iter()
+                .any(|c| c.id == credential_id)
+            {
+                return Err(AppError::NotFound);
+            }
+            services::apps::retire_credential(conn, &actor.ctx, &app, &credential_id)?;
+            apps::credentials_of(conn, &app.id)?
+                .into_iter()
+                .find(|c| c.id == credential_id)
+                .ok_or(AppError::NotFound)
+        })
+        .await?;
+    Ok(json(&CredentialOut::new(&cred, now)))
+}

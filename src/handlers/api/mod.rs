@@ -1,0 +1,48 @@
+//! The management API under `/api/v1`: everything a person can do in the portal, as
+//! JSON, for scripts and CI pipelines. Authenticated by API tokens (`auth::api`),
+//! decided by the same policy module and services as the pages, described by an
+//! OpenAPI 3.1 document generated from this code (`/api/v1/openapi.json`, browsable
+//! at `/api/docs/`).
+
+pub mod app_credentials;
+pub mod apps;
+pub mod catalog;
+pub mod doc;
+pub mod orgs;
+pub mod support;
+pub mod tokens;
+
+use actix_web::{HttpResponse, web};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::error::AppError;
+
+/// Registers the API, its OpenAPI document and the Swagger UI.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    // The document's own route must come before the `/api/v1` scope, which would
+    // otherwise claim the path.
+    cfg.service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/v1/openapi.json", doc::openapi()))
+        .route(
+            "/api/docs",
+            web::get().to(|| async {
+                HttpResponse::PermanentRedirect()
+                    .insert_header(("location", "/api/docs/"))
+                    .finish()
+            }),
+        )
+        .service(
+            web::scope("/api/v1")
+                .app_data(support::json_config())
+                .app_data(support::query_config())
+                .configure(orgs::configure)
+                .configure(apps::configure)
+                .configure(app_credentials::configure)
+                .configure(catalog::configure)
+                .configure(tokens::configure)
+                .default_service(web::to(not_found)),
+        );
+}
+
+async fn not_found() -> Result<HttpResponse, AppError> {
+    Err(AppError::NotFound)
+}
