@@ -213,7 +213,11 @@ pub async fn add_key(
     let label = input.label.clone();
     create_once(&state, &actor, &req, &input, move |conn| {
         let (app, _) = load(conn, &a, &id, AppAction::Manage)?;
-        services::apps::add_public_key(conn, &a.ctx, &app, &key, &label)?;
+        services::apps::add_public_key(conn, &a.ctx, &app, &key, &label).map_err(|e| match e {
+            // The service's label check speaks to forms.
+            AppError::BadRequest(m) => AppError::Invalid(vec![m]),
+            e => e,
+        })?;
         let newest = apps::credentials_of(conn, &app.id)?
             .into_iter()
             .max_by(|x, y| (x.created_at, &x.id).cmp(&(y.created_at, &y.id)))

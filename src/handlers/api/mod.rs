@@ -32,6 +32,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(
             web::scope("/api/v1")
+                .wrap(actix_web::middleware::from_fn(authenticate))
                 .app_data(support::json_config())
                 .app_data(support::query_config())
                 .configure(orgs::configure)
@@ -41,6 +42,23 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(tokens::configure)
                 .default_service(web::to(not_found)),
         );
+}
+
+/// Who is asking is settled before anything else: a request without a working token
+/// (or a read-only token trying to write) gets its 401/403 even when its body is bad.
+async fn authenticate(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    use actix_web::FromRequest;
+    let found =
+        crate::auth::api::ApiActor::from_request(req.request(), &mut actix_web::dev::Payload::None)
+            .await;
+    match found {
+        // The extractor keeps the actor in the request; handlers reuse it.
+        Ok(_) => Ok(next.call(req).await?.map_into_boxed_body()),
+        Err(e) => Ok(req.error_response(e)),
+    }
 }
 
 async fn not_found() -> Result<HttpResponse, AppError> {
