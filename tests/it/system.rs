@@ -113,7 +113,7 @@ async fn errors_are_pages_for_people_and_problems_for_machines() {
             .starts_with("text/html")
     );
     assert!(page.contains("does not exist"));
-    let api = b.get("/api/v1/nothing").await;
+    let api = b.get("/api/nothing").await;
     api.assert_status(404);
     assert_eq!(api.header("content-type"), Some("application/problem+json"));
     let problem: serde_json::Value = serde_json::from_str(&api.body).unwrap();
