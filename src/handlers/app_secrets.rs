@@ -241,13 +241,19 @@ fn reveal(
             json_data_url,
         },
     )?;
+    mark_revealed(state, &mut res)?;
+    Ok(res)
+}
+
+/// Marks a response that shows a secret once: the next page clears the cookie, so
+/// the browser will not restore the reveal from its back/forward cache.
+pub fn mark_revealed(state: &State, res: &mut HttpResponse) -> AppResult<()> {
     let marker = state.cookie(
         REVEAL_COOKIE,
         crate::crypto::random_base62(12),
         Some(std::time::Duration::from_secs(600)),
     );
-    res.add_cookie(&marker).map_err(AppError::internal)?;
-    Ok(res)
+    res.add_cookie(&marker).map_err(AppError::internal)
 }
 
 #[derive(Template)]

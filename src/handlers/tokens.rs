@@ -12,7 +12,7 @@ use crate::auth::csrf::CsrfForm;
 use crate::auth::policy::{self, OrgAction, Role, TokenAccess};
 use crate::auth::{OrgScope, SignedIn, State};
 use crate::error::{AppError, AppResult};
-use crate::handlers::app_secrets::REVEAL_COOKIE;
+use crate::handlers::app_secrets::mark_revealed;
 use crate::handlers::{EmptyForm, flash_outcome, form_problem, service_ctx};
 use crate::models::api_tokens::{self, ApiToken};
 use crate::models::orgs::{self, Organisation};
@@ -144,12 +144,7 @@ fn check_form(form: &TokenForm) -> Result<(TokenAccess, Option<u32>), Vec<String
 
 fn reveal(state: &State, page: RevealPage) -> AppResult<HttpResponse> {
     let mut res = render_status(StatusCode::OK, &page)?;
-    let marker = state.cookie(
-        REVEAL_COOKIE,
-        crate::crypto::random_base62(12),
-        Some(std::time::Duration::from_secs(600)),
-    );
-    res.add_cookie(&marker).map_err(AppError::internal)?;
+    mark_revealed(state, &mut res)?;
     Ok(res)
 }
 

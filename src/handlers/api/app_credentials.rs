@@ -7,14 +7,15 @@ use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
 use super::apps::{CredentialOut, NewSecret, load};
-use super::support::{self, Created, PageQuery, create_once, json};
+use super::support::{self, Created, PageQuery, check_id, create_once, json, unacceptable};
 use crate::api_list;
 use crate::auth::State;
 use crate::auth::api::ApiActor;
 use crate::auth::policy::AppAction;
 use crate::crypto::random_base62;
+use crate::db::DbConnection;
 use crate::error::{AppError, AppResult};
-use crate::models::apps;
+use crate::models::apps::{self, Credential};
 use crate::services::apps::Issuer;
 use crate::services::{self};
 
@@ -34,6 +35,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 api_list!(CredentialList, CredentialOut);
+
+/// The credential just added to an app (rotation, reset, new key).
+fn newest_credential(conn: &mut DbConnection, app_id: &str) -> AppResult<Credential> {
+    apps::credentials_of(conn, app_id)?
+        .into_iter()
+        .max_by(|x, y| (x.created_at, &x.id).cmp(&(y.created_at, &y.id)))
+        .ok_or_else(|| AppError::internal("no credential after adding one"))
+}
 
 /// The app's credentials (never their secrets), oldest first.
 #[utoipa::path(get, path = "/api/v1/apps/{id}/credentials", tag = "apps",
@@ -113,17 +122,11 @@ async fn new_secret(
             hasher: &st.secrets,
         };
         let nonce = format!("api:{}", random_base62(24));
+        // The service says "bad request" for an overlap over the products' cap.
         let revealed =
             services::apps::rotate(conn, &a.ctx, &app, issuer, &nonce, overlap, max, &label)
-                .map_err(|e| match e {
-                    // The service says "bad request" for an overlap over the products' cap.
-                    AppError::BadRequest(m) => AppError::Invalid(vec![m]),
-                    e => e,
-                })?;
-        let newest = apps::credentials_of(conn, &app.id)?
-            .into_iter()
-            .max_by(|x, y| (x.created_at, &x.id).cmp(&(y.created_at, &y.id)))
-            .ok_or_else(|| AppError::internal("rotation left no credential"))?;
+                .map_err(unacceptable)?;
+        let newest = newest_credential(conn, &app.id)?;
         Created::new(
             &Rotated {
                 app_id: app.id.clone(),
@@ -213,15 +216,8 @@ pub async fn add_key(
     let label = input.label.clone();
     create_once(&state, &actor, &req, &input, move |conn| {
         let (app, _) = load(conn, &a, &id, AppAction::Manage)?;
-        services::apps::add_public_key(conn, &a.ctx, &app, &key, &label).map_err(|e| match e {
-            // The service's label check speaks to forms.
-            AppError::BadRequest(m) => AppError::Invalid(vec![m]),
-            e => e,
-        })?;
-        let newest = apps::credentials_of(conn, &app.id)?
-            .into_iter()
-            .max_by(|x, y| (x.created_at, &x.id).cmp(&(y.created_at, &y.id)))
-            .ok_or_else(|| AppError::internal("no credential after adding a key"))?;
+        services::apps::add_public_key(conn, &a.ctx, &app, &key, &label).map_err(unacceptable)?;
+        let newest = newest_credential(conn, &app.id)?;
         Created::new(
             &CredentialOut::new(&newest, a.ctx.now),
             Some(format!("/api/v1/apps/{}/credentials", app.id)),
@@ -241,9 +237,7 @@ pub async fn retire(
     path: web::Path<(String, String)>,
 ) -> AppResult<HttpResponse> {
     let (id, credential_id) = path.into_inner();
-    if !crate::validate::is_id_like(&credential_id) {
-        return Err(AppError::NotFound);
-    }
+    check_id(&credential_id)?;
     let now = actor.ctx.now;
     let cred = state
         .db(move |conn| {

@@ -189,9 +189,7 @@ pub fn load(
     id: &str,
     action: AppAction,
 ) -> AppResult<(App, AppRelation)> {
-    if !crate::validate::is_id_like(id) {
-        return Err(AppError::NotFound);
-    }
+    super::support::check_id(id)?;
     let app = apps::find_in_org(conn, &actor.org.id, id)?.ok_or(AppError::NotFound)?;
     if app.status == "deleted" {
         return Err(AppError::NotFound);
@@ -200,6 +198,20 @@ pub fn load(
     policy::app(actor.role(), relation, AppAction::View)?;
     policy::app(actor.role(), relation, action)?;
     Ok((app, relation))
+}
+
+/// The team `team_id` as an app's owner, if the policy lets the actor give it one
+/// (422 when no such team is in the organisation).
+fn team_owner(conn: &mut DbConnection, actor: &ApiActor, team_id: &str) -> AppResult<Owner> {
+    let team = crate::validate::is_id_like(team_id)
+        .then(|| teams::find_in_org(conn, &actor.org.id, team_id))
+        .transpose()?
+        .flatten()
+        .ok_or_else(|| AppError::invalid("team_id names no team of this organisation."))?;
+    let role =
+        teams::member(conn, &team.id, &actor.user.id)?.and_then(|m| TeamRole::parse(&m.role));
+    policy::app_owner(actor.role(), OwnerTarget::Team(role))?;
+    Ok(Owner::Team(team.id))
 }
 
 /// `?status=&owner=&q=` on the app list.
@@ -342,25 +354,14 @@ fn check_new(conn: &mut DbConnection, actor: &ApiActor, input: &NewAppIn) -> App
     }
     let owner = match input.team_id.as_deref() {
         None => Some(Owner::User(actor.user.id.clone())),
-        Some(team_id) => {
-            let team = if crate::validate::is_id_like(team_id) {
-                teams::find_in_org(conn, &actor.org.id, team_id)?
-            } else {
+        Some(team_id) => match team_owner(conn, actor, team_id) {
+            Ok(owner) => Some(owner),
+            Err(AppError::Invalid(problems)) => {
+                errors.extend(problems);
                 None
-            };
-            match team {
-                None => {
-                    errors.push("team_id names no team of this organisation.".into());
-                    None
-                }
-                Some(team) => {
-                    let role = teams::member(conn, &team.id, &actor.user.id)?
-                        .and_then(|m| TeamRole::parse(&m.role));
-                    policy::app_owner(actor.role(), OwnerTarget::Team(role))?;
-                    Some(Owner::Team(team.id))
-                }
             }
-        }
+            Err(e) => return Err(e),
+        },
     };
     // Only products this member may see; hidden ones are not told apart from unknown.
     let visible = services::products::visible_for(conn, &actor.org.id, &actor.user.id, actor.role)?;
@@ -598,19 +599,7 @@ pub async fn transfer_app(
                     policy::app_owner(actor.role(), OwnerTarget::Myself)?;
                     Owner::User(actor.user.id.clone())
                 }
-                Some(team_id) => {
-                    let team = crate::validate::is_id_like(team_id)
-                        .then(|| teams::find_in_org(conn, &actor.org.id, team_id))
-                        .transpose()?
-                        .flatten()
-                        .ok_or_else(|| {
-                            AppError::invalid("team_id names no team of this organisation.")
-                        })?;
-                    let role = teams::member(conn, &team.id, &actor.user.id)?
-                        .and_then(|m| TeamRole::parse(&m.role));
-                    policy::app_owner(actor.role(), OwnerTarget::Team(role))?;
-                    Owner::Team(team.id)
-                }
+                Some(team_id) => team_owner(conn, &actor, team_id)?,
             };
             services::apps::transfer(conn, &actor.ctx, &app, &owner)?;
             apps::find_in_org(conn, &app.org_id, &app.id)?.ok_or(AppError::NotFound)

@@ -53,6 +53,24 @@ pub fn query_config() -> web::QueryConfig {
     })
 }
 
+/// A path id: anything that cannot be one of ours names nothing (404).
+pub fn check_id(id: &str) -> AppResult<()> {
+    if crate::validate::is_id_like(id) {
+        Ok(())
+    } else {
+        Err(AppError::NotFound)
+    }
+}
+
+/// A service refusing a value (`BadRequest`, shown on forms with a 422) is a 422 in
+/// the API too: the request was well-formed, the value is not acceptable.
+pub fn unacceptable(e: AppError) -> AppError {
+    match e {
+        AppError::BadRequest(message) => AppError::Invalid(vec![message]),
+        other => other,
+    }
+}
+
 /// A time in API responses: RFC 3339, UTC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(transparent)]

@@ -108,9 +108,7 @@ pub async fn revoke_token(
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let id = path.into_inner();
-    if !crate::validate::is_id_like(&id) {
-        return Err(AppError::NotFound);
-    }
+    support::check_id(&id)?;
     state
         .db(move |conn| {
             let token = api_tokens::find(conn, &id)?

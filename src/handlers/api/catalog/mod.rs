@@ -19,23 +19,18 @@ use serde::de::DeserializeOwned;
 use utoipa::OpenApi;
 
 use crate::auth::api::ApiActor;
-use crate::auth::policy::{self, AppAction};
+use crate::auth::policy::AppAction;
 use crate::db::DbConnection;
 use crate::error::{AppError, AppResult};
-use crate::models::apps::{self as app_model, App};
-use crate::services;
-use crate::validate;
+use crate::models::apps::App;
 
 // ------------------------------------------------------------------ shared
 
 /// A path id: anything that cannot be one of ours names nothing.
 fn path_id(path: web::Path<String>) -> AppResult<String> {
     let id = path.into_inner();
-    if validate::is_id_like(&id) {
-        Ok(id)
-    } else {
-        Err(AppError::NotFound)
-    }
+    super::support::check_id(&id)?;
+    Ok(id)
 }
 
 /// A stored enum value (the database's CHECK constraints hold it to the variants).
@@ -44,20 +39,14 @@ fn stored<T: DeserializeOwned>(value: &str) -> AppResult<T> {
         .map_err(|e| AppError::internal(format!("unexpected stored value {value:?}: {e}")))
 }
 
-/// Loads an app of the token's organisation and asks the policy, as
-/// `handlers::apps::load` does for pages: viewing first (a stranger learns nothing),
-/// then `action`.
+/// Loads an app of the token's organisation and asks the policy (`api::apps::load`).
 fn load_app(
     conn: &mut DbConnection,
     actor: &ApiActor,
     app_id: &str,
     action: AppAction,
 ) -> AppResult<App> {
-    let app = app_model::find_in_org(conn, &actor.org.id, app_id)?.ok_or(AppError::NotFound)?;
-    let relation = services::apps::relation(conn, &app, &actor.user.id)?;
-    policy::app(actor.role(), relation, AppAction::View)?;
-    policy::app(actor.role(), relation, action)?;
-    Ok(app)
+    super::apps::load(conn, actor, app_id, action).map(|(app, _)| app)
 }
 
 /// A reason as the subscription services keep it (trimmed, no control characters):

@@ -14,11 +14,10 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
-use super::support::{Time, json, time};
+use super::support::{Time, check_id, json, time, unacceptable};
 use crate::auth::api::ApiActor;
 use crate::auth::policy::OrgAction;
 use crate::error::{AppError, AppResult};
-use crate::validate;
 
 #[derive(OpenApi)]
 #[openapi(paths(
@@ -113,23 +112,6 @@ pub enum CallerTokenAccess {
 }
 
 /// `Path` ids that cannot name anything are a 404, like ids that name nothing.
-fn check_id(id: &str) -> AppResult<()> {
-    if validate::is_id_like(id) {
-        Ok(())
-    } else {
-        Err(AppError::NotFound)
-    }
-}
-
-/// A service refusing a value (`BadRequest`, as shown on forms with a 422) is a 422
-/// in the API too: the request was well-formed, the value is not acceptable.
-fn unacceptable(e: AppError) -> AppError {
-    match e {
-        AppError::BadRequest(message) => AppError::Invalid(vec![message]),
-        other => other,
-    }
-}
-
 fn no_content() -> HttpResponse {
     HttpResponse::NoContent().finish()
 }
