@@ -153,12 +153,15 @@ pub fn render(page: &impl Template) -> AppResult<HttpResponse> {
     render_status(StatusCode::OK, page)
 }
 
-/// Marks a response that carries a token (invitation, setup) so no link on it leaks
-/// the address in a `Referer` header.
-pub fn no_referrer(mut res: HttpResponse) -> HttpResponse {
+/// Marks a page whose URL carries a link token (invitation, reset, verification).
+/// `same-origin`: no `Referer` leaves the site, so the token cannot leak to another
+/// one, while the page's own form still sends the real `Origin` (`no-referrer` makes
+/// Chromium send `Origin: null`, which the CSRF check rightly refuses). Pinned here
+/// rather than left to the site-wide default so a change there cannot leak tokens.
+pub fn token_page(mut res: HttpResponse) -> HttpResponse {
     res.headers_mut().insert(
         header::REFERRER_POLICY,
-        header::HeaderValue::from_static("no-referrer"),
+        header::HeaderValue::from_static("same-origin"),
     );
     res
 }

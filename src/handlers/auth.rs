@@ -15,9 +15,7 @@ use crate::models::users;
 use crate::services::{self, accounts::NewAccount};
 use crate::startup::AppState;
 use crate::validate;
-use crate::web::{
-    PageCtx, client_ip, no_referrer, render, render_status, safe_next, see_other, see_other_with,
-};
+use crate::web::{PageCtx, client_ip, render, render_status, safe_next, see_other, see_other_with};
 
 /// Starts a session for `user_id` (ending `previous`, so the id is renewed at sign-in)
 /// and redirects to `next` with the session cookie set.
@@ -95,7 +93,6 @@ pub async fn setup_form(ctx: PageCtx, state: State) -> AppResult<HttpResponse> {
         org_name: String::new(),
         org_slug: String::new(),
     })
-    .map(no_referrer)
 }
 
 pub async fn setup(
@@ -118,7 +115,6 @@ pub async fn setup(
                 org_slug: form.org_slug.clone(),
             },
         )
-        .map(no_referrer)
     };
     if let Err(secs) = state.throttle.check_address("setup", &ip, now) {
         return again(

@@ -1,6 +1,6 @@
 //! Links that arrive by email: verifying an address and resetting a forgotten
 //! password, plus the "Forgot your password?" form. Link pages carry a token, so they
-//! send `Referrer-Policy: no-referrer`, and their forms post the token in the body.
+//! send `Referrer-Policy: same-origin`, and their forms post the token in the body.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -15,7 +15,7 @@ use crate::handlers::{form_problem, service_ctx};
 use crate::middleware::removal_cookie;
 use crate::services::{self, email::Purpose};
 use crate::validate;
-use crate::web::{PageCtx, client_ip, no_referrer, render, render_status, see_other_with};
+use crate::web::{PageCtx, client_ip, render, render_status, see_other_with, token_page};
 
 #[derive(Debug, Deserialize)]
 pub struct TokenForm {
@@ -67,7 +67,7 @@ fn verify_page(
             email,
         },
     )
-    .map(no_referrer)
+    .map(token_page)
 }
 
 pub async fn verify_form(
@@ -209,7 +209,7 @@ fn reset_page(
             email,
         },
     )
-    .map(no_referrer)
+    .map(token_page)
 }
 
 pub async fn reset_form(

@@ -1,5 +1,5 @@
 //! Invitation links: see the invitation, accept it, or sign up through it.
-//! These pages carry a token, so they send `Referrer-Policy: no-referrer`, and the
+//! These pages carry a token, so they send `Referrer-Policy: same-origin`, and the
 //! forms post the token in the body, never in another URL.
 
 use actix_web::http::StatusCode;
@@ -15,7 +15,7 @@ use crate::handlers::auth::{start_session, throttle_account_creation};
 use crate::handlers::{form_problem, service_ctx};
 use crate::services;
 use crate::validate;
-use crate::web::{PageCtx, no_referrer, render_status, see_other_with};
+use crate::web::{PageCtx, render_status, see_other_with, token_page};
 
 #[derive(Template)]
 #[template(path = "invite.html")]
@@ -72,10 +72,10 @@ async fn page(
                     display_name,
                 },
             )
-            .map(no_referrer);
+            .map(token_page);
         }
     };
-    render_status(status, &page).map(no_referrer)
+    render_status(status, &page).map(token_page)
 }
 
 pub async fn show(

@@ -14,7 +14,7 @@ use crate::models::invitations::Invitation;
 use crate::models::orgs::{self as org_model, MemberSort};
 use crate::services;
 use crate::validate;
-use crate::web::{PageCtx, no_referrer, render_status};
+use crate::web::{PageCtx, render_status, token_page};
 
 const PAGE_SIZE: i64 = 50;
 
@@ -262,7 +262,7 @@ fn link_page(
             tab: "members",
         },
     )
-    .map(no_referrer)
+    .map(token_page)
 }
 
 #[derive(Debug, Deserialize)]

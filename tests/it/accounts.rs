@@ -10,7 +10,7 @@ async fn fresh_instance_sends_visitors_to_setup_and_the_code_creates_the_owner()
     visitor.get("/login").await.assert_redirect("/setup");
     let form = visitor.get("/setup").await;
     form.assert_status(200);
-    assert_eq!(form.header("referrer-policy"), Some("no-referrer"));
+    assert_eq!(form.header("referrer-policy"), Some("same-origin"));
 
     // A wrong code changes nothing.
     let wrong = visitor

@@ -42,7 +42,7 @@ async fn confirm(
 ) -> crate::kit::Page {
     let page = browser.get(link).await;
     page.assert_status(200);
-    assert_eq!(page.header("referrer-policy"), Some("no-referrer"));
+    assert_eq!(page.header("referrer-policy"), Some("same-origin"));
     let token = link.rsplit('/').next().unwrap();
     let mut fields: Vec<(String, String)> = vec![
         ("csrf_token".into(), page.csrf()),

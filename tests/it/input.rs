@@ -303,7 +303,7 @@ async fn setup_refuses_bad_input_and_writes_nothing() {
         let visitor = app.browser();
         let page = visitor.submit("/setup", "/setup", &fields).await;
         assert_form_error(&page, 422, "Set up Gatehouse", message);
-        assert_eq!(page.header("referrer-policy"), Some("no-referrer"));
+        assert_eq!(page.header("referrer-policy"), Some("same-origin"));
         assert_eq!(app.count("users"), 0, "{field}={value:?}");
         assert_eq!(app.count("organisations"), 0);
     }

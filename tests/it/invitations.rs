@@ -86,7 +86,7 @@ async fn an_admin_invites_by_link_and_a_new_user_signs_up_through_it() {
         )
         .await;
     made.assert_status(200);
-    assert_eq!(made.header("referrer-policy"), Some("no-referrer"));
+    assert_eq!(made.header("referrer-policy"), Some("same-origin"));
     assert!(made.contains("Invitation ready"));
     assert!(made.contains("<strong>bob@example.com</strong>"));
     assert!(made.contains("This is the only time the link is shown."));
@@ -102,7 +102,7 @@ async fn an_admin_invites_by_link_and_a_new_user_signs_up_through_it() {
     let bob = app.browser();
     let page = bob.get(&path).await;
     page.assert_status(200);
-    assert_eq!(page.header("referrer-policy"), Some("no-referrer"));
+    assert_eq!(page.header("referrer-policy"), Some("same-origin"));
     assert!(page.contains("Join Acme"));
     assert!(page.contains("<strong>developer</strong>"));
     assert!(page.contains("<strong>bob@example.com</strong>"));
@@ -137,7 +137,7 @@ async fn an_existing_signed_in_user_accepts_an_invitation() {
 
     let page = bob.get(&path).await;
     page.assert_status(200);
-    assert_eq!(page.header("referrer-policy"), Some("no-referrer"));
+    assert_eq!(page.header("referrer-policy"), Some("same-origin"));
     assert!(page.contains("You are signed in as bob@example.com."));
     assert!(page.contains("action=\"/invite/accept\""));
 
@@ -171,7 +171,7 @@ async fn an_invitation_for_someone_else_is_refused_and_stays_usable() {
 
     let refused = accept(&dave, &path).await;
     refused.assert_status(403);
-    assert_eq!(refused.header("referrer-policy"), Some("no-referrer"));
+    assert_eq!(refused.header("referrer-policy"), Some("same-origin"));
     assert!(refused.contains("This invitation was sent to carol@example.com"));
     assert!(refused.contains("you are signed in as dave@example.com"));
     assert_eq!(app.role_of("acme", "dave@example.com"), None);
@@ -202,7 +202,7 @@ async fn an_expired_invitation_is_gone() {
     app.clock.advance(chrono::Duration::days(8));
     let page = visitor.get(&path).await;
     page.assert_status(410);
-    assert_eq!(page.header("referrer-policy"), Some("no-referrer"));
+    assert_eq!(page.header("referrer-policy"), Some("same-origin"));
     assert!(page.contains("Invitation not usable"));
     assert!(page.contains("This invitation has expired."));
 
@@ -248,7 +248,7 @@ async fn a_used_invitation_cannot_be_used_again() {
     let other = app.browser();
     let page = other.get(&path).await;
     page.assert_status(410);
-    assert_eq!(page.header("referrer-policy"), Some("no-referrer"));
+    assert_eq!(page.header("referrer-policy"), Some("same-origin"));
     assert!(page.contains("This invitation has already been used."));
     // The page has no form left; a token from another page gets past CSRF.
     let token = other.get("/login").await.csrf();
@@ -342,7 +342,7 @@ async fn re_sending_makes_a_new_link_and_the_old_one_stops_working() {
         )
         .await;
     resent.assert_status(200);
-    assert_eq!(resent.header("referrer-policy"), Some("no-referrer"));
+    assert_eq!(resent.header("referrer-policy"), Some("same-origin"));
     let link = extract_value(&resent.body, "id=\"invitation-link\" value=\"").expect("link");
     let new = link.strip_prefix(&app.base).expect("own link").to_string();
     assert_ne!(new, old);
@@ -524,11 +524,11 @@ async fn invitation_pages_send_no_referrer_and_unknown_links_are_gone() {
     let visitor = app.browser();
     let page = visitor.get(&path).await;
     page.assert_status(200);
-    assert_eq!(page.header("referrer-policy"), Some("no-referrer"));
+    assert_eq!(page.header("referrer-policy"), Some("same-origin"));
 
     let unknown = visitor.get("/invite/not-a-real-token").await;
     unknown.assert_status(410);
-    assert_eq!(unknown.header("referrer-policy"), Some("no-referrer"));
+    assert_eq!(unknown.header("referrer-policy"), Some("same-origin"));
     assert!(unknown.contains("This invitation link is not valid."));
 
     // A form error on the sign-up form keeps the header (the page still holds the token).
@@ -544,7 +544,7 @@ async fn invitation_pages_send_no_referrer_and_unknown_links_are_gone() {
         )
         .await;
     short.assert_status(422);
-    assert_eq!(short.header("referrer-policy"), Some("no-referrer"));
+    assert_eq!(short.header("referrer-policy"), Some("same-origin"));
     assert!(short.contains("Password must be at least 10 characters."));
     assert!(short.contains("Create account and join"));
     assert_eq!(app.count("users"), 1);

@@ -216,11 +216,14 @@ impl Browser {
         .await
     }
 
-    /// POSTs exactly these fields (no CSRF token added).
+    /// POSTs exactly these fields (no CSRF token added), with the `Origin` and
+    /// `Sec-Fetch-Site` a browser sends on a page's own form.
     pub async fn post_raw(&self, path: &str, fields: &[(&str, &str)]) -> Page {
         Self::page(
             self.client
                 .post(format!("{}{path}", self.base))
+                .header("Origin", self.base.as_str())
+                .header("Sec-Fetch-Site", "same-origin")
                 .form(fields)
                 .send()
                 .await
