@@ -1,0 +1,366 @@
+// The browser end-to-end suite: people use the portal in headless Chromium the way
+// they would by hand — by visible labels, roles and button text, never by ids.
+//
+//   node e2e/run.mjs [path/to/gatehouse]      (scripts/e2e.sh installs and runs it)
+//
+// Screenshots: target/e2e-screenshots/ (E2E_SHOTS overrides), one per look, light and
+// dark. The run fails on any problem the harness finds (see lib.mjs) and on any step
+// that cannot be done.
+
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { generateKeyPairSync } from "node:crypto";
+import { Run, Server, ensure } from "./lib.mjs";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const bin = path.resolve(process.argv[2] || process.env.GATEHOUSE_BIN || path.join(root, "target/debug/gatehouse"));
+const shotsDir = path.resolve(process.env.E2E_SHOTS || path.join(root, "target/e2e-screenshots"));
+const extraEnv = process.env.E2E_DATABASE_URL ? { GATEHOUSE_DATABASE_URL: process.env.E2E_DATABASE_URL } : {};
+
+const OWNER = { name: "Olivia Owner", email: "olivia@acme.example", password: "correct horse battery staple" };
+const DEV = { name: "Dev Dana", email: "dana@acme.example", password: "dana's first passphrase" };
+const DEV_NEW_PASSWORD = "dana's second passphrase";
+const SAM = { name: "Sam Signup", email: "sam@lab.example", password: "sam likes long passwords" };
+const ORG = { name: "Acme Corp", slug: "acme-corp" };
+
+// A hung browser must not hang CI: the whole run has a deadline.
+const deadlineMinutes = Number(process.env.E2E_DEADLINE_MINUTES || 10);
+let server = null;
+setTimeout(() => {
+  console.log(`\n✗ the browser suite did not finish within ${deadlineMinutes} minutes`);
+  server?.child.kill("SIGKILL");
+  process.exit(1);
+}, deadlineMinutes * 60_000).unref();
+
+server = await Server.start(bin, extraEnv);
+const run = await Run.start({ server, shotsDir });
+const base = server.base;
+const org = (p = "") => `/o/${ORG.slug}${p}`;
+let failed = false;
+
+// A step that fails is recorded with a screenshot of every tab, and the run goes on:
+// one run reports every broken step (later steps may fail for the same cause).
+async function step(title, fn) {
+  console.log(`▶ ${title}`);
+  try {
+    await fn();
+  } catch (err) {
+    run.problem(`step “${title}”`, String(err.message || err).split("\n")[0]);
+    await run.shootAll(`failed-${title.replace(/[^a-z0-9]+/gi, "-").toLowerCase()}`);
+  }
+}
+
+try {
+  const owner = await run.person("owner");
+  const dev = await run.person("developer");
+  const sam = await run.person("sam");
+
+  await step("first-run setup", async () => {
+    await owner.goto("/");
+    ensure(new URL(owner.url()).pathname === "/setup", `a fresh instance should open /setup, not ${owner.url()}`);
+    await run.look(owner, "setup form");
+    await owner.getByLabel("Setup code").fill(server.setupCode());
+    await owner.getByLabel("Your name").fill(OWNER.name);
+    await owner.getByLabel("Email").fill(OWNER.email);
+    await owner.getByLabel("Password").fill(OWNER.password);
+    await owner.getByLabel("Organisation name").fill(ORG.name);
+    await owner.getByRole("button", { name: /create owner/i }).click();
+    await owner.waitForURL((u) => u.pathname.startsWith(org()));
+    await run.look(owner, "owner's first overview");
+  });
+
+  await step("the owner verifies their email address", async () => {
+    const link = await server.link(OWNER.email, new RegExp(`${base}/verify-email/[A-Za-z0-9_-]+`));
+    await owner.goto(link);
+    await run.look(owner, "verify email");
+    await owner.getByRole("button", { name: /verify/i }).click();
+    await owner.waitForLoadState("load");
+    await owner.goto("/account");
+    await run.look(owner, "account, verified");
+    ensure(!(await owner.getByText(/not verified/i).count()), "the owner's address still shows as not verified");
+  });
+
+  await step("someone signs up and creates an organisation", async () => {
+    await sam.goto("/signup");
+    await run.look(sam, "sign up");
+    await sam.getByLabel("Your name").fill(SAM.name);
+    await sam.getByLabel("Email").fill(SAM.email);
+    await sam.getByLabel("Password").fill(SAM.password);
+    await sam.getByRole("button", { name: "Sign up" }).click();
+    await sam.waitForLoadState("load");
+    await run.look(sam, "after sign up");
+    await sam.goto("/orgs/new");
+    await sam.getByLabel("Name").first().fill("Sam's Lab");
+    await run.look(sam, "new organisation");
+    await sam.getByRole("button", { name: /create organisation/i }).click();
+    await sam.waitForURL((u) => u.pathname.startsWith("/o/sam-s-lab") || u.pathname.startsWith("/o/sams-lab"));
+    await run.look(sam, "new organisation's overview");
+  });
+
+  await step("the new user verifies their email through the link", async () => {
+    const link = await server.link(SAM.email, new RegExp(`${base}/verify-email/[A-Za-z0-9_-]+`));
+    await sam.goto(link);
+    await sam.getByRole("button", { name: /verify/i }).click();
+    await sam.waitForLoadState("load");
+    await run.look(sam, "email verified");
+  });
+
+  await step("the owner publishes a manual and an auto product", async () => {
+    for (const p of [
+      { name: "Payments API", mode: /Manual: /, docs: "# Payments API\n\nCharge cards and refund them.\n\n## Authentication\n\nSend your key in `X-API-Key`." },
+      { name: "Weather API", mode: /Auto: /, docs: "Forecasts for any place on Earth.\n\n- `GET /forecast?city=…`" },
+    ]) {
+      await owner.goto(org("/admin/products/new"));
+      await owner.getByLabel("Name").first().fill(p.name);
+      await owner.getByLabel("Summary").fill(`${p.name} for everyone`);
+      await owner.getByLabel(/Documentation/).fill(p.docs);
+      await owner.getByLabel(p.mode).check();
+      await run.look(owner, `new product ${p.name}`);
+      await owner.getByRole("button", { name: /publish/i }).click();
+      await owner.waitForLoadState("load");
+    }
+    await owner.goto(org("/products"));
+    await run.look(owner, "catalogue");
+    await owner.getByRole("link", { name: "Payments API" }).first().click();
+    await run.look(owner, "product docs");
+  });
+
+  await step("the owner invites a developer, who accepts in their own browser", async () => {
+    await owner.goto(org("/members"));
+    await run.look(owner, "members");
+    await owner.getByLabel("Email").fill(DEV.email);
+    await owner.getByRole("button", { name: /invit/i }).click();
+    await owner.waitForLoadState("load");
+    await run.look(owner, "invitation link");
+    const link = await server.link(DEV.email, new RegExp(`${base}/invite/[A-Za-z0-9_-]+`));
+    await dev.goto(link);
+    await run.look(dev, "invitation");
+    await dev.getByLabel("Your name").fill(DEV.name);
+    await dev.getByLabel("Password").fill(DEV.password);
+    await dev.getByRole("button", { name: /create account and join/i }).click();
+    await dev.waitForURL((u) => u.pathname.startsWith(org()));
+    await run.look(dev, "developer joined");
+  });
+
+  await step("the developer resets a forgotten password", async () => {
+    await dev.getByRole("button", { name: "Sign out" }).click({ force: true }).catch(async () => {
+      await dev.locator("summary", { hasText: DEV.name }).click();
+      await dev.getByRole("button", { name: "Sign out" }).click();
+    });
+    await dev.waitForLoadState("load");
+    await dev.goto("/login");
+    await dev.getByRole("link", { name: /forgot your password/i }).click();
+    await run.look(dev, "forgot password");
+    const since = Date.now() - 1000;
+    await dev.getByLabel("Email").fill(DEV.email);
+    await dev.getByRole("button", { name: /reset link/i }).click();
+    await dev.waitForLoadState("load");
+    await run.look(dev, "reset link sent");
+    const link = await server.link(DEV.email, new RegExp(`${base}/reset-password/[A-Za-z0-9_-]+`), { after: since });
+    await dev.goto(link);
+    await run.look(dev, "choose a new password");
+    await dev.getByLabel("New password").fill(DEV_NEW_PASSWORD);
+    await dev.getByRole("button", { name: /set the new password/i }).click();
+    await dev.waitForLoadState("load");
+    await dev.goto("/login");
+    await dev.getByLabel("Email").fill(DEV.email);
+    await dev.getByLabel("Password").fill(DEV_NEW_PASSWORD);
+    await dev.getByRole("button", { name: "Sign in" }).click();
+    await dev.waitForLoadState("load");
+    ensure(!new URL(dev.url()).pathname.startsWith("/login"), "signing in with the new password failed");
+    await run.look(dev, "signed in with the new password");
+  });
+
+  const secrets = {};
+  await step("the developer creates an API-key app for the manual product", async () => {
+    await dev.goto(org("/apps/new"));
+    await run.look(dev, "new app form");
+    await dev.getByLabel("Name", { exact: true }).fill("Billing Service");
+    await dev.getByLabel("API key").check();
+    await dev.getByLabel(/Payments API/).check();
+    await dev.getByLabel(/note to the approver/i).fill("We bill our customers monthly.");
+    await dev.getByRole("button", { name: "Create app" }).click();
+    await dev.waitForLoadState("load");
+    await run.look(dev, "API key revealed once (pending app)");
+    secrets.billing = await dev.getByLabel("API key").inputValue();
+    ensure(/^gate_key_/.test(secrets.billing), `the revealed key looks wrong: ${secrets.billing}`);
+    ensure(await dev.getByText(/approv/i).count(), "the reveal page of a pending app does not say it waits for approval");
+  });
+
+  await step("the secret is shown once: download it, then reload and go back", async () => {
+    const [download] = await Promise.all([
+      dev.waitForEvent("download"),
+      dev.getByRole("link", { name: /download as json/i }).click(),
+    ]);
+    const saved = JSON.parse(fs.readFileSync(await download.path(), "utf8"));
+    ensure(saved.api_key === secrets.billing, "the downloaded JSON does not hold the shown key");
+    ensure(typeof saved.app_id === "string" && saved.app_id.length > 0, "the downloaded JSON has no app id");
+    run.expectStatus(dev, 409);
+    await dev.reload();
+    await run.look(dev, "reveal page reloaded");
+    ensure(!(await dev.content()).includes(secrets.billing), "reloading the reveal page showed the key again");
+    await dev.goto(org("/apps"));
+    await dev.goBack();
+    await dev.waitForLoadState("load");
+    ensure(!(await dev.content()).includes(secrets.billing), "going back to the reveal page showed the key again");
+    await run.look(dev, "reveal page after Back");
+  });
+
+  await step("the developer creates an OAuth2 app and a JWT app on the auto product", async () => {
+    await dev.goto(org("/apps/new"));
+    await dev.getByLabel("Name", { exact: true }).fill("Mobile Backend");
+    await dev.getByLabel(/OAuth2 client/).check();
+    await dev.getByLabel(/Weather API/).check();
+    await dev.getByRole("button", { name: "Create app" }).click();
+    await dev.waitForLoadState("load");
+    await run.look(dev, "client id and secret revealed once");
+    ensure(/^gate_sec_/.test(await dev.getByLabel("Client secret").inputValue()), "no client secret shown");
+
+    const { publicKey } = generateKeyPairSync("ed25519");
+    await dev.goto(org("/apps/new"));
+    await dev.getByLabel("Name", { exact: true }).fill("Batch Worker");
+    await dev.getByLabel(/JWT client/).check();
+    await dev.getByRole("textbox", { name: /public key/i }).fill(publicKey.export({ type: "spki", format: "pem" }));
+    await dev.getByLabel(/Weather API/).check();
+    await run.look(dev, "new JWT app form");
+    await dev.getByRole("button", { name: "Create app" }).click();
+    await dev.waitForLoadState("load");
+    await run.look(dev, "JWT app created");
+  });
+
+  await step("keyboard only: create an app and copy its key", async () => {
+    await dev.goto(org("/hub"));
+    await run.tabTo(dev, /^new app$/i, "hub");
+    await dev.keyboard.press("Enter");
+    await dev.waitForURL((u) => u.pathname.endsWith("/apps/new"));
+    await run.tabTo(dev, /^name/i, "new app form");
+    await dev.keyboard.type("Keyboard App");
+    await run.tabTo(dev, /weather api/i, "new app form");
+    await dev.keyboard.press("Space");
+    await run.tabTo(dev, /^create app$/i, "new app form");
+    await dev.keyboard.press("Enter");
+    await dev.waitForLoadState("load");
+    const key = await dev.getByLabel("API key").inputValue();
+    await run.tabTo(dev, /^copy$/i, "reveal page");
+    // The first Copy button copies the app id; the key's is the last one.
+    for (let i = 0; i < 5; i++) {
+      const target = await dev.evaluate(() => document.activeElement.getAttribute("data-copy"));
+      const value = await dev.evaluate((id) => document.getElementById(id)?.value, target);
+      if (value === key) break;
+      await run.tabTo(dev, /^copy$/i, "reveal page");
+    }
+    await dev.keyboard.press("Enter");
+    await dev.waitForTimeout(200);
+    const copied = await dev.evaluate(() => navigator.clipboard.readText());
+    ensure(copied === key, "the keyboard Copy did not put the key on the clipboard");
+    await run.look(dev, "keyboard app revealed and copied");
+  });
+
+  await step("a developer cannot reach admin pages", async () => {
+    await dev.goto(org());
+    const nav = dev.getByRole("navigation", { name: "Organisation" });
+    for (const tab of ["Approvals", "API tokens", "Settings"]) {
+      ensure(!(await nav.getByRole("link", { name: tab, exact: true }).count()), `a developer sees the ${tab} tab`);
+    }
+    for (const p of ["/admin/approvals", "/admin/products/new", "/admin/tokens", "/settings"]) {
+      run.expectStatus(dev, 403);
+      const res = await dev.goto(org(p));
+      ensure(res.status() === 403, `a developer got ${res.status()} from ${p}, not 403`);
+    }
+    await run.look(dev, "forbidden admin page");
+    ensure(await dev.getByRole("button", { name: DEV.name }).count() + (await dev.locator("summary", { hasText: DEV.name }).count()),
+      "the 403 page lost the signed-in header");
+    run.expectStatus(dev, 404);
+    await dev.goto("/o/sams-lab/apps");
+    await run.look(dev, "another organisation is not found");
+    ensure(!(await dev.getByText("Sam's Lab").count()), "a 404 page reveals another organisation's name");
+  });
+
+  await step("the admin approves from the queue", async () => {
+    await owner.goto(org());
+    await run.look(owner, "overview with a pending request");
+    await owner.getByRole("navigation", { name: "Organisation" }).getByRole("link", { name: "Approvals" }).click();
+    await run.look(owner, "approval queue");
+    const row = owner.getByRole("row", { name: /Billing Service/ });
+    await row.getByRole("button", { name: /approve/i }).click();
+    await owner.waitForLoadState("load");
+    await run.look(owner, "approved");
+    ensure(!(await owner.getByRole("row", { name: /Billing Service/ }).count()), "the approved request is still queued");
+  });
+
+  await step("the developer rotates with an overlap", async () => {
+    await dev.goto(org("/apps"));
+    const row = dev.getByRole("row", { name: /Billing Service/ });
+    ensure(await row.getByText("active").count(), "the approved app is not active in the list");
+    await run.openMenu(dev, row, "Actions", "actions menu on Consumer Apps");
+    await row.getByRole("link", { name: "Rotate" }).click();
+    await run.look(dev, "rotate form");
+    await dev.getByLabel("24 hours").check();
+    await dev.getByLabel(/label for the new credential/i).fill("after rotation");
+    await dev.getByRole("button", { name: /^rotate/i }).click();
+    await dev.waitForLoadState("load");
+    await run.look(dev, "rotated key revealed once");
+    const fresh = await dev.getByLabel("API key").inputValue();
+    ensure(fresh !== secrets.billing && /^gate_key_/.test(fresh), "rotation did not show a new key");
+    await dev.getByRole("link", { name: /go to the app/i }).click();
+    await run.look(dev, "app page during the overlap");
+    const creds = dev.getByRole("table").filter({ has: dev.getByRole("columnheader", { name: "Expires" }) });
+    ensure((await creds.getByRole("row").count()) >= 3, "the app page does not list the old and the new credential");
+  });
+
+  await step("My Hub's actions menu is fully visible", async () => {
+    await dev.goto(org("/hub"));
+    await run.look(dev, "my hub");
+    const row = dev.getByRole("row", { name: /Keyboard App/ });
+    await run.openMenu(dev, row, "Actions", "actions menu on My Hub");
+  });
+
+  await step("the developer revokes one app and deletes another", async () => {
+    await dev.goto(org("/apps"));
+    let row = dev.getByRole("row", { name: /Mobile Backend/ });
+    await row.locator("summary", { hasText: "Actions" }).click();
+    await row.getByRole("link", { name: "Revoke" }).click();
+    await run.look(dev, "revoke confirmation");
+    await dev.getByLabel(/reason/i).fill("Replaced by the new backend");
+    await dev.getByRole("button", { name: /revoke this app/i }).click();
+    await dev.waitForLoadState("load");
+    await run.look(dev, "after revoking");
+    await dev.goto(org("/apps"));
+    const revoked = dev.getByRole("table").filter({ has: dev.getByRole("row", { name: /Mobile Backend/ }) });
+    ensure(await revoked.getByText("revoked").count(), "the revoked app is not shown as revoked");
+    row = dev.getByRole("row", { name: /Batch Worker/ });
+    await row.locator("summary", { hasText: "Actions" }).click();
+    await row.getByRole("link", { name: "Delete" }).click();
+    await run.look(dev, "delete confirmation");
+    await dev.getByRole("button", { name: /delete this app/i }).click();
+    await dev.waitForLoadState("load");
+    await dev.goto(org("/apps"));
+    ensure(!(await dev.getByRole("row", { name: /Batch Worker/ }).count()), "the deleted app is still listed");
+    await run.look(dev, "consumer apps after revoke and delete");
+  });
+
+  await step("the header menus open fully", async () => {
+    await owner.goto(org("/apps"));
+    await run.openMenu(owner, owner.locator("header"), ORG.name, "organisation menu");
+    await owner.keyboard.press("Escape");
+    await owner.goto(org("/apps"));
+    await run.openMenu(owner, owner.locator("header"), OWNER.name, "account menu");
+  });
+} catch (err) {
+  failed = true;
+  console.log(`\n✗ the suite stopped: ${err.stack || err}`);
+  await run.shootAll("zz-failure");
+} finally {
+  fs.writeFileSync(path.join(shotsDir, "server.log"), server.output);
+  await run.close();
+  await server.stop();
+}
+
+console.log(`\nscreenshots: ${shotsDir}`);
+if (run.problems.length) {
+  console.log(`\n${run.problems.length} problem(s):`);
+  for (const p of run.problems) console.log(`  - ${p}`);
+}
+if (failed || run.problems.length) process.exit(1);
+console.log("browser suite passed");
