@@ -159,6 +159,7 @@ pub async fn setup(
     };
     let service_ctx = ctx_for(&req, &state);
     let code = form.setup_code.clone();
+    let public_base = state.public_base();
     let result = state
         .db(move |conn| {
             services::accounts::complete_setup(
@@ -168,6 +169,7 @@ pub async fn setup(
                 &account,
                 &org_name,
                 &slug,
+                &public_base,
             )
         })
         .await;
@@ -180,7 +182,7 @@ pub async fn setup(
                 user.id,
                 None,
                 &format!("/o/{}", org.slug),
-                Some("Welcome! Your instance and organisation are ready."),
+                Some("Welcome! Your instance and organisation are ready. We sent you a link to confirm your email address."),
             )
             .await
         }

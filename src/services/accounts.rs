@@ -57,7 +57,28 @@ pub(crate) fn insert_user(
     Ok(user)
 }
 
-/// First-run setup: the setup code creates the instance owner and the first organisation.
+/// Inserts an account whose owner typed their address into a form (sign-up, first-run
+/// setup) and queues the link that verifies it, inside the caller's transaction.
+fn open_account(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    account: &NewAccount,
+    instance_owner: bool,
+    public_base: &str,
+) -> AppResult<User> {
+    let user = insert_user(conn, ctx, account, instance_owner)?;
+    crate::services::email::send_verification(
+        conn,
+        &acting(ctx, &user),
+        &user.id,
+        &user.email,
+        public_base,
+    )?;
+    Ok(user)
+}
+
+/// First-run setup: the setup code creates the instance owner and the first
+/// organisation; like sign-up, a link to verify the owner's address goes out.
 pub fn complete_setup(
     conn: &mut DbConnection,
     ctx: &Ctx,
@@ -65,16 +86,20 @@ pub fn complete_setup(
     account: &NewAccount,
     org_name: &str,
     org_slug: &str,
+    public_base: &str,
 ) -> AppResult<(User, Organisation)> {
     write_transaction(conn, |conn| {
         instance::consume_setup_code(conn, code.expose())?;
-        let user = insert_user(conn, ctx, account, true)?;
+        let user = open_account(conn, ctx, account, true, public_base)?;
         let org = orgs::insert_org(conn, &acting(ctx, &user), &user.id, org_name, org_slug)?;
         Ok((user, org))
     })
 }
 
 /// `gatehouse admin create-owner`: an instance owner and an organisation, no code needed.
+/// No verification email: the operator types the address at the server's own terminal,
+/// possibly before mail or the public URL is configured; the owner can send themselves
+/// the link from their account page.
 pub fn create_owner(
     conn: &mut DbConnection,
     ctx: &Ctx,
@@ -110,15 +135,7 @@ pub fn sign_up(
                 "Sign-up is closed on this instance. Ask an organisation admin for an invitation.",
             ));
         }
-        let user = insert_user(conn, ctx, account, false)?;
-        crate::services::email::send_verification(
-            conn,
-            &acting(ctx, &user),
-            &user.id,
-            &user.email,
-            public_base,
-        )?;
-        Ok(user)
+        open_account(conn, ctx, account, false, public_base)
     })
 }
 
