@@ -24,3 +24,4 @@ pub mod telemetry;
 pub mod validate;
 pub mod verify;
 pub mod web;
+pub mod wording;

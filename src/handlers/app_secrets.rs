@@ -189,9 +189,34 @@ pub struct RevealPage {
     pub secret: String,
     pub json: String,
     pub json_data_url: String,
+    /// Products whose requests still wait for an admin, while the app is pending.
+    pub waiting: Vec<String>,
 }
 
-fn reveal(
+impl RevealPage {
+    /// "Payments and Maps", for the sentence about approval.
+    pub fn waiting_list(&self) -> String {
+        crate::wording::and_list(&self.waiting)
+    }
+}
+
+/// The products whose requests still wait for an admin, if the app is pending.
+async fn waiting_products(state: &State, app: &App) -> AppResult<Vec<String>> {
+    if app.status != "pending" {
+        return Ok(Vec::new());
+    }
+    let app_id = app.id.clone();
+    let subs = state
+        .db(move |conn| Ok(crate::models::products::subscriptions_of(conn, &app_id)?))
+        .await?;
+    Ok(subs
+        .into_iter()
+        .filter(|(s, _)| s.status == "pending")
+        .map(|(_, p)| p.name)
+        .collect())
+}
+
+async fn reveal(
     ctx: PageCtx,
     scope: &OrgScope,
     state: &State,
@@ -199,6 +224,7 @@ fn reveal(
     revealed: Revealed,
     heading: String,
 ) -> AppResult<HttpResponse> {
+    let waiting = waiting_products(state, &app).await?;
     let (kind, client_id, secret, json) = match revealed {
         Revealed::ApiKey { key } => {
             let json = serde_json::json!({ "app_id": app.id, "api_key": key.expose() });
@@ -239,6 +265,7 @@ fn reveal(
             secret,
             json,
             json_data_url,
+            waiting,
         },
     )?;
     mark_revealed(state, &mut res)?;
@@ -357,8 +384,12 @@ pub async fn create(
         .await;
     match result {
         Ok(Created::New { app, revealed }) => {
-            let heading = format!("{} is ready", app.name);
-            reveal(ctx, &scope, &state, app, revealed, heading)
+            let heading = if app.status == "pending" {
+                format!("{} is waiting for approval", app.name)
+            } else {
+                format!("{} is ready", app.name)
+            };
+            reveal(ctx, &scope, &state, app, revealed, heading).await
         }
         Ok(Created::Replayed { app }) => render_status(
             StatusCode::CONFLICT,
@@ -526,7 +557,7 @@ async fn do_rotate(
             } else {
                 format!("{}: credential rotated", loaded.app.name)
             };
-            reveal(ctx, &scope, &state, loaded.app, revealed, heading)
+            reveal(ctx, &scope, &state, loaded.app, revealed, heading).await
         }
         Err(e @ AppError::Conflict(_)) => {
             flash_outcome(&req, &app_url(&scope, &loaded.app.id), Err(e), "")

@@ -412,7 +412,7 @@ pub async fn cancel(
         &req,
         &app_url(&scope, &loaded.app.id),
         result,
-        "Subscription cancelled.",
+        "Unsubscribed: the app no longer uses that product.",
     )
 }
 

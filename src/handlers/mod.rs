@@ -2,6 +2,7 @@
 //! policy, calls one service and renders or redirects.
 
 pub mod account;
+pub mod activity;
 pub mod api;
 pub mod app_secrets;
 pub mod approvals;

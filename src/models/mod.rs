@@ -5,6 +5,7 @@ pub mod api_tokens;
 pub mod apps;
 pub mod audit;
 pub mod invitations;
+pub mod names;
 pub mod notifications;
 pub mod orgs;
 pub mod outbox;

@@ -1,19 +1,78 @@
 // Gatehouse progressive enhancements. Every page works without this file.
 // - forms marked data-once disable their submit buttons after the first submit;
-// - forms marked data-confirm ask before submitting;
+// - forms (or submit buttons) marked data-confirm="question" ask in a <dialog> before
+//   submitting; data-confirm-yes / data-confirm-no name its two buttons (by default
+//   the submit button's own label and "Go back"). Without JavaScript they submit at once;
 // - buttons marked data-copy="ID" copy the value of the element with that id;
 // - a link marked data-download-json="ID" downloads the fields marked data-json-key
 //   inside the element with that id as a JSON file, built here in the browser (the
 //   link's own data: URL is the fallback without JavaScript).
 (function () {
   "use strict";
+  var confirmDialog = null;
+  // One dialog, built on first use: a question, a safe "no" (focused) and a verb "yes".
+  function askFirst(form, submitter, question) {
+    if (!window.HTMLDialogElement) return false;
+    if (!confirmDialog) {
+      confirmDialog = document.createElement("dialog");
+      confirmDialog.className = "confirm-dialog";
+      confirmDialog.setAttribute("aria-labelledby", "confirm-dialog-question");
+      var article = document.createElement("article");
+      var text = document.createElement("p");
+      text.id = "confirm-dialog-question";
+      var footer = document.createElement("footer");
+      var no = document.createElement("button");
+      no.type = "button";
+      no.className = "secondary";
+      no.setAttribute("data-confirm-answer", "no");
+      var yes = document.createElement("button");
+      yes.type = "button";
+      yes.setAttribute("data-confirm-answer", "yes");
+      footer.append(no, yes);
+      article.append(text, footer);
+      confirmDialog.append(article);
+      document.body.append(confirmDialog);
+    }
+    var holder = submitter && submitter.hasAttribute("data-confirm") ? submitter : form;
+    var label = function (name, fallback) {
+      return holder.getAttribute(name) || form.getAttribute(name) || fallback;
+    };
+    confirmDialog.querySelector("p").textContent = question;
+    var noButton = confirmDialog.querySelector("[data-confirm-answer=no]");
+    var yesButton = confirmDialog.querySelector("[data-confirm-answer=yes]");
+    noButton.textContent = label("data-confirm-no", "Go back");
+    yesButton.textContent = label("data-confirm-yes", (submitter && submitter.textContent.trim()) || "Continue");
+    yesButton.className = submitter && submitter.classList.contains("danger") ? "danger" : "";
+    var answer = function (yes) {
+      noButton.onclick = yesButton.onclick = null;
+      confirmDialog.close();
+      if (yes) {
+        form.dataset.confirmed = "1";
+        if (form.requestSubmit) {
+          form.requestSubmit(submitter || undefined);
+        } else {
+          form.submit();
+        }
+      } else if (submitter) {
+        submitter.focus();
+      }
+    };
+    noButton.onclick = function () { answer(false); };
+    yesButton.onclick = function () { answer(true); };
+    confirmDialog.oncancel = function () { answer(false); };
+    confirmDialog.showModal();
+    noButton.focus();
+    return true;
+  }
   document.addEventListener("submit", function (event) {
     var form = event.target;
-    var question = form.getAttribute("data-confirm");
-    if (question && !window.confirm(question)) {
+    var submitter = event.submitter || null;
+    var question = (submitter && submitter.getAttribute("data-confirm")) || form.getAttribute("data-confirm");
+    if (question && form.dataset.confirmed !== "1" && askFirst(form, submitter, question)) {
       event.preventDefault();
       return;
     }
+    delete form.dataset.confirmed;
     if (form.hasAttribute("data-once")) {
       if (form.dataset.submitted === "1") {
         event.preventDefault();

@@ -1,6 +1,7 @@
 //! My Hub and the Consumer Apps tab.
 
 use super::*;
+use crate::handlers::activity::{self, ActivityRow};
 
 #[derive(Template)]
 #[template(path = "apps/hub.html")]
@@ -12,6 +13,7 @@ pub struct HubPage {
     pub active: usize,
     pub pending: usize,
     pub suspended: usize,
+    pub rejected: usize,
     pub revoked: usize,
     pub teams: Vec<(String, String, String)>,
     pub activity: Vec<ActivityRow>,
@@ -31,7 +33,7 @@ pub async fn hub(ctx: PageCtx, scope: OrgScope, state: State) -> AppResult<HttpR
             let names = owner_names(conn, &org_id, &list)?;
             let my_teams = teams::for_user(conn, &org_id, &user_id)?;
             let targets: Vec<String> = ids.iter().map(|id| format!("app:{id}")).collect();
-            let activity = crate::models::audit::for_targets(conn, &org_id, &targets, 10)?;
+            let activity = activity::recent(conn, &org_id, Some(&targets), 10)?;
             Ok((list, creds, names, my_teams, admin_teams, activity))
         })
         .await?;
@@ -42,6 +44,7 @@ pub async fn hub(ctx: PageCtx, scope: OrgScope, state: State) -> AppResult<HttpR
         active: count("active"),
         pending: count("pending"),
         suspended: count("suspended"),
+        rejected: count("rejected"),
         revoked: count("revoked"),
         apps: rows(
             &list,
@@ -59,7 +62,7 @@ pub async fn hub(ctx: PageCtx, scope: OrgScope, state: State) -> AppResult<HttpR
             .into_iter()
             .map(|(t, r)| (t.id, t.name, r))
             .collect(),
-        activity: activity.into_iter().map(activity_row).collect(),
+        activity,
         ctx: ctx.in_org(&scope),
     };
     render(&page)
@@ -67,22 +70,85 @@ pub async fn hub(ctx: PageCtx, scope: OrgScope, state: State) -> AppResult<HttpR
 
 // ------------------------------------------------------------ Consumer Apps
 
+/// One table of the Consumer Apps tab, paged on its own.
+pub struct AppSection {
+    pub rows: Vec<AppRow>,
+    /// Apps in the whole section (all pages).
+    pub total: usize,
+    pub page: usize,
+    pub pages: usize,
+    /// Shown at all: a status filter hides the sections it cannot match.
+    pub shown: bool,
+}
+
+impl AppSection {
+    fn new(all: Vec<AppRow>, page: Option<usize>, shown: bool) -> Self {
+        let total = all.len();
+        let pages = total.div_ceil(PAGE_SIZE).max(1);
+        let page = page.unwrap_or(1).clamp(1, pages);
+        let rows = all
+            .into_iter()
+            .skip((page - 1) * PAGE_SIZE)
+            .take(PAGE_SIZE)
+            .collect();
+        Self {
+            rows,
+            total,
+            page,
+            pages,
+            shown,
+        }
+    }
+}
+
+/// Which table of the Consumer Apps tab an app belongs in: working or waiting apps,
+/// rejected ones, revoked ones.
+pub fn section_of(status: &str) -> &'static str {
+    match status {
+        "rejected" => "rejected",
+        "revoked" => "revoked",
+        _ => "active",
+    }
+}
+
 #[derive(Template)]
 #[template(path = "apps/list.html")]
 pub struct AppListPage {
     pub ctx: PageCtx,
     pub slug: String,
     pub tab: &'static str,
-    pub active: Vec<AppRow>,
-    pub revoked: Vec<AppRow>,
+    pub active: AppSection,
+    pub rejected: AppSection,
+    pub revoked: AppSection,
     pub q: String,
     pub sort: String,
     pub filter: String,
-    pub page: usize,
-    pub pages: usize,
-    pub revoked_page: usize,
-    pub revoked_pages: usize,
     pub is_admin: bool,
+}
+
+impl AppListPage {
+    /// The query string that keeps the search, sort, filter and the other sections'
+    /// pages, with `section` at `page`.
+    pub fn page_link(&self, section: &str, page: usize) -> String {
+        let at = |name: &str, current: usize| if name == section { page } else { current };
+        let query = serde_urlencoded::to_string([
+            ("q", self.q.clone()),
+            ("sort", self.sort.clone()),
+            ("filter", self.filter.clone()),
+            ("page", at("active", self.active.page).to_string()),
+            ("rejected_page", at("rejected", self.rejected.page).to_string()),
+            ("revoked_page", at("revoked", self.revoked.page).to_string()),
+        ])
+        .unwrap_or_default();
+        format!("?{query}")
+    }
+
+    /// Nothing at all to list, before any search or filter.
+    pub fn no_apps_at_all(&self) -> bool {
+        self.q.is_empty()
+            && self.filter.is_empty()
+            && self.active.total + self.rejected.total + self.revoked.total == 0
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -93,9 +159,12 @@ pub struct ListQuery {
     pub sort: String,
     #[serde(default)]
     pub filter: String,
+    /// The Active table's page.
     #[serde(default)]
     pub page: Option<usize>,
-    /// The Revoked table pages on its own.
+    /// The Rejected and Revoked tables page on their own.
+    #[serde(default)]
+    pub rejected_page: Option<usize>,
     #[serde(default)]
     pub revoked_page: Option<usize>,
 }
@@ -132,14 +201,16 @@ pub async fn list(
     list.retain(|a| {
         needle.is_empty() || a.name.to_lowercase().contains(&needle) || a.id.starts_with(&needle)
     });
-    if matches!(
-        query.filter.as_str(),
-        "pending" | "active" | "suspended" | "rejected"
-    ) {
-        list.retain(|a| a.status == query.filter);
-    }
-    if query.filter == "orphaned" {
-        list.retain(|a| a.status_reason == OWNER_LEFT || Owner::of(a).is_none());
+    let is_admin = role >= Role::Admin;
+    let filter = match query.filter.as_str() {
+        f @ ("pending" | "active" | "suspended" | "rejected" | "revoked") => f,
+        "orphaned" if is_admin => "orphaned",
+        _ => "",
+    };
+    match filter {
+        "" => {}
+        "orphaned" => list.retain(|a| a.status_reason == OWNER_LEFT || Owner::of(a).is_none()),
+        status => list.retain(|a| a.status == status),
     }
     match query.sort.as_str() {
         "name" => list.sort_by_key(|a| a.name.to_lowercase()),
@@ -154,37 +225,28 @@ pub async fn list(
         now,
         &scope.identity.user.id,
         &admin_teams,
-        role >= Role::Admin,
+        is_admin,
     );
-    let (revoked, active): (Vec<AppRow>, Vec<AppRow>) =
-        all.into_iter().partition(|r| r.status == "revoked");
-    let pages = active.len().div_ceil(PAGE_SIZE).max(1);
-    let page = query.page.unwrap_or(1).clamp(1, pages);
-    let active = active
-        .into_iter()
-        .skip((page - 1) * PAGE_SIZE)
-        .take(PAGE_SIZE)
-        .collect();
-    let revoked_pages = revoked.len().div_ceil(PAGE_SIZE).max(1);
-    let revoked_page = query.revoked_page.unwrap_or(1).clamp(1, revoked_pages);
-    let revoked = revoked
-        .into_iter()
-        .skip((revoked_page - 1) * PAGE_SIZE)
-        .take(PAGE_SIZE)
-        .collect();
+    let (mut active, mut rejected, mut revoked) = (Vec::new(), Vec::new(), Vec::new());
+    for row in all {
+        match section_of(&row.status) {
+            "rejected" => rejected.push(row),
+            "revoked" => revoked.push(row),
+            _ => active.push(row),
+        }
+    }
+    // A status filter shows only the table that status lives in.
+    let shown = |section: &str| matches!(filter, "" | "orphaned") || section_of(filter) == section;
     render(&AppListPage {
         ctx: ctx.in_org(&scope),
         slug: scope.org.slug.clone(),
         tab: "apps",
-        active,
-        revoked,
+        active: AppSection::new(active, query.page, shown("active")),
+        rejected: AppSection::new(rejected, query.rejected_page, shown("rejected")),
+        revoked: AppSection::new(revoked, query.revoked_page, shown("revoked")),
         q,
         sort: query.sort,
-        filter: query.filter,
-        page,
-        pages,
-        revoked_page,
-        revoked_pages,
-        is_admin: role >= Role::Admin,
+        filter: filter.to_string(),
+        is_admin,
     })
 }

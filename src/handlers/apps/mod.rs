@@ -17,7 +17,6 @@ use crate::db::DbConnection;
 use crate::error::{AppError, AppResult};
 use crate::handlers::{EmptyForm, flash_outcome, form_problem};
 use crate::models::apps::{self, App, AppFilter, Credential};
-use crate::models::audit::AuditEvent;
 use crate::models::{teams, users};
 use crate::services::apps::{OWNER_LEFT, Owner};
 use crate::services::{self};
@@ -148,22 +147,6 @@ fn rows(
             }
         })
         .collect()
-}
-
-// ------------------------------------------------------------------ My Hub
-
-pub struct ActivityRow {
-    pub when: String,
-    pub action: String,
-    pub detail: String,
-}
-
-fn activity_row(e: AuditEvent) -> ActivityRow {
-    ActivityRow {
-        when: when(e.created_at),
-        action: e.action,
-        detail: e.detail,
-    }
 }
 
 // ------------------------------------------------------------------ app page

@@ -1,6 +1,7 @@
 //! The app page.
 
 use super::*;
+use crate::handlers::activity::{self, ActivityRow};
 
 #[derive(Template)]
 #[template(path = "apps/show.html")]
@@ -21,6 +22,25 @@ pub struct AppPage {
     /// Products the app may still ask for: (id, name).
     pub requestable: Vec<(String, String)>,
     pub is_org_admin: bool,
+    /// While the app is pending: products whose requests wait for an admin, and
+    /// products already approved (they work once nothing waits any more).
+    pub waiting: Vec<String>,
+    pub approved: Vec<String>,
+}
+
+impl AppPage {
+    pub fn waiting_list(&self) -> String {
+        crate::wording::and_list(&self.waiting)
+    }
+
+    pub fn approved_list(&self) -> String {
+        crate::wording::and_list(&self.approved)
+    }
+
+    /// "is" or "are", to agree with the approved products.
+    pub fn approved_verb(&self) -> &'static str {
+        if self.approved.len() == 1 { "is" } else { "are" }
+    }
 }
 
 pub struct SubscriptionRow {
@@ -52,8 +72,8 @@ pub async fn show(
     let (names, audit, targets, subscriptions, products) = state
         .db(move |conn| {
             let names = owner_names(conn, &org_id, std::slice::from_ref(&app))?;
-            let audit =
-                crate::models::audit::for_targets(conn, &org_id, &[format!("app:{}", app.id)], 50)?;
+            let target = [format!("app:{}", app.id)];
+            let audit = activity::recent(conn, &org_id, Some(&target), 50)?;
             let targets = transfer_targets(conn, &org_id, &user_id, org_role, &app)?;
             let subscriptions = crate::models::products::subscriptions_of(conn, &app.id)?;
             let products = services::products::visible_for(conn, &org_id, &user_id, role)?;
@@ -70,6 +90,18 @@ pub async fn show(
         .filter(|p| !live_products.contains(&p.id.as_str()))
         .map(|p| (p.id.clone(), p.name.clone()))
         .collect();
+    let names_with = |status: &str| -> Vec<String> {
+        if loaded.app.status != "pending" {
+            return Vec::new();
+        }
+        subscriptions
+            .iter()
+            .filter(|(s, _)| s.status == status)
+            .map(|(_, p)| p.name.clone())
+            .collect()
+    };
+    let waiting = names_with("pending");
+    let approved = names_with("approved");
     let subscriptions: Vec<SubscriptionRow> = subscriptions
         .into_iter()
         .map(|(s, p)| SubscriptionRow {
@@ -100,11 +132,13 @@ pub async fn show(
         credentials,
         can_manage,
         live: loaded.app.status != "revoked",
-        audit: audit.into_iter().map(activity_row).collect(),
+        audit,
         transfer_targets: targets,
         subscriptions,
         requestable,
         is_org_admin: role >= Role::Admin,
+        waiting,
+        approved,
         app: loaded.app,
     })
 }

@@ -113,12 +113,17 @@ pub fn rotate(
             }
         })?;
         let detail = if overlap.is_zero() {
-            "reset: old credentials revoked".to_string()
+            "every old credential stopped at once".to_string()
         } else {
-            format!(
-                "rotated: {kept} old credential(s) keep working for {} minutes",
-                overlap.num_minutes()
-            )
+            let overlap = format!("overlap {}", crate::wording::duration(overlap));
+            if kept == 1 {
+                overlap
+            } else {
+                format!(
+                    "{overlap} for {}",
+                    crate::wording::count_of(kept, "old credential", "old credentials")
+                )
+            }
         };
         audit_app(
             conn,

@@ -71,7 +71,8 @@ pub fn revoke(conn: &mut DbConnection, ctx: &Ctx, app: &App, reason: &str) -> Ap
             &app,
             "app.revoked",
             &format!(
-                "{n} credential(s) revoked; reason: {}",
+                "{} revoked; reason: {}",
+                crate::wording::count_of(n, "credential", "credentials"),
                 if reason.is_empty() {
                     "none given"
                 } else {
@@ -97,7 +98,11 @@ pub fn delete(conn: &mut DbConnection, ctx: &Ctx, app: &App) -> AppResult<()> {
             ctx,
             &app,
             "app.deleted",
-            &format!("{}; {n} credential(s) revoked", app.name),
+            &format!(
+                "{}; {} revoked",
+                app.name,
+                crate::wording::count_of(n, "credential", "credentials")
+            ),
         )?;
         Ok(())
     })
