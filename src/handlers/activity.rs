@@ -194,9 +194,9 @@ pub fn sentence(e: &AuditEvent, names: &Names) -> String {
         ),
         "subscription.cancelled" => format!("{actor} unsubscribed {app} from {d}"),
         "credential.rotated" => format!("{actor} rotated the credential of {app} ({d})"),
-        "credential.reset" => format!(
-            "{actor} reset the credential of {app}; every old credential stopped at once"
-        ),
+        "credential.reset" => {
+            format!("{actor} reset the credential of {app}; every old credential stopped at once")
+        }
         "credential.retired" => {
             let shown = d
                 .split_once(" (")
@@ -336,11 +336,19 @@ mod tests {
             "Bo rotated the credential of Billing app (overlap 7 days)"
         );
         assert_eq!(
-            say(Some("u1"), "app.created", "Billing app (api_key), owner team:t1"),
+            say(
+                Some("u1"),
+                "app.created",
+                "Billing app (api_key), owner team:t1"
+            ),
             "Ana created Billing app for team Platform"
         );
         assert_eq!(
-            say(Some("u1"), "app.created", "Billing app (api_key), owner user:u1"),
+            say(
+                Some("u1"),
+                "app.created",
+                "Billing app (api_key), owner user:u1"
+            ),
             "Ana created Billing app"
         );
         assert_eq!(

@@ -56,6 +56,13 @@ pub struct QueuePage {
     pub products: Vec<(String, String)>,
 }
 
+impl QueuePage {
+    /// "1 request", "3 requests".
+    pub fn total_label(&self) -> String {
+        crate::wording::count_of(self.total, "request", "requests")
+    }
+}
+
 #[derive(Debug, Default, Deserialize)]
 pub struct QueueQuery {
     #[serde(default)]
@@ -179,7 +186,8 @@ pub async fn decide(
             &to,
             Ok(()),
             &format!(
-                "{n} request(s) {}.",
+                "{} {}.",
+                crate::wording::count_of(n, "request", "requests"),
                 if approve { "approved" } else { "rejected" }
             ),
         ),

@@ -9,7 +9,9 @@ use crate::auth::csrf::CsrfForm;
 use crate::auth::policy::{self, InstanceAction, OrgAction, Role};
 use crate::auth::{OrgScope, SignedIn, State};
 use crate::error::AppResult;
+use crate::handlers::activity::{self, ActivityRow};
 use crate::handlers::{EmptyForm, form_problem, service_ctx};
+use crate::models::overview::{self, COUNT_CAP, Progress};
 use crate::models::{invitations, orgs as org_model};
 use crate::services;
 use crate::validate;
@@ -128,16 +130,48 @@ pub struct OrgHomePage {
     pub pending_invitations: usize,
     pub is_admin: bool,
     pub tab: &'static str,
+    /// The getting-started checklist (admins).
+    pub progress: Progress,
+    /// The organisation's recent activity (admins).
+    pub activity: Vec<ActivityRow>,
+}
+
+impl OrgHomePage {
+    /// Every step of the getting-started checklist is done.
+    pub fn set_up(&self) -> bool {
+        self.progress.has_product && self.progress.has_invited && self.progress.has_active_app
+    }
+
+    /// "1 request", "12 requests", "100+ requests".
+    pub fn pending_label(&self) -> String {
+        let n = self.progress.pending_requests;
+        if n >= COUNT_CAP {
+            format!("{COUNT_CAP}+ requests")
+        } else {
+            crate::wording::count(n, "request", "requests")
+        }
+    }
 }
 
 pub async fn home(ctx: PageCtx, scope: OrgScope, state: State) -> AppResult<HttpResponse> {
     let role = scope.authorize(OrgAction::View)?;
     let org_id = scope.org.id.clone();
-    let (members, pending) = state
+    let is_admin = role >= Role::Admin;
+    let (members, pending, progress, activity) = state
         .db(move |conn| {
+            let (progress, activity) = if is_admin {
+                (
+                    overview::progress(conn, &org_id)?,
+                    activity::recent(conn, &org_id, None, 10)?,
+                )
+            } else {
+                (Progress::default(), Vec::new())
+            };
             Ok((
                 org_model::count_members(conn, &org_id)?,
                 invitations::open_for_org(conn, &org_id)?.len(),
+                progress,
+                activity,
             ))
         })
         .await?;
@@ -148,8 +182,10 @@ pub async fn home(ctx: PageCtx, scope: OrgScope, state: State) -> AppResult<Http
         role: role.label().to_string(),
         members,
         pending_invitations: pending,
-        is_admin: role >= Role::Admin,
+        is_admin,
         tab: "overview",
+        progress,
+        activity,
     })
 }
 

@@ -44,6 +44,13 @@ pub struct TeamsPage {
     pub tab: &'static str,
 }
 
+impl TeamsPage {
+    /// "1 team", "4 teams".
+    pub fn total_label(&self) -> String {
+        crate::wording::count_of(self.total, "team", "teams")
+    }
+}
+
 #[derive(Debug, Default, Deserialize)]
 pub struct ListQuery {
     #[serde(default)]

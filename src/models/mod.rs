@@ -9,6 +9,7 @@ pub mod names;
 pub mod notifications;
 pub mod orgs;
 pub mod outbox;
+pub mod overview;
 pub mod products;
 pub mod sessions;
 pub mod settings;

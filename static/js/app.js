@@ -3,6 +3,10 @@
 // - forms (or submit buttons) marked data-confirm="question" ask in a <dialog> before
 //   submitting; data-confirm-yes / data-confirm-no name its two buttons (by default
 //   the submit button's own label and "Go back"). Without JavaScript they submit at once;
+// - an input marked data-check="ID" ticks the radio button with that id when typed in
+//   (the custom overlap on the rotate form);
+// - a checkbox marked data-select-all="PREFIX" (hidden without JavaScript) ticks or
+//   clears every checkbox of its form whose name starts with PREFIX;
 // - buttons marked data-copy="ID" copy the value of the element with that id;
 // - a link marked data-download-json="ID" downloads the fields marked data-json-key
 //   inside the element with that id as a JSON file, built here in the browser (the
@@ -84,6 +88,36 @@
         b.setAttribute("aria-busy", "true");
       });
     }
+  });
+  document.querySelectorAll("[data-select-all]").forEach(function (all) {
+    var form = all.form;
+    if (!form) return;
+    var prefix = all.getAttribute("data-select-all");
+    var boxes = function () {
+      return Array.prototype.filter.call(form.querySelectorAll("input[type=checkbox]"), function (b) {
+        return b !== all && b.name.indexOf(prefix) === 0;
+      });
+    };
+    var sync = function () {
+      var list = boxes();
+      var ticked = list.filter(function (b) { return b.checked; }).length;
+      all.checked = list.length > 0 && ticked === list.length;
+      all.indeterminate = ticked > 0 && ticked < list.length;
+    };
+    all.hidden = false;
+    all.addEventListener("change", function () {
+      boxes().forEach(function (b) { b.checked = all.checked; });
+      all.indeterminate = false;
+    });
+    form.addEventListener("change", function (event) {
+      if (event.target !== all) sync();
+    });
+    sync();
+  });
+  document.addEventListener("input", function (event) {
+    var id = event.target.getAttribute && event.target.getAttribute("data-check");
+    var radio = id && document.getElementById(id);
+    if (radio) radio.checked = true;
   });
   document.addEventListener("click", function (event) {
     var download = event.target.closest("[data-download-json]");

@@ -228,7 +228,7 @@ async fn fifty_requests_are_approved_in_one_go() {
     assert!(
         ada.get("/o/acme/admin/approvals")
             .await
-            .contains("50 request(s) approved.")
+            .contains("50 requests approved.")
     );
 }
 

@@ -136,7 +136,10 @@ impl AppListPage {
             ("sort", self.sort.clone()),
             ("filter", self.filter.clone()),
             ("page", at("active", self.active.page).to_string()),
-            ("rejected_page", at("rejected", self.rejected.page).to_string()),
+            (
+                "rejected_page",
+                at("rejected", self.rejected.page).to_string(),
+            ),
             ("revoked_page", at("revoked", self.revoked.page).to_string()),
         ])
         .unwrap_or_default();

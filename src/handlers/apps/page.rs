@@ -39,7 +39,11 @@ impl AppPage {
 
     /// "is" or "are", to agree with the approved products.
     pub fn approved_verb(&self) -> &'static str {
-        if self.approved.len() == 1 { "is" } else { "are" }
+        if self.approved.len() == 1 {
+            "is"
+        } else {
+            "are"
+        }
     }
 }
 
