@@ -18,6 +18,7 @@ mod input;
 mod invitations;
 mod mail;
 mod orgs;
+mod pages;
 mod policy;
 mod products;
 mod security;
