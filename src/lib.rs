@@ -16,6 +16,7 @@ pub mod mail;
 pub mod markdown;
 pub mod middleware;
 pub mod models;
+pub mod openapi;
 pub mod public_keys;
 pub mod routes;
 pub mod services;

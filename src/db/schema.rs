@@ -165,6 +165,7 @@ diesel::table! {
         archived_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        openapi_html -> Nullable<Text>,
     }
 }
 

@@ -18,6 +18,8 @@ pub struct Product {
     pub name: String,
     pub summary: String,
     pub docs_markdown: String,
+    /// The API reference's OpenAPI document as JSON (converted from YAML if it came
+    /// as YAML), checked when saved.
     pub openapi_json: Option<String>,
     /// `members` (every member) or `teams` (only the chosen teams).
     pub visibility: String,
@@ -32,6 +34,8 @@ pub struct Product {
     pub archived_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// `openapi_json` rendered to sanitised HTML when it was saved (`crate::openapi`).
+    pub openapi_html: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]

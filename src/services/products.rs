@@ -238,6 +238,7 @@ pub fn create(
             archived_at: None,
             created_at: ctx.now,
             updated_at: ctx.now,
+            openapi_html: None,
         };
         apply(&mut p, input);
         products::insert(conn, &p).map_err(|e| {
@@ -315,6 +316,98 @@ pub fn set_archived(
             } else {
                 "product.restored"
             },
+            Some(&format!("product:{}", p.id)),
+            &p.name,
+        )?;
+        Ok(())
+    })
+}
+
+/// What a saved API reference holds, for the admin's confirmation.
+#[derive(Debug, Clone)]
+pub struct ApiReferenceSaved {
+    pub title: String,
+    pub api_version: String,
+    pub openapi_version: String,
+    pub operations: usize,
+}
+
+/// Checks an OpenAPI 3.0 / 3.1 document (JSON or YAML text, at most 1 MiB) and makes
+/// it the product's API reference, rendered now so the docs page never renders it.
+/// A document that does not parse or check changes nothing: the error lists every
+/// problem (422). The product is looked up in `org`; another organisation's is not
+/// found.
+pub fn set_api_reference(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    org: &Organisation,
+    product_id: &str,
+    raw: &str,
+) -> AppResult<ApiReferenceSaved> {
+    let compiled = crate::openapi::compile(raw).map_err(AppError::Invalid)?;
+    store_api_reference(conn, ctx, org, product_id, &compiled)
+}
+
+/// Stores an already compiled reference (callers that check input before a larger
+/// transaction, like the management API).
+pub fn store_api_reference(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    org: &Organisation,
+    product_id: &str,
+    compiled: &crate::openapi::Compiled,
+) -> AppResult<ApiReferenceSaved> {
+    write_transaction(conn, |conn| {
+        let mut p = products::find(conn, &org.id, product_id)?.ok_or(AppError::NotFound)?;
+        p.openapi_json = Some(compiled.json.clone());
+        p.openapi_html = Some(compiled.html.clone());
+        p.updated_at = ctx.now;
+        products::save(conn, &p)?;
+        audit::record(
+            conn,
+            ctx,
+            Some(&org.id),
+            "product.api_reference_set",
+            Some(&format!("product:{}", p.id)),
+            &format!(
+                "{}: {} {} (OpenAPI {}, {} operations)",
+                p.name,
+                compiled.title,
+                compiled.api_version,
+                compiled.openapi_version,
+                compiled.operations
+            ),
+        )?;
+        Ok(ApiReferenceSaved {
+            title: compiled.title.clone(),
+            api_version: compiled.api_version.clone(),
+            openapi_version: compiled.openapi_version.clone(),
+            operations: compiled.operations,
+        })
+    })
+}
+
+/// Removes the product's API reference; 409 when it has none.
+pub fn remove_api_reference(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    org: &Organisation,
+    product_id: &str,
+) -> AppResult<()> {
+    write_transaction(conn, |conn| {
+        let mut p = products::find(conn, &org.id, product_id)?.ok_or(AppError::NotFound)?;
+        if p.openapi_json.is_none() {
+            return Err(AppError::conflict("This product has no API reference."));
+        }
+        p.openapi_json = None;
+        p.openapi_html = None;
+        p.updated_at = ctx.now;
+        products::save(conn, &p)?;
+        audit::record(
+            conn,
+            ctx,
+            Some(&org.id),
+            "product.api_reference_removed",
             Some(&format!("product:{}", p.id)),
             &p.name,
         )?;
