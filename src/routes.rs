@@ -162,6 +162,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::post().to(products::update),
         )
         .route(
+            "/o/{slug}/admin/products/{id}/reference",
+            web::post().to(products::save_api_reference),
+        )
+        .route(
+            "/o/{slug}/admin/products/{id}/reference/remove",
+            web::post().to(products::remove_api_reference),
+        )
+        .route(
+            "/o/{slug}/products/{product}/openapi.json",
+            web::get().to(products::download_api_reference),
+        )
+        .route(
             "/o/{slug}/admin/products/{id}/archive",
             web::post().to(products::archive),
         )

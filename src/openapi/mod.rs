@@ -65,6 +65,37 @@ pub fn compile(raw: &str) -> Result<Compiled, Vec<String>> {
     })
 }
 
+/// One line about a stored document (`openapi_json`): "Pets 2.0 · OpenAPI 3.1.0 · 12
+/// operations".
+pub fn summary(json: &str) -> Option<String> {
+    let root: node::Node = serde_json::from_str(json).ok()?;
+    let info = root.get("info")?;
+    let operations: usize = root
+        .get("paths")
+        .and_then(node::Node::as_object)
+        .map(|paths| {
+            paths
+                .values()
+                .map(|item| {
+                    check::METHODS
+                        .iter()
+                        .filter(|m| item.get(m).is_some())
+                        .count()
+                })
+                .sum()
+        })
+        .unwrap_or(0);
+    Some(format!(
+        "{} {} · OpenAPI {} · {operations} operation{}",
+        info.str_at("title").unwrap_or("API"),
+        info.get("version")
+            .map(node::Node::literal)
+            .unwrap_or_default(),
+        root.str_at("openapi").unwrap_or(""),
+        if operations == 1 { "" } else { "s" }
+    ))
+}
+
 /// Text for HTML content and attribute values.
 pub(crate) fn esc(text: &str) -> String {
     let mut out = String::with_capacity(text.len());

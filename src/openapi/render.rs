@@ -265,7 +265,7 @@ fn servers_html(root: &Node) -> String {
     )
 }
 
-/// The whole reference; `root` has passed `check`.
+/// The whole reference (the page supplies its `<h2>`); `root` has passed `check`.
 pub fn render(root: &Node, openapi_version: &str) -> (String, usize) {
     let info = root.get("info").unwrap_or(&Node::Null);
     let title = info.str_at("title").unwrap_or("API");
@@ -277,7 +277,7 @@ pub fn render(root: &Node, openapi_version: &str) -> (String, usize) {
         rows_left: MAX_ROWS,
     };
     let mut html = format!(
-        "<section class=\"api-ref\" aria-labelledby=\"api-reference\"><h2 id=\"api-reference\">API reference</h2><p class=\"api-meta\"><strong>{}</strong> · version {} · OpenAPI {} · {count} operation{}</p>",
+        "<div class=\"api-ref\"><p class=\"api-meta\"><strong>{}</strong> · version {} · OpenAPI {} · {count} operation{}</p>",
         esc(title),
         esc(&version),
         esc(openapi_version),
@@ -311,6 +311,6 @@ pub fn render(root: &Node, openapi_version: &str) -> (String, usize) {
     contents.push_str("</ul></nav>");
     html.push_str(&contents);
     html.push_str(&body);
-    html.push_str("</section>");
+    html.push_str("</div>");
     (html, count)
 }

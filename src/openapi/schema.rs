@@ -221,7 +221,12 @@ impl<'a> Walk<'a> {
             return;
         }
         let (schema, suffix) = self.container(schema);
-        let prefix = format!("{prefix}{suffix}");
+        // A top-level array's items are the table itself ("Schema: array of Pet").
+        let prefix = if prefix.is_empty() {
+            String::new()
+        } else {
+            format!("{prefix}{suffix}")
+        };
         let (resolved, name) = resolve(self.root, schema);
         if let Some(name) = name {
             if self.stack.contains(&name) {

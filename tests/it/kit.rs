@@ -232,6 +232,22 @@ impl Browser {
         .await
     }
 
+    /// POSTs a multipart form (a file upload) as a browser does from the page's form.
+    #[allow(dead_code)]
+    pub async fn post_multipart(&self, path: &str, form: reqwest::multipart::Form) -> Page {
+        Self::page(
+            self.client
+                .post(format!("{}{path}", self.base))
+                .header("Origin", self.base.as_str())
+                .header("Sec-Fetch-Site", "same-origin")
+                .multipart(form)
+                .send()
+                .await
+                .expect("POST"),
+        )
+        .await
+    }
+
     /// Loads `page` for its CSRF token, then POSTs `fields` with it to `action`.
     pub async fn submit(&self, page: &str, action: &str, fields: &[(&str, &str)]) -> Page {
         let token = self.get(page).await.csrf();

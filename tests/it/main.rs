@@ -20,6 +20,7 @@ mod mail;
 mod orgs;
 mod pages;
 mod policy;
+mod product_reference;
 mod products;
 mod security;
 mod system;

@@ -4,7 +4,7 @@ use crate::apps::{create_app, revealed_app_id};
 use crate::kit::{Browser, PASSWORD, TestApp, spawn_app};
 
 /// An admin publishes a product; returns its id.
-async fn publish(
+pub async fn publish(
     app: &TestApp,
     admin: &Browser,
     name: &str,
@@ -32,7 +32,7 @@ async fn publish(
     product_id(app, slug)
 }
 
-fn product_id(app: &TestApp, slug: &str) -> String {
+pub fn product_id(app: &TestApp, slug: &str) -> String {
     app.text(&format!(
         "SELECT id AS v FROM products WHERE slug = '{slug}'"
     ))
@@ -484,7 +484,9 @@ async fn product_docs_render_markdown_without_running_script_and_bad_input_is_re
     publish(&app, &ada, "Docs", "docs", "auto", &[("docs_markdown", "# Hello\n\n<script>alert(1)</script>\n\n[x](javascript:alert(1))\n\n<img src=x onerror=alert(1)>")]).await;
     let page = ada.get("/o/acme/products/docs").await;
     page.assert_status(200);
-    assert!(page.contains("<h1>Hello</h1>"));
+    // The page's title is its one <h1>; the docs' `# Hello` is an <h2>.
+    assert!(page.contains("<h2>Hello</h2>"));
+    assert_eq!(page.body.matches("<h1").count(), 1);
     let docs = &page.body[page.body.find("class=\"docs\"").unwrap()..];
     assert!(!docs.contains("<script>alert"));
     assert!(!docs.contains("javascript:"));
