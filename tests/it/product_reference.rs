@@ -4,6 +4,7 @@
 //! Also the product form's Markdown preview and the page headings.
 
 use reqwest::multipart::{Form, Part};
+use serde_json::json;
 
 use crate::kit::{Browser, Page, TestApp, follow, spawn_app};
 use crate::products::{product_id, publish};
@@ -553,4 +554,59 @@ async fn the_catalogue_and_product_management_have_their_own_headings() {
     assert!(catalogue.contains("<h1>API catalogue</h1>"));
     let manage = ada.get("/o/acme/admin/products").await;
     assert!(manage.contains("<h1>Manage products</h1>"));
+}
+
+#[tokio::test]
+async fn the_management_api_sets_replaces_and_removes_the_reference() {
+    let app = spawn_app().await;
+    let owner = app.setup_owner().await;
+    let api = app.api("ada@example.com", "acme", true, true);
+
+    // A bad document creates nothing and says why.
+    let reply = api
+        .post(
+            "/api/v1/products",
+            json!({"name": "Pets", "slug": "pets", "approval_mode": "auto",
+                   "openapi": "openapi: 3.0.3\ninfo: {title: x, version: '1'}\n"}),
+        )
+        .await;
+    let detail = reply.expect_problem(422);
+    assert!(detail.contains("`paths` is missing"), "{detail}");
+    assert_eq!(app.count("products"), 0);
+
+    let reply = api
+        .post(
+            "/api/v1/products",
+            json!({"name": "Pets", "slug": "pets", "approval_mode": "auto",
+                   "openapi": PETS_30_JSON}),
+        )
+        .await;
+    let created = reply.expect(201).clone();
+    assert_eq!(created["has_api_reference"], true);
+    let id = created["id"].as_str().unwrap().to_string();
+    let docs = owner.get("/o/acme/products/pets").await;
+    assert!(docs.contains("<strong>Pet Store</strong> · version 1.4.0"));
+
+    // PATCH: a bad document changes nothing; a good one replaces; null removes.
+    let path = format!("/api/v1/products/{id}");
+    let reply = api
+        .patch(&path, json!({"openapi": "{\"openapi\": \"3.1.0\""}), None)
+        .await;
+    assert!(reply.expect_problem(422).contains("line 1"));
+    let before = stored(&app, &id);
+    assert!(before.0.unwrap().contains("Pet Store"));
+    let reply = api
+        .patch(&path, json!({"openapi": WEATHER_31_YAML}), None)
+        .await;
+    assert_eq!(reply.expect(200)["has_api_reference"], true);
+    assert!(stored(&app, &id).1.unwrap().contains("Weather"));
+    let reply = api.patch(&path, json!({"summary": "Still"}), None).await;
+    assert_eq!(
+        reply.expect(200)["has_api_reference"],
+        true,
+        "left out: kept"
+    );
+    let reply = api.patch(&path, json!({"openapi": null}), None).await;
+    assert_eq!(reply.expect(200)["has_api_reference"], false);
+    assert_eq!(stored(&app, &id), (None, None));
 }

@@ -101,6 +101,9 @@ pub struct ProductDetailOut {
     pub product: ProductOut,
     /// The documentation, in Markdown.
     pub docs_markdown: String,
+    /// Developers see an API reference, built from an OpenAPI document, on the
+    /// product's page.
+    pub has_api_reference: bool,
 }
 
 api_list!(ProductList, ProductOut);
@@ -137,6 +140,7 @@ pub(super) fn product_full(
     Ok(ProductDetailOut {
         product: product_summary(p, teams)?,
         docs_markdown: p.docs_markdown.clone(),
+        has_api_reference: p.openapi_json.is_some(),
     })
 }
 
@@ -163,6 +167,12 @@ pub struct NewProductIn {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(max_length = 200000)]
     pub docs_markdown: Option<String>,
+    /// An OpenAPI 3.0 or 3.1 document (JSON or YAML text, at most 1 MiB), shown to
+    /// developers as the product's API reference. One that does not check is refused
+    /// (422, every problem listed) and nothing is created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 1048576)]
+    pub openapi: Option<String>,
     /// `members` when left out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub visibility: Option<ProductVisibility>,
@@ -253,4 +263,13 @@ pub struct ProductUpdate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(max_items = 50)]
     pub scopes: Option<Vec<String>>,
+    /// A new OpenAPI 3.0 or 3.1 document (JSON or YAML text, at most 1 MiB) for the
+    /// API reference; `null` removes the reference.
+    #[serde(
+        default,
+        deserialize_with = "sent",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>, max_length = 1048576)]
+    pub openapi: Option<Option<String>>,
 }

@@ -190,11 +190,21 @@ pub async fn create_product(
     let input = check_product(&form, &teams, &scopes)?;
     let ctx = actor.ctx.clone();
     let org = actor.org.clone();
+    let openapi = body.openapi.clone();
     support::create_once(&state, &actor, &req, &body, move |conn| {
-        ensure_teams(conn, &org.id, &input)?;
-        let p = services::products::create(conn, &ctx, &org, &input)?;
-        let out = reload_product(conn, &org.id, &p.id)?;
-        Created::new(&out, Some(format!("/api/v1/products/{}", p.id)))
+        // Checked before anything is written: a bad document creates nothing.
+        let reference = openapi
+            .map(|raw| crate::openapi::compile(&raw).map_err(AppError::Invalid))
+            .transpose()?;
+        write_transaction(conn, |conn| {
+            ensure_teams(conn, &org.id, &input)?;
+            let p = services::products::create(conn, &ctx, &org, &input)?;
+            if let Some(compiled) = &reference {
+                services::products::store_api_reference(conn, &ctx, &org, &p.id, compiled)?;
+            }
+            let out = reload_product(conn, &org.id, &p.id)?;
+            Created::new(&out, Some(format!("/api/v1/products/{}", p.id)))
+        })
     })
     .await
 }
@@ -242,6 +252,14 @@ pub async fn update_product(
     let org = actor.org.clone();
     let out = state
         .db(move |conn| {
+            // Checked before the write lock is taken; a bad document changes nothing.
+            let reference = match &changes.openapi {
+                Some(Some(raw)) => Some(Some(
+                    crate::openapi::compile(raw).map_err(AppError::Invalid)?,
+                )),
+                Some(None) => Some(None),
+                None => None,
+            };
             write_transaction(conn, |conn| {
                 let (found, _) = find_product(conn, &org.id, &key)?;
                 lock_product(conn, &found.id)?;
@@ -251,6 +269,18 @@ pub async fn update_product(
                 let input = changed_input(&p, &current_teams, &changes)?;
                 ensure_teams(conn, &org.id, &input)?;
                 services::products::update(conn, &ctx, &org, &p, &input)?;
+                match reference {
+                    Some(Some(compiled)) => {
+                        services::products::store_api_reference(
+                            conn, &ctx, &org, &p.id, &compiled,
+                        )?;
+                    }
+                    // `null` removes the reference; removing none is no change.
+                    Some(None) if p.openapi_json.is_some() => {
+                        services::products::remove_api_reference(conn, &ctx, &org, &p.id)?;
+                    }
+                    _ => {}
+                }
                 reload_product(conn, &org.id, &p.id)
             })
         })
