@@ -220,6 +220,13 @@ pub fn sentence(e: &AuditEvent, names: &Names) -> String {
         "product.updated" => format!("{actor} updated {d}"),
         "product.archived" => format!("{actor} archived {d}"),
         "product.restored" => format!("{actor} restored {d}"),
+        "product.api_reference_set" => match d.split_once(": ") {
+            Some((product, document)) => {
+                format!("{actor} set the API reference of {product} to {document}")
+            }
+            None => format!("{actor} set the API reference of {d}"),
+        },
+        "product.api_reference_removed" => format!("{actor} removed the API reference of {d}"),
         "team.created" => format!("{actor} created team {d}"),
         "team.member_added" => match d.rsplit_once(" as ") {
             Some((email, role)) => format!("{actor} added {email} to {team} as {role}"),

@@ -370,12 +370,13 @@ pub fn store_api_reference(
             "product.api_reference_set",
             Some(&format!("product:{}", p.id)),
             &format!(
-                "{}: {} {} (OpenAPI {}, {} operations)",
+                "{}: {} {} (OpenAPI {}, {} operation{})",
                 p.name,
                 compiled.title,
                 compiled.api_version,
                 compiled.openapi_version,
-                compiled.operations
+                compiled.operations,
+                if compiled.operations == 1 { "" } else { "s" }
             ),
         )?;
         Ok(ApiReferenceSaved {

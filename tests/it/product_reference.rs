@@ -259,6 +259,14 @@ async fn a_pasted_31_yaml_reference_replaces_the_old_one_and_can_be_removed() {
     let docs = ada.get("/o/acme/products/pets").await;
     docs.assert_status(200);
     assert!(docs.contains("API reference removed."), "the flash");
+    // The organisation's activity says what happened, in words.
+    let overview = ada.get("/o/acme").await;
+    for said in [
+        "Ada Lovelace set the API reference of Pets to Weather 2026-01 (OpenAPI 3.1.0, 1 operation)",
+        "Ada Lovelace removed the API reference of Pets",
+    ] {
+        assert!(overview.contains(said), "{said:?} in\n{}", overview.body);
+    }
     assert!(!docs.contains("id=\"api-reference\""));
     ada.get("/o/acme/products/pets/openapi.json")
         .await
