@@ -10,6 +10,7 @@ pub mod config;
 pub mod credentials;
 pub mod crypto;
 pub mod db;
+pub mod demo;
 pub mod error;
 pub mod handlers;
 pub mod mail;
