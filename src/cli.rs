@@ -1,4 +1,4 @@
-//! The command line: `serve` (the default), `migrate`, `admin …`.
+//! The command line: `serve` (the default), `demo`, `migrate`, `admin …`.
 
 use std::io::BufRead;
 use std::process::ExitCode;
@@ -13,6 +13,8 @@ use crate::crypto::SecretString;
 use crate::services::{self, Ctx, accounts::NewAccount};
 use crate::startup::{Application, StartupError, open_database};
 use crate::{telemetry, validate};
+
+mod demo;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -32,6 +34,14 @@ pub struct Cli {
 pub enum Command {
     /// Run the portal and the machine endpoints (the default).
     Serve,
+    /// Serve a lived-in demo organisation on a throwaway data directory (deleted when
+    /// the demo stops), or on an empty `--data-dir` (kept).
+    Demo {
+        /// About how many apps to make [default: 80, the portal demo; larger sizes are
+        /// for benchmarks].
+        #[arg(long, value_parser = clap::value_parser!(u32).range(20..=1_000_000))]
+        apps: Option<u32>,
+    },
     /// Apply pending database migrations and exit.
     Migrate,
     /// Administration from the command line.
@@ -118,6 +128,10 @@ impl From<StartupError> for Failure {
 /// Parses the command line and runs it.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(Command::Demo { apps }) = cli.command {
+        // The demo chooses its own data directory before the configuration resolves.
+        return exit(demo::run(cli.settings, apps));
+    }
     let config = match Config::resolve(&cli.settings) {
         Ok(config) => config,
         Err(e) => {
@@ -127,10 +141,14 @@ pub fn main() -> ExitCode {
     };
     telemetry::init(config.log_format);
     let result = match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => serve(config),
+        Command::Serve | Command::Demo { .. } => serve(config),
         Command::Migrate => migrate(&config),
         Command::Admin(cmd) => admin(&config, cmd),
     };
+    exit(result)
+}
+
+fn exit(result: Result<(), Failure>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {

@@ -1,0 +1,203 @@
+//! `gatehouse demo`: the portal with a lived-in organisation, in one command. It runs
+//! on a fresh temporary data directory that is deleted when the demo stops (Ctrl-C or
+//! SIGTERM), or on an empty `--data-dir`, which is kept. Its database is always the
+//! SQLite file inside that directory and its email always goes to files there, so a
+//! demo can never write into a real database or mail the demo's made-up people.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::{Failure, fail};
+use crate::clock::SystemClock;
+use crate::config::{Config, DatabaseUrl, Settings};
+use crate::demo::{self, Demo, Environment, Size};
+use crate::mail::MailTransport;
+use crate::services::apps::Issuer;
+use crate::startup::Application;
+use crate::telemetry;
+
+/// The demo's data directory; a temporary one is removed when this is dropped.
+struct DataDir {
+    path: PathBuf,
+    temporary: bool,
+}
+
+impl DataDir {
+    /// A new private directory under the system's temporary directory.
+    fn temporary() -> Result<Self, Failure> {
+        let path = std::env::temp_dir().join(format!(
+            "gatehouse-demo-{}",
+            crate::crypto::random_base62(12)
+        ));
+        let mut builder = std::fs::DirBuilder::new();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            builder.mode(0o700);
+        }
+        builder.create(&path).map_err(|e| {
+            fail(
+                1,
+                format!(
+                    "cannot create a temporary directory {}: {e}",
+                    path.display()
+                ),
+            )
+        })?;
+        Ok(Self {
+            path,
+            temporary: true,
+        })
+    }
+
+    /// The directory the user named, if it is empty or does not exist yet.
+    fn given(path: PathBuf) -> Result<Self, Failure> {
+        match std::fs::read_dir(&path) {
+            Ok(mut entries) => {
+                if entries.next().is_some() {
+                    return Err(fail(
+                        2,
+                        format!(
+                            "the data directory {} is not empty: gatehouse demo starts only on an empty or new directory, so that demo data never mixes with real data",
+                            path.display()
+                        ),
+                    ));
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(fail(
+                    1,
+                    format!("cannot read the data directory {}: {e}", path.display()),
+                ));
+            }
+        }
+        Ok(Self {
+            path,
+            temporary: false,
+        })
+    }
+
+    fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for DataDir {
+    fn drop(&mut self) {
+        if self.temporary
+            && let Err(e) = std::fs::remove_dir_all(&self.path)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            eprintln!(
+                "gatehouse: could not remove the demo's data directory {}: {e}",
+                self.path.display()
+            );
+        }
+    }
+}
+
+/// Runs the demo until it is stopped.
+pub(super) fn run(mut settings: Settings, apps: Option<u32>) -> Result<(), Failure> {
+    let size = match apps {
+        None => Size::DEMO,
+        Some(n) => Size::with_apps(usize::try_from(n).unwrap_or(usize::MAX)),
+    };
+    let dir = match settings.data_dir.take() {
+        Some(path) => DataDir::given(path)?,
+        None => DataDir::temporary()?,
+    };
+    settings.data_dir = Some(dir.path().to_path_buf());
+    settings.secret_key_file = Some(dir.path().join("secret.key"));
+    let mut config = Config::resolve(&settings).map_err(|e| fail(2, e.to_string()))?;
+    if config.database_url != DatabaseUrl::Sqlite(dir.path().join("gatehouse.db")) {
+        return Err(fail(
+            2,
+            "gatehouse demo keeps its data in SQLite inside its data directory: run it without --database-url (or GATEHOUSE_DATABASE_URL)",
+        ));
+    }
+    config.mail_transport = MailTransport::Files(dir.path().join("mail"));
+    telemetry::init(config.log_format);
+    let served = actix_web::rt::System::new().block_on(async move {
+        let app = Application::build(config, Arc::new(SystemClock))?;
+        let state = app.state();
+        let started = Instant::now();
+        let made = {
+            let mut conn = state
+                .pool
+                .get()
+                .map_err(|e| fail(1, format!("no database connection: {e}")))?;
+            let public_base = state.public_base();
+            let env = Environment {
+                now: state.clock.now_naive(),
+                public_base: &public_base,
+                issuer: Issuer {
+                    prefix: &state.config.credential_prefix,
+                    hasher: &state.secrets,
+                },
+                max_overlap: chrono::Duration::from_std(state.config.max_credential_overlap)
+                    .unwrap_or(chrono::Duration::days(30)),
+            };
+            demo::generate(&mut conn, &env, &size).map_err(|e| match e {
+                crate::error::AppError::Internal(cause) => {
+                    fail(1, format!("cannot make the demo data: {cause}"))
+                }
+                other => fail(
+                    1,
+                    format!("cannot make the demo data: {}", other.public_message()),
+                ),
+            })?
+        };
+        let url = app.public_url().join("/login");
+        print_welcome(&made, &url, &dir, started.elapsed());
+        app.run_until_stopped()
+            .await
+            .map_err(|e| fail(1, format!("the server stopped with an error: {e}")))?;
+        Ok::<_, Failure>(dir)
+    });
+    // The directory (moved into the server's future) is dropped, and so removed if
+    // temporary, on the way out in every case.
+    served.map(drop)
+}
+
+fn print_welcome(demo: &Demo, url: &str, dir: &DataDir, took: std::time::Duration) {
+    let apps: i64 = demo.apps_by_status.iter().map(|(_, n)| n).sum();
+    let by_status = demo
+        .apps_by_status
+        .iter()
+        .map(|(s, n)| format!("{n} {s}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut out = format!(
+        "\n  Gatehouse demo: {} ({} people, {} teams, {apps} apps: {by_status}), made in {:.1} s.\n\n  Open      {url}\n  Password  {}   (every account; new each run)\n\n",
+        demo.org_name,
+        demo.people,
+        demo.teams,
+        took.as_secs_f64(),
+        demo.password.expose(),
+    );
+    for login in &demo.logins {
+        let role = match login.role {
+            "owner" => "Owner",
+            "admin" => "Admin",
+            _ => "Developer",
+        };
+        out.push_str(&format!("  {role:<10}{:<36}{}\n", login.email, login.name));
+    }
+    let kept = if dir.temporary {
+        "deleted when the demo stops"
+    } else {
+        "kept; serve it again with gatehouse serve --data-dir"
+    };
+    out.push_str(&format!(
+        "\n  Data      {} ({kept})\n  Email     written as files to {}\n  Stop      Ctrl-C\n\n",
+        dir.path().display(),
+        dir.path().join("mail").display()
+    ));
+    let mut stdout = std::io::stdout().lock();
+    // Nothing useful is left to do if the terminal is gone.
+    let _ = stdout.write_all(out.as_bytes());
+    let _ = stdout.flush();
+}
