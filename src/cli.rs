@@ -37,7 +37,7 @@ pub enum Command {
     /// Serve a lived-in demo organisation on a throwaway data directory (deleted when
     /// the demo stops), or on an empty `--data-dir` (kept).
     Demo {
-        /// About how many apps to make [default: 80, the portal demo; larger sizes are
+        /// About how many apps to make [default: 87, the portal demo; larger sizes are
         /// for benchmarks].
         #[arg(long, value_parser = clap::value_parser!(u32).range(20..=1_000_000))]
         apps: Option<u32>,

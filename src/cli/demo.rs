@@ -151,9 +151,16 @@ pub(super) fn run(mut settings: Settings, apps: Option<u32>) -> Result<(), Failu
             })?
         };
         let url = app.public_url().join("/login");
-        print_welcome(&made, &url, &dir, started.elapsed());
-        app.run_until_stopped()
+        let took = started.elapsed();
+        // The server starts accepting and handling Ctrl-C and SIGTERM when it is first
+        // polled: let it start before saying it is ready, so that stopping it at once
+        // still removes the temporary directory.
+        let running = actix_web::rt::spawn(app.run_until_stopped());
+        actix_web::rt::task::yield_now().await;
+        print_welcome(&made, &url, &dir, took);
+        running
             .await
+            .map_err(|e| fail(1, format!("the server ended abnormally: {e}")))?
             .map_err(|e| fail(1, format!("the server stopped with an error: {e}")))?;
         Ok::<_, Failure>(dir)
     });

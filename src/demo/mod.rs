@@ -44,7 +44,7 @@ pub struct Size {
 }
 
 impl Size {
-    /// The portal demo: 12 developers, 4 teams, 80 apps.
+    /// The portal demo: 12 developers, 4 teams, 87 apps.
     pub const DEMO: Size = Size {
         developers: 12,
         apps_per_developer: 5,
@@ -70,9 +70,17 @@ impl Size {
         }
     }
 
+    /// Apps the owner (person 0, three) and each admin (two) own personally.
+    pub fn apps_per_admin(&self, who: usize) -> usize {
+        self.apps_per_developer.min(if who == 0 { 3 } else { 2 })
+    }
+
     /// How many apps this size creates.
     pub fn apps(&self) -> usize {
-        self.developers * self.apps_per_developer + self.teams * self.apps_per_team
+        let admins: usize = (0..plan::FIRST_DEVELOPER)
+            .map(|who| self.apps_per_admin(who))
+            .sum();
+        self.developers * self.apps_per_developer + admins + self.teams * self.apps_per_team
     }
 
     fn check(&self) -> AppResult<()> {

@@ -275,6 +275,12 @@ pub fn build(size: &Size, now: NaiveDateTime) -> Plan {
             },
         ));
     }
+    // The owner and the admins work in a team too.
+    for who in 0..FIRST_DEVELOPER {
+        let team = who % size.teams.max(1);
+        let at = teams_at + Duration::hours(2) + rng.minutes(0, 24 * 60);
+        steps.push((at, Step::AddToTeam { team, who }));
+    }
     steps.push((start + Duration::days(13), Step::AdminToken));
     steps.push((
         start + Duration::days(14),
@@ -283,16 +289,21 @@ pub fn build(size: &Size, now: NaiveDateTime) -> Plan {
     let archive_at = now - Duration::days(10);
     steps.push((archive_at, Step::ArchiveCatalog));
 
-    // Apps: each developer's own, then each team's.
+    // Apps: each developer's own, the owner's and admins' own, then each team's.
     let mut holders: Vec<(Holder, usize, usize)> = Vec::new();
     for d in 0..developers {
         for k in 0..size.apps_per_developer {
             holders.push((Holder::Person(developer(d)), d, k));
         }
     }
+    for who in 0..FIRST_DEVELOPER {
+        for k in 0..size.apps_per_admin(who) {
+            holders.push((Holder::Person(who), developers + who, k));
+        }
+    }
     for t in 0..size.teams {
         for k in 0..size.apps_per_team {
-            holders.push((Holder::Team(t), developers + t, k));
+            holders.push((Holder::Team(t), developers + FIRST_DEVELOPER + t, k));
         }
     }
     let apps_from = start + Duration::days(12) + Duration::hours(12);
