@@ -1,5 +1,6 @@
 //! The demo organisation's API products: real Markdown documentation and an OpenAPI
-//! 3.1 reference for each, as data.
+//! 3.1 reference for each live one, as data (attached with
+//! `services::products::set_api_reference`).
 
 use crate::services::products::ProductForm;
 

@@ -142,6 +142,17 @@ impl<'a> World<'a> {
                     services::products::check(&PRODUCTS[p].form()).map_err(AppError::Invalid)?;
                 let org = self.org()?.clone();
                 let product = services::products::create(conn, &self.ctx(0, at), &org, &input)?;
+                // The owner uploads the API reference a few minutes after publishing.
+                if let Some(document) = PRODUCTS[p].openapi_json {
+                    let later = self.ctx(0, at + Duration::minutes(7));
+                    services::products::set_api_reference(
+                        conn,
+                        &later,
+                        &org,
+                        &product.id,
+                        document,
+                    )?;
+                }
                 self.products[p] = Some(product);
             }
             Step::ConditionalApprovals => {

@@ -1,5 +1,6 @@
 //! `gatehouse demo` and the data generator behind it: every app state and auth type,
-//! a working approval queue and sign-in with the printed logins; the command refuses
+//! a working approval queue, documented products with an API reference, and sign-in
+//! with the printed logins; the command refuses
 //! a non-empty data directory and removes its temporary one when it stops.
 
 use std::io::{BufRead, BufReader};
@@ -97,6 +98,10 @@ async fn generator_makes_every_state_and_auth_type_through_the_services() {
         app.text("SELECT CAST(COUNT(*) AS TEXT) AS v FROM products WHERE archived_at IS NOT NULL"),
         "1"
     );
+    assert_eq!(
+        app.text("SELECT CAST(COUNT(*) AS TEXT) AS v FROM products WHERE openapi_json IS NOT NULL"),
+        "4"
+    );
     assert!(app.count("notifications") > 50);
     assert!(app.count("audit_events") > 300);
     assert_eq!(
@@ -175,6 +180,18 @@ async fn the_printed_logins_sign_in_and_the_portal_lists_show_every_state() {
     let page = owner.get(&format!("/o/northwind/apps/{rotating}")).await;
     page.assert_status(200);
     assert!(page.contains("expiring"), "{}", page.body);
+
+    // Products carry real documentation and a rendered API reference.
+    let docs = owner.get("/o/northwind/products/payments").await;
+    docs.assert_status(200);
+    for text in [
+        "Idempotency-Key",
+        "payment-declined",
+        "Authorise a payment",
+        "Refund a payment",
+    ] {
+        assert!(docs.contains(text), "{text} missing from the Payments docs");
+    }
 
     // The developer's hub shows her own apps; the admin's login works too.
     let developer = app.browser();
