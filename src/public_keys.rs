@@ -31,6 +31,32 @@ pub struct PublicKey {
     pub text: String,
 }
 
+impl PublicKey {
+    /// The last four characters of the key material itself (the PEM body without its
+    /// padding, or the JWK's `x`, `y` or `n`), so the owner can tell which of their keys
+    /// a listed credential is — the PEM's footer or a JWK's closing brace would be the
+    /// same for every key.
+    pub fn last4(&self) -> String {
+        let material: String = if self.text.starts_with('{') {
+            let value: Value = serde_json::from_str(&self.text).unwrap_or(Value::Null);
+            ["y", "x", "n"]
+                .iter()
+                .find_map(|k| value.get(k).and_then(Value::as_str))
+                .unwrap_or_default()
+                .to_string()
+        } else {
+            self.text
+                .lines()
+                .filter(|l| !l.starts_with("-----"))
+                .flat_map(str::chars)
+                .filter(|c| !c.is_whitespace() && *c != '=')
+                .collect()
+        };
+        let chars: Vec<char> = material.chars().collect();
+        chars[chars.len().saturating_sub(4)..].iter().collect()
+    }
+}
+
 const RSA_OID: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
 const EC_OID: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
 const P256_OID: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
@@ -186,6 +212,16 @@ mod tests {
 
     // An Ed25519 public key (RFC 8410 example).
     const ED25519_PEM: &str = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----";
+
+    #[test]
+    fn last_four_characters_come_from_the_key_material() {
+        assert_eq!(parse(ED25519_PEM).unwrap().last4(), "xZuE");
+        let jwk =
+            r#"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#;
+        assert_eq!(parse(jwk).unwrap().last4(), "HURo");
+        let ec = r#"{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}"#;
+        assert_eq!(parse(ec).unwrap().last4(), "I5a0");
+    }
 
     #[test]
     fn accepts_pem_and_jwk_public_keys() {

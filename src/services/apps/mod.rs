@@ -264,15 +264,6 @@ fn secret_credential(
 }
 
 fn key_credential(app_id: &str, key: &PublicKey, label: &str, now: NaiveDateTime) -> Credential {
-    let compact: String = key.text.chars().filter(|c| !c.is_whitespace()).collect();
-    let last4 = compact
-        .chars()
-        .rev()
-        .take(4)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
     Credential {
         id: new_id(),
         app_id: app_id.to_string(),
@@ -280,7 +271,7 @@ fn key_credential(app_id: &str, key: &PublicKey, label: &str, now: NaiveDateTime
         label: label.to_string(),
         secret_hash: None,
         prefix: key.key_type.label().to_string(),
-        last4,
+        last4: key.last4(),
         public_key: Some(key.text.clone()),
         created_at: now,
         expires_at: None,
