@@ -26,4 +26,5 @@ pub mod telemetry;
 pub mod validate;
 pub mod verify;
 pub mod web;
+pub mod when;
 pub mod wording;

@@ -6,11 +6,12 @@ use std::time::Instant;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::cookie::Cookie;
+use actix_web::dev::Payload;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpMessage, HttpRequest, HttpResponse, ResponseError, web};
+use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError, web};
 
 use crate::auth::csrf::{CSRF_COOKIE, CSRF_PURPOSE, FreshAnonToken};
 use crate::crypto::random_base62;
@@ -45,7 +46,8 @@ pub async fn observe(
     let res = next.call(req).await?.map_into_boxed_body();
     let mut res = match res.response().error() {
         Some(err) => {
-            let page = render_error(err, res.request(), &request_id);
+            let ctx = error_page_ctx(err, res.request()).await;
+            let page = render_error(err, res.request(), &request_id, ctx);
             res.into_response(page)
         }
         None => res,
@@ -80,7 +82,31 @@ fn generic_message(status: StatusCode) -> &'static str {
     }
 }
 
-fn render_error(err: &Error, req: &HttpRequest, request_id: &str) -> HttpResponse {
+/// The layout of an error page: a signed-in viewer keeps their header and account
+/// menu, and the organisation tabs where the path is in an organisation they belong
+/// to (never a hint that another organisation exists). Bare when the page is not for
+/// a person, when the request is only redirected to sign in, or when the viewer
+/// cannot be loaded (the error may be the database itself).
+async fn error_page_ctx(err: &Error, req: &HttpRequest) -> PageCtx {
+    if is_api_path(req.path())
+        || matches!(
+            err.as_error::<AppError>(),
+            Some(AppError::SignInRequired { .. } | AppError::Unavailable(_))
+        )
+    {
+        return PageCtx::bare();
+    }
+    match PageCtx::from_request(req, &mut Payload::None).await {
+        Ok(ctx) => PageCtx {
+            // A flash belongs to the page after a redirect, not to an error page.
+            flash: None,
+            ..ctx.in_org_of_path(req.path())
+        },
+        Err(_) => PageCtx::bare(),
+    }
+}
+
+fn render_error(err: &Error, req: &HttpRequest, request_id: &str, ctx: PageCtx) -> HttpResponse {
     let api = is_api_path(req.path());
     let errors = match err.as_error::<AppError>() {
         Some(AppError::Invalid(list)) => list.clone(),
@@ -145,7 +171,8 @@ fn render_error(err: &Error, req: &HttpRequest, request_id: &str) -> HttpRespons
             .body(body.to_string());
     }
     let page = ErrorPage {
-        ctx: PageCtx::bare(),
+        ctx,
+        tab: "",
         status: status.as_u16(),
         title,
         message,

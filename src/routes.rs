@@ -15,6 +15,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/healthz", web::get().to(system::healthz))
         .route("/readyz", web::get().to(system::readyz))
         .route("/static/{path:.*}", web::get().to(system::asset))
+        .route("/favicon.ico", web::get().to(system::favicon))
         // First run, sign-in, sign-up
         .route("/setup", web::get().to(auth::setup_form))
         .route("/setup", web::post().to(auth::setup))

@@ -10,6 +10,7 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, dev::Payloa
 use askama::Template;
 
 use crate::auth::csrf::expected_token;
+use crate::auth::policy::{self, OrgTabs, Role};
 use crate::auth::{LocalFuture, MaybeIdentity, OrgScope};
 use crate::crypto::hex;
 use crate::error::{AppError, AppResult};
@@ -26,6 +27,27 @@ pub struct OrgLink {
     pub role: String,
 }
 
+/// The organisation a page belongs to: the switcher's label, and the tabs the viewer
+/// may open there (decided by the policy, never by the templates).
+#[derive(Debug, Clone)]
+pub struct CurrentOrg {
+    pub slug: String,
+    pub name: String,
+    pub role: String,
+    pub tabs: OrgTabs,
+}
+
+impl CurrentOrg {
+    fn new(slug: String, name: String, role: Option<Role>) -> Self {
+        Self {
+            slug,
+            name,
+            role: role.map(|r| r.as_str().to_string()).unwrap_or_default(),
+            tabs: policy::org_tabs(role),
+        }
+    }
+}
+
 /// A one-time message shown on the next page.
 #[derive(Debug, Clone)]
 pub struct Flash {
@@ -39,6 +61,8 @@ pub struct Flash {
 pub struct UserView {
     pub id: String,
     pub display_name: String,
+    /// The first letter of the name, for the avatar in the header.
+    pub initial: String,
     pub email: String,
     pub is_instance_owner: bool,
 }
@@ -48,7 +72,7 @@ pub struct UserView {
 pub struct PageCtx {
     pub user: Option<UserView>,
     pub orgs: Vec<OrgLink>,
-    pub current_org: Option<OrgLink>,
+    pub current_org: Option<CurrentOrg>,
     pub csrf_token: String,
     pub flash: Option<Flash>,
     /// Unread inbox items, for the bell in the header.
@@ -70,14 +94,29 @@ impl PageCtx {
 
     /// Marks the organisation the page belongs to (the header menu shows it).
     pub fn in_org(mut self, scope: &OrgScope) -> Self {
-        self.current_org = Some(OrgLink {
-            slug: scope.org.slug.clone(),
-            name: scope.org.name.clone(),
-            role: scope
-                .role
-                .map(|r| r.as_str().to_string())
-                .unwrap_or_default(),
-        });
+        self.current_org = Some(CurrentOrg::new(
+            scope.org.slug.clone(),
+            scope.org.name.clone(),
+            scope.role,
+        ));
+        self
+    }
+
+    /// For a page that did not load its organisation (an error page): marks the
+    /// organisation of `path` (`/o/{slug}/…`) only when the viewer is a member of it,
+    /// so an error page reveals nothing about organisations the viewer cannot see.
+    pub fn in_org_of_path(mut self, path: &str) -> Self {
+        let slug = path
+            .strip_prefix("/o/")
+            .and_then(|rest| rest.split('/').next())
+            .unwrap_or_default();
+        if let Some(link) = self.orgs.iter().find(|o| o.slug == slug) {
+            self.current_org = Some(CurrentOrg::new(
+                link.slug.clone(),
+                link.name.clone(),
+                Role::parse(&link.role),
+            ));
+        }
         self
     }
 
@@ -122,6 +161,12 @@ impl FromRequest for PageCtx {
                     let view = UserView {
                         id: u.id.clone(),
                         display_name: u.display_name.clone(),
+                        initial: u
+                            .display_name
+                            .chars()
+                            .next()
+                            .map(|c| c.to_uppercase().to_string())
+                            .unwrap_or_default(),
                         email: u.email.clone(),
                         is_instance_owner: u.is_instance_owner,
                     };
@@ -296,6 +341,8 @@ pub fn safe_next(next: Option<&str>) -> String {
 #[template(path = "error.html")]
 pub struct ErrorPage {
     pub ctx: PageCtx,
+    /// No tab is current on an error page.
+    pub tab: &'static str,
     pub status: u16,
     pub title: String,
     pub message: String,

@@ -111,6 +111,29 @@ pub fn org(role: Option<Role>, action: OrgAction) -> AppResult<()> {
     }
 }
 
+/// The organisation pages a member may open, so the layout shows them only the tabs
+/// that lead somewhere: each flag is the answer [`org`] gives for the action that
+/// page's handler checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OrgTabs {
+    /// The approval queue (`DecideApprovals`).
+    pub approvals: bool,
+    /// The organisation's admin API tokens (`ManageAdminTokens`).
+    pub api_tokens: bool,
+    /// Renaming and deleting the organisation (`EditSettings`).
+    pub settings: bool,
+}
+
+/// The tabs a member holding `role` (`None`: not a member, so none) may see.
+pub fn org_tabs(role: Option<Role>) -> OrgTabs {
+    let may = |action| org(role, action).is_ok();
+    OrgTabs {
+        approvals: may(OrgAction::DecideApprovals),
+        api_tokens: may(OrgAction::ManageAdminTokens),
+        settings: may(OrgAction::EditSettings),
+    }
+}
+
 /// A member's role in a team.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum TeamRole {

@@ -4,6 +4,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
+use chrono::NaiveDateTime;
 use serde::Deserialize;
 
 use crate::auth::csrf::CsrfForm;
@@ -15,6 +16,7 @@ use crate::models::sessions::Session;
 use crate::services;
 use crate::validate;
 use crate::web::{PageCtx, render_status, see_other_with};
+use crate::when::When;
 
 #[derive(Template)]
 #[template(path = "account.html")]
@@ -32,20 +34,57 @@ pub struct AccountPage {
 pub struct SessionRow {
     pub id: String,
     pub current: bool,
-    pub created: String,
-    pub last_seen: String,
+    pub created: When,
+    pub last_seen: When,
     pub ip: String,
     pub user_agent: String,
+    /// "Chrome on Linux": the user agent as people name it.
+    pub browser: String,
 }
 
-fn rows(sessions: Vec<Session>, current: &str) -> Vec<SessionRow> {
+/// Names the browser and system of a user agent string, as people say them.
+fn browser_name(user_agent: &str) -> String {
+    let has = |s: &str| user_agent.contains(s);
+    let browser = if has("Edg/") {
+        "Edge"
+    } else if has("Firefox/") {
+        "Firefox"
+    } else if has("Chrome/") || has("Chromium/") {
+        "Chrome"
+    } else if has("Safari/") {
+        "Safari"
+    } else {
+        return if user_agent.is_empty() {
+            "Unknown browser".into()
+        } else {
+            user_agent.chars().take(40).collect()
+        };
+    };
+    let system = if has("Windows") {
+        "Windows"
+    } else if has("iPhone") || has("iPad") {
+        "iOS"
+    } else if has("Mac OS X") {
+        "macOS"
+    } else if has("Android") {
+        "Android"
+    } else if has("Linux") {
+        "Linux"
+    } else {
+        return browser.into();
+    };
+    format!("{browser} on {system}")
+}
+
+fn rows(sessions: Vec<Session>, current: &str, now: NaiveDateTime) -> Vec<SessionRow> {
     sessions
         .into_iter()
         .map(|s| SessionRow {
             current: s.id == current,
-            created: s.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
-            last_seen: s.last_seen_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+            created: When::at(s.created_at, now),
+            last_seen: When::at(s.last_seen_at, now),
             ip: s.ip,
+            browser: browser_name(&s.user_agent),
             user_agent: if s.user_agent.is_empty() {
                 "unknown browser".into()
             } else {
@@ -85,7 +124,7 @@ async fn page_with(
             email: me.user.email.clone(),
             email_verified: me.user.email_verified_at.is_some(),
             new_email,
-            sessions: rows(sessions, &me.session.id),
+            sessions: rows(sessions, &me.session.id, state.clock.now_naive()),
             errors,
             ctx,
         },
@@ -411,4 +450,24 @@ pub async fn resend_verification(
 
 fn ctx_of(req: &HttpRequest, state: &State, me: &SignedIn) -> services::Ctx {
     service_ctx(req, state, Some(&me.user.id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::browser_name;
+
+    #[test]
+    fn user_agents_are_named_as_people_say_them() {
+        let chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/156.0.0.0 Safari/537.36";
+        assert_eq!(browser_name(chrome), "Chrome on Linux");
+        let safari = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1";
+        assert_eq!(browser_name(safari), "Safari on iOS");
+        let firefox =
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:121.0) Gecko/20100101 Firefox/121.0";
+        assert_eq!(browser_name(firefox), "Firefox on Windows");
+        let edge = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36 Edg/120.0";
+        assert_eq!(browser_name(edge), "Edge on macOS");
+        assert_eq!(browser_name("curl/8.5.0"), "curl/8.5.0");
+        assert_eq!(browser_name(""), "Unknown browser");
+    }
 }

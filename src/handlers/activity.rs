@@ -12,22 +12,24 @@ use crate::error::AppResult;
 use crate::models::audit::{self, AuditEvent};
 use crate::models::names::{self, Names, Wanted};
 use crate::services::apps::OWNER_LEFT;
+use crate::when::When;
 
 /// One line of an audit trail or activity list.
 pub struct ActivityRow {
     pub at: NaiveDateTime,
-    /// The exact time, in UTC.
-    pub when: String,
+    /// "3 hours ago", with the exact UTC time kept in the `<time>` element.
+    pub when: When,
     pub sentence: String,
 }
 
 /// The newest `limit` entries of the organisation, about `targets` only when given
-/// (e.g. `app:<id>`), as sentences.
+/// (e.g. `app:<id>`), as sentences; times relative to `now`.
 pub fn recent(
     conn: &mut DbConnection,
     org_id: &str,
     targets: Option<&[String]>,
     limit: i64,
+    now: NaiveDateTime,
 ) -> AppResult<Vec<ActivityRow>> {
     let events = match targets {
         Some([]) => Vec::new(),
@@ -39,7 +41,7 @@ pub fn recent(
         .iter()
         .map(|e| ActivityRow {
             at: e.created_at,
-            when: e.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+            when: When::at(e.created_at, now),
             sentence: sentence(e, &names),
         })
         .collect())

@@ -15,6 +15,7 @@ use crate::models::orgs::{self as org_model, MemberSort};
 use crate::services;
 use crate::validate;
 use crate::web::{PageCtx, render_status, token_page};
+use crate::when::When;
 
 const PAGE_SIZE: i64 = 50;
 
@@ -23,7 +24,7 @@ pub struct MemberRow {
     pub display_name: String,
     pub email: String,
     pub role: String,
-    pub joined: String,
+    pub joined: When,
     pub is_me: bool,
 }
 
@@ -31,7 +32,7 @@ pub struct InvitationRow {
     pub id: String,
     pub email: String,
     pub role: String,
-    pub expires: String,
+    pub expires: When,
     pub expired: bool,
 }
 
@@ -125,7 +126,7 @@ async fn page(
                     display_name: u.display_name,
                     email: u.email,
                     role: m.role,
-                    joined: m.created_at.format("%Y-%m-%d").to_string(),
+                    joined: When::at(m.created_at, now),
                 })
                 .collect(),
             invitations: invitations
@@ -135,7 +136,7 @@ async fn page(
                     id: i.id,
                     email: i.email,
                     role: i.role,
-                    expires: i.expires_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                    expires: When::at(i.expires_at, now),
                 })
                 .collect(),
             is_admin,

@@ -14,6 +14,7 @@ use crate::error::AppResult;
 use crate::handlers::{EmptyForm, flash_outcome, service_ctx};
 use crate::services::{self, notifications::Kind};
 use crate::web::{PageCtx, render, see_other_with};
+use crate::when::When;
 
 const PER_PAGE: i64 = 20;
 const DATE: &str = "%Y-%m-%d %H:%M UTC";
@@ -25,7 +26,7 @@ pub struct InboxItem {
     pub title: String,
     pub body: String,
     pub link: String,
-    pub created: String,
+    pub created: When,
     pub unread: bool,
 }
 
@@ -62,6 +63,7 @@ pub async fn list(
         .db(move |conn| services::notifications::inbox(conn, &user_id, page, PER_PAGE))
         .await?;
     let pages = ((inbox.total + PER_PAGE - 1) / PER_PAGE).max(1);
+    let now = state.clock.now_naive();
     render(&InboxPage {
         ctx,
         items: inbox
@@ -69,7 +71,7 @@ pub async fn list(
             .into_iter()
             .map(|n| InboxItem {
                 unread: n.read_at.is_none(),
-                created: n.created_at.format(DATE).to_string(),
+                created: When::at(n.created_at, now),
                 // Links are paths on this site; anything else is not followed.
                 link: if n.link.starts_with('/') && !n.link.starts_with("//") {
                     n.link

@@ -157,12 +157,13 @@ pub async fn home(ctx: PageCtx, scope: OrgScope, state: State) -> AppResult<Http
     let role = scope.authorize(OrgAction::View)?;
     let org_id = scope.org.id.clone();
     let is_admin = role >= Role::Admin;
+    let now = state.clock.now_naive();
     let (members, pending, progress, activity) = state
         .db(move |conn| {
             let (progress, activity) = if is_admin {
                 (
                     overview::progress(conn, &org_id)?,
-                    activity::recent(conn, &org_id, None, 10)?,
+                    activity::recent(conn, &org_id, None, 10, now)?,
                 )
             } else {
                 (Progress::default(), Vec::new())

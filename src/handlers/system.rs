@@ -65,9 +65,18 @@ pub async fn readyz(state: State) -> HttpResponse {
         .body(body)
 }
 
+/// `/favicon.ico`, which browsers ask for whatever the page links: the SVG icon.
+pub async fn favicon(req: HttpRequest) -> AppResult<HttpResponse> {
+    serve_asset(&req, "favicon.svg")
+}
+
 /// Files under static/, embedded into the binary, with an ETag.
 pub async fn asset(req: HttpRequest) -> AppResult<HttpResponse> {
     let path = req.match_info().get("path").unwrap_or("");
+    serve_asset(&req, path)
+}
+
+fn serve_asset(req: &HttpRequest, path: &str) -> AppResult<HttpResponse> {
     let Some(file) = Assets::get(path) else {
         return Err(crate::error::AppError::NotFound);
     };

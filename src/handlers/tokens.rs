@@ -21,6 +21,7 @@ use crate::services::apps::Issuer;
 use crate::services::nonces;
 use crate::services::tokens::{self as token_service, NewToken, TokenKind};
 use crate::web::{PageCtx, render_status};
+use crate::when::When;
 
 /// A token as a table row.
 pub struct TokenRow {
@@ -30,18 +31,11 @@ pub struct TokenRow {
     pub owner: String,
     pub access: String,
     pub shown: String,
-    pub created: String,
-    pub expires: String,
-    pub last_used: String,
+    pub created: When,
+    pub expires: When,
+    pub last_used: When,
     pub live: bool,
     pub state: &'static str,
-}
-
-fn when(t: Option<NaiveDateTime>, none: &str) -> String {
-    t.map_or_else(
-        || none.to_string(),
-        |t| t.format("%Y-%m-%d %H:%M UTC").to_string(),
-    )
 }
 
 fn row(t: &ApiToken, org: String, owner: String, now: NaiveDateTime) -> TokenRow {
@@ -57,9 +51,9 @@ fn row(t: &ApiToken, org: String, owner: String, now: NaiveDateTime) -> TokenRow
         }
         .into(),
         shown: format!("{}…{}", t.prefix, t.last4),
-        created: when(Some(t.created_at), ""),
-        expires: when(t.expires_at, "never"),
-        last_used: when(t.last_used_at, "never"),
+        created: When::at(t.created_at, now),
+        expires: When::maybe(t.expires_at, now, "never"),
+        last_used: When::maybe(t.last_used_at, now, "never"),
         live: t.is_live(now),
         state: if t.revoked_at.is_some() {
             "revoked"

@@ -530,7 +530,12 @@ async fn a_jwt_app_adds_and_retires_keys_but_keeps_one() {
     let show = follow(&ada, &added).await;
     assert_flash(&show, "info", "Public key added.");
     assert!(show.contains("<td>second</td>"));
-    assert_eq!(show.body.matches("<td>active</td>").count(), 2);
+    assert_eq!(
+        show.body
+            .matches("<td><mark class=\"status status-active\">active</mark></td>")
+            .count(),
+        2
+    );
     assert_eq!(show.body.matches("/retire\"").count(), 2);
     let second = credential_labelled(&app, &id, "second");
     assert_eq!(live(&app), 2);
@@ -542,7 +547,12 @@ async fn a_jwt_app_adds_and_retires_keys_but_keeps_one() {
     let show = follow(&ada, &retired).await;
     assert_flash(&show, "info", "Credential retired");
     assert_eq!(show.body.matches("/retire\"").count(), 0);
-    assert_eq!(show.body.matches("<td>revoked</td>").count(), 1);
+    assert_eq!(
+        show.body
+            .matches("<td><mark class=\"status status-revoked\">revoked</mark></td>")
+            .count(),
+        1
+    );
     assert_eq!(
         app.count(&format!(
             "credentials WHERE id = '{first}' AND revoked_at IS NOT NULL"

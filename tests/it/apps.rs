@@ -305,18 +305,37 @@ async fn rotation_keeps_the_old_key_for_the_overlap_then_it_expires() {
     assert_ne!(new_key, old_key);
     let show = ada.get(&format!("/o/acme/apps/{app_id}")).await;
     assert_eq!(
-        show.body.matches("<td>expiring</td>").count(),
+        show.body
+            .matches("<td><mark class=\"status status-expiring\">expiring</mark></td>")
+            .count(),
         1,
         "{}",
         show.body
     );
-    assert_eq!(show.body.matches("<td>active</td>").count(), 1);
+    assert_eq!(
+        show.body
+            .matches("<td><mark class=\"status status-active\">active</mark></td>")
+            .count(),
+        1
+    );
     assert!(show.contains("Retire old now"));
 
     app.clock.advance(chrono::Duration::minutes(61));
     let later = ada.get(&format!("/o/acme/apps/{app_id}")).await;
-    assert_eq!(later.body.matches("<td>expired</td>").count(), 1);
-    assert_eq!(later.body.matches("<td>active</td>").count(), 1);
+    assert_eq!(
+        later
+            .body
+            .matches("<td><mark class=\"status status-expired\">expired</mark></td>")
+            .count(),
+        1
+    );
+    assert_eq!(
+        later
+            .body
+            .matches("<td><mark class=\"status status-active\">active</mark></td>")
+            .count(),
+        1
+    );
 
     // The overlap is capped.
     let too_long = rotate(&ada, &app_id, "custom", "100000").await;
@@ -332,8 +351,20 @@ async fn rotation_keeps_the_old_key_for_the_overlap_then_it_expires() {
         .await;
     reset.assert_status(200);
     let after = ada.get(&format!("/o/acme/apps/{app_id}")).await;
-    assert_eq!(after.body.matches("<td>active</td>").count(), 1);
-    assert_eq!(after.body.matches("<td>revoked</td>").count(), 1);
+    assert_eq!(
+        after
+            .body
+            .matches("<td><mark class=\"status status-active\">active</mark></td>")
+            .count(),
+        1
+    );
+    assert_eq!(
+        after
+            .body
+            .matches("<td><mark class=\"status status-revoked\">revoked</mark></td>")
+            .count(),
+        1
+    );
     // Replaying the reset form does not rotate again.
     let again = ada
         .post_raw(
@@ -355,7 +386,7 @@ async fn retire_old_now_and_the_last_credential_stays() {
     let (app_id, _) = api_key_app(&app, &ada, "Retiree").await;
     rotate(&ada, &app_id, "24h", "").await.assert_status(200);
     let show = ada.get(&format!("/o/acme/apps/{app_id}")).await;
-    let marker = "<td>expiring</td>";
+    let marker = "<td><mark class=\"status status-expiring\">expiring</mark></td>";
     let at = show.body.find(marker).unwrap();
     let old_id = extract_value(&show.body[at..], "credentials/").unwrap();
     let old_id = old_id.trim_end_matches("/retire").to_string();
@@ -367,15 +398,23 @@ async fn retire_old_now_and_the_last_credential_stays() {
     .await
     .assert_redirect(&format!("/o/acme/apps/{app_id}"));
     let show = ada.get(&format!("/o/acme/apps/{app_id}")).await;
-    assert_eq!(show.body.matches("<td>revoked</td>").count(), 1);
+    assert_eq!(
+        show.body
+            .matches("<td><mark class=\"status status-revoked\">revoked</mark></td>")
+            .count(),
+        1
+    );
     // The last working credential cannot be retired.
-    let at = show.body.find("<td>active</td>").unwrap();
+    let at = show
+        .body
+        .find("<td><mark class=\"status status-active\">active</mark></td>")
+        .unwrap();
     let _ = at;
     let last: String = {
         let rows: Vec<&str> = show
             .body
             .split("<tr>")
-            .filter(|r| r.contains("<td>active</td>"))
+            .filter(|r| r.contains("<td><mark class=\"status status-active\">active</mark></td>"))
             .collect();
         extract_value(rows[0], "credentials/")
             .map(|s| s.trim_end_matches("/retire").to_string())

@@ -360,7 +360,11 @@ async fn inbox_items_appear_with_a_count_and_are_marked_read_only_by_their_owner
     let ada = app.setup_owner().await;
     let mo = app.join(&ada, "acme", "mo@example.com", "developer").await;
     let ada_id = app.user_id(OWNER_EMAIL);
-    assert!(!ada.get("/account").await.contains("<mark>1</mark>"));
+    assert!(
+        !ada.get("/account")
+            .await
+            .contains("<span class=\"count\" aria-hidden=\"true\">1</span>")
+    );
 
     tell(
         &app,
@@ -383,7 +387,7 @@ async fn inbox_items_appear_with_a_count_and_are_marked_read_only_by_their_owner
         "{}",
         account.body
     );
-    assert!(account.contains("<mark>2</mark>"));
+    assert!(account.contains("<span class=\"count\" aria-hidden=\"true\">2</span>"));
 
     let inbox = ada.get("/notifications").await;
     inbox.assert_status(200);

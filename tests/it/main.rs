@@ -17,6 +17,7 @@ mod demo;
 mod email_flows;
 mod input;
 mod invitations;
+mod layout;
 mod mail;
 mod orgs;
 mod pages;

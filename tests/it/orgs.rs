@@ -1,4 +1,4 @@
-//! Organisations: creation, the Current Organisation menu, two tabs in two
+//! Organisations: creation, the organisation switcher, two tabs in two
 //! organisations, roles, the last-owner guard, removal, leaving, renaming, deletion.
 
 use crate::kit::{Browser, OWNER_EMAIL, PASSWORD, Page, TestApp, follow, spawn_app};
@@ -150,7 +150,8 @@ async fn the_current_organisation_menu_lists_every_organisation_of_the_user() {
 
     let list = ada.get("/orgs").await;
     list.assert_status(200);
-    assert!(list.contains("<summary>Current Organisation</summary>"));
+    // Outside an organisation the switcher is labelled for what it lists.
+    assert!(list.contains("<summary>Organisations</summary>"));
     assert!(list.contains("<a href=\"/o/acme\">Acme <small>· owner</small></a>"));
     assert!(list.contains("<a href=\"/o/globex\">Globex <small>· owner</small></a>"));
 

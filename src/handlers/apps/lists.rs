@@ -33,7 +33,7 @@ pub async fn hub(ctx: PageCtx, scope: OrgScope, state: State) -> AppResult<HttpR
             let names = owner_names(conn, &org_id, &list)?;
             let my_teams = teams::for_user(conn, &org_id, &user_id)?;
             let targets: Vec<String> = ids.iter().map(|id| format!("app:{id}")).collect();
-            let activity = activity::recent(conn, &org_id, Some(&targets), 10)?;
+            let activity = activity::recent(conn, &org_id, Some(&targets), 10, now)?;
             Ok((list, creds, names, my_teams, admin_teams, activity))
         })
         .await?;

@@ -21,6 +21,7 @@ use crate::models::{teams, users};
 use crate::services::apps::{OWNER_LEFT, Owner};
 use crate::services::{self};
 use crate::web::{PageCtx, render, render_status, see_other_with};
+use crate::when::When;
 
 const PAGE_SIZE: usize = 25;
 
@@ -32,14 +33,6 @@ pub use lists::{hub, list};
 pub use manage::{delete, delete_form, edit_form, retire, revoke, revoke_form, transfer, update};
 pub use page::show;
 
-fn when(t: NaiveDateTime) -> String {
-    t.format("%Y-%m-%d %H:%M UTC").to_string()
-}
-
-fn when_opt(t: Option<NaiveDateTime>) -> String {
-    t.map_or_else(|| "—".to_string(), when)
-}
-
 /// An app as a row of a table.
 pub struct AppRow {
     pub id: String,
@@ -48,9 +41,9 @@ pub struct AppRow {
     pub auth_type: String,
     pub status: String,
     pub status_reason: String,
-    pub created: String,
+    pub created: When,
     pub credential: String,
-    pub last_used: String,
+    pub last_used: When,
     pub can_manage: bool,
 }
 
@@ -139,10 +132,10 @@ fn rows(
                 auth_type: app.auth_type.clone(),
                 status: app.status.clone(),
                 status_reason: app.status_reason.clone(),
-                created: app.created_at.format("%Y-%m-%d").to_string(),
+                created: When::at(app.created_at, now),
                 credential: newest
                     .map_or_else(|| "—".into(), |c| format!("{}…{}", c.prefix, c.last4)),
-                last_used: when_opt(last_used),
+                last_used: When::maybe(last_used, now, "—"),
                 can_manage,
             }
         })
@@ -193,9 +186,9 @@ pub struct CredentialRow {
     pub label: String,
     pub kind: String,
     pub shown: String,
-    pub created: String,
-    pub expires: String,
-    pub last_used: String,
+    pub created: When,
+    pub expires: When,
+    pub last_used: When,
     pub state: String,
     pub usable: bool,
     /// Another working credential outlasts it, so it may be retired now.
@@ -212,9 +205,9 @@ pub fn credential_rows(creds: &[Credential], now: NaiveDateTime) -> Vec<Credenti
                 label: c.label.clone(),
                 kind: c.kind.replace('_', " "),
                 shown: format!("{}…{}", c.prefix, c.last4),
-                created: when(c.created_at),
-                expires: when_opt(c.expires_at),
-                last_used: when_opt(c.last_used_at),
+                created: When::at(c.created_at, now),
+                expires: When::maybe(c.expires_at, now, "—"),
+                last_used: When::maybe(c.last_used_at, now, "—"),
                 state: state.as_str().to_string(),
                 usable: state.is_usable(),
                 retirable: apps::can_retire(creds, &c.id, now),

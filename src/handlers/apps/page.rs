@@ -26,6 +26,8 @@ pub struct AppPage {
     /// products already approved (they work once nothing waits any more).
     pub waiting: Vec<String>,
     pub approved: Vec<String>,
+    /// When the app was created.
+    pub created: When,
 }
 
 impl AppPage {
@@ -54,8 +56,8 @@ pub struct SubscriptionRow {
     pub status: String,
     pub note: String,
     pub reason: String,
-    pub requested: String,
-    pub decided: String,
+    pub requested: When,
+    pub decided: When,
     pub cancellable: bool,
 }
 
@@ -73,11 +75,12 @@ pub async fn show(
     let app = loaded.app.clone();
     let org_role = scope.role;
     let role = org_role.unwrap_or(Role::Developer);
+    let now = state.clock.now_naive();
     let (names, audit, targets, subscriptions, products) = state
         .db(move |conn| {
             let names = owner_names(conn, &org_id, std::slice::from_ref(&app))?;
             let target = [format!("app:{}", app.id)];
-            let audit = activity::recent(conn, &org_id, Some(&target), 50)?;
+            let audit = activity::recent(conn, &org_id, Some(&target), 50, now)?;
             let targets = transfer_targets(conn, &org_id, &user_id, org_role, &app)?;
             let subscriptions = crate::models::products::subscriptions_of(conn, &app.id)?;
             let products = services::products::visible_for(conn, &org_id, &user_id, role)?;
@@ -116,11 +119,10 @@ pub async fn show(
             status: s.status,
             note: s.note,
             reason: s.reason,
-            requested: when(s.created_at),
-            decided: when_opt(s.decided_at),
+            requested: When::at(s.created_at, now),
+            decided: When::maybe(s.decided_at, now, "—"),
         })
         .collect();
-    let now = state.clock.now_naive();
     let credentials = credential_rows(&loaded.credentials, now);
     render(&AppPage {
         ctx: ctx.in_org(&scope),
@@ -143,6 +145,7 @@ pub async fn show(
         is_org_admin: role >= Role::Admin,
         waiting,
         approved,
+        created: When::at(loaded.app.created_at, now),
         app: loaded.app,
     })
 }
