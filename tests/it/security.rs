@@ -176,7 +176,10 @@ async fn sessions_are_listed_and_can_be_ended_elsewhere() {
 
     let account = laptop.get("/account").await;
     assert_eq!(
-        account.body.matches("<td>gatehouse-tests").count(),
+        account
+            .body
+            .matches("<td title=\"gatehouse-tests\">gatehouse-tests")
+            .count(),
         3,
         "three sessions listed"
     );
