@@ -400,7 +400,7 @@ async fn personal_apps_of_a_departing_member_are_suspended_for_admins_to_rehome(
     orphaned.assert_status(200);
     assert!(orphaned.contains(&format!("/o/acme/apps/{first}\">Left one</a>")));
     assert!(orphaned.contains(&format!("/o/acme/apps/{second}\">Left two</a>")));
-    assert!(orphaned.contains("<small>(owner left)</small>"));
+    assert!(orphaned.contains("<small title=\"owner left\">(owner left)</small>"));
     assert!(!orphaned.contains("Crew app"));
     assert!(!orphaned.contains("Revoked before"));
     assert!(ada.get("/o/acme/apps").await.contains("Crew app"));
