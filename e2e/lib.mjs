@@ -45,7 +45,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** The gatehouse server under test, on its own port and data directory. */
 export class Server {
-  static async start(bin, extraEnv = {}) {
+  static async start(bin, extraEnv = {}, args = ["serve"], ready = () => true) {
     const port = await freePort();
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "gatehouse-e2e-"));
     const base = `http://127.0.0.1:${port}`;
@@ -57,21 +57,39 @@ export class Server {
       GATEHOUSE_LOG_FORMAT: "json",
       ...extraEnv,
     };
-    const child = spawn(bin, ["serve"], { env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(bin, args, { env, stdio: ["ignore", "pipe", "pipe"] });
     const server = new Server(child, base, dataDir);
     child.stdout.on("data", (d) => (server.output += d));
     child.stderr.on("data", (d) => (server.output += d));
-    for (let i = 0; i < 300; i++) {
+    for (let i = 0; i < 900; i++) {
       if (child.exitCode !== null) throw new Error(`gatehouse exited early:\n${server.output}`);
       try {
         const res = await fetch(`${base}/healthz`);
-        if (res.ok) return server;
+        if (res.ok && ready(server.output)) return server;
       } catch {
         // not listening yet
       }
       await sleep(100);
     }
     throw new Error(`gatehouse did not answer /healthz:\n${server.output}`);
+  }
+
+  /** `gatehouse demo` on an empty data directory; `logins` holds what it printed. */
+  static async demo(bin) {
+    const printed = /Password\s+\S+/;
+    const server = await Server.start(bin, {}, ["demo"], (out) => printed.test(out));
+    const out = server.output;
+    const field = (re) => {
+      const m = out.match(re);
+      if (!m) throw new Error(`the demo did not print ${re}:\n${out}`);
+      return m[1];
+    };
+    server.logins = {
+      password: field(/Password\s+(\S+)/),
+      owner: field(/Owner\s+(\S+@\S+)/),
+      developer: field(/Developer\s+(\S+@\S+)/),
+    };
+    return server;
   }
 
   constructor(child, base, dataDir) {
@@ -152,6 +170,28 @@ export class Run {
     this.problems = [];
     this.shot = 0;
     this.pages = [];
+  }
+
+  /**
+   * One step of a story. A step that fails is recorded with a screenshot of every tab
+   * and the run goes on, so one run reports every broken step (later steps may fail
+   * for the same cause).
+   */
+  async step(title, fn) {
+    console.log(`▶ ${title}`);
+    try {
+      await fn();
+    } catch (err) {
+      this.problem(`step “${title}”`, String(err.message || err).split("\n")[0]);
+      await this.shootAll(`failed-${title.replace(/[^a-z0-9]+/gi, "-").toLowerCase()}`);
+    }
+  }
+
+  /** Closes the browser, stops the server and keeps its output beside the screenshots. */
+  async finish() {
+    fs.writeFileSync(path.join(this.shotsDir, "server.log"), this.server.output);
+    await this.browser.close().catch(() => null);
+    await this.server.stop();
   }
 
   /** Saves a screenshot of every tab, named after what went wrong. */
@@ -243,7 +283,17 @@ export class Run {
     for (const scheme of ["light", "dark"]) {
       await page.emulateMedia({ colorScheme: scheme });
       // Colours change with CSS transitions; judge the settled page.
-      await page.evaluate(() => Promise.all(document.getAnimations().map((a) => a.finished)));
+      await page.evaluate(() =>
+        Promise.race([
+          Promise.all(
+            document
+              .getAnimations()
+              .filter((a) => a.effect?.getComputedTiming().iterations !== Infinity)
+              .map((a) => a.finished),
+          ),
+          new Promise((done) => setTimeout(done, 1000)),
+        ]),
+      );
       await this.axe(page, `${where} [${scheme}]`);
       await page.screenshot({
         path: path.join(this.shotsDir, `${file}${scheme === "dark" ? "-dark" : ""}.png`),
@@ -358,9 +408,6 @@ export class Run {
     throw new Error(`${where}: Tab never reached an element matching ${pattern}`);
   }
 
-  async close() {
-    await this.browser.close();
-  }
 }
 
 /** Fails with a message when `cond` is false. */
