@@ -342,6 +342,23 @@ try {
     ensure((await creds.getByRole("row").count()) >= 3, "the app page does not list the old and the new credential");
   });
 
+  await step("the developer unsubscribes through a confirmation dialog", async () => {
+    await dev.goto(org("/apps"));
+    await dev.getByRole("link", { name: "Keyboard App" }).first().click();
+    await dev.getByRole("button", { name: /unsubscribe from weather api/i }).click();
+    const dialog = dev.getByRole("dialog");
+    ensure(await dialog.isVisible(), "Unsubscribe did not open a confirmation dialog");
+    await run.look(dev, "unsubscribe dialog");
+    await dialog.getByRole("button", { name: "Keep subscription" }).click();
+    ensure(!(await dialog.isVisible()), "Keep subscription did not close the dialog");
+    ensure(await dev.getByRole("button", { name: /unsubscribe from weather api/i }).count(), "keeping the subscription changed it");
+    await dev.getByRole("button", { name: /unsubscribe from weather api/i }).click();
+    await dialog.getByRole("button", { name: "Unsubscribe" }).click();
+    await dev.waitForLoadState("load");
+    ensure(!(await dev.getByRole("button", { name: /unsubscribe from weather api/i }).count()), "the subscription is still there");
+    await run.look(dev, "after unsubscribing");
+  });
+
   await step("My Hub's actions menu is fully visible", async () => {
     await dev.goto(org("/hub"));
     await run.look(dev, "my hub");

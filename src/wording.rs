@@ -1,6 +1,6 @@
 //! Small pieces of English used wherever the portal writes a sentence: counts with
 //! the right plural ("1 credential", "3 credentials"), lists ("Payments, Maps and
-//! Search") and durations ("7 days", "90 minutes"). Pages and audit details use these
+//! Search"), durations ("7 days", "90 minutes") and auth types ("OAuth2 client"). Pages and audit details use these
 //! instead of writing "credential(s)" or raw minutes.
 
 use chrono::Duration;
@@ -14,6 +14,16 @@ pub fn count(n: impl Into<i64>, one: &str, many: &str) -> String {
 /// [`count`] for a `usize`, as lists report their lengths.
 pub fn count_of(n: usize, one: &str, many: &str) -> String {
     count(i64::try_from(n).unwrap_or(i64::MAX), one, many)
+}
+
+/// How people call an app's auth type: "API key", "OAuth2 client", "JWT client".
+pub fn auth_type(stored: &str) -> &str {
+    match stored {
+        "api_key" => "API key",
+        "oauth2" => "OAuth2 client",
+        "jwt" => "JWT client",
+        other => other,
+    }
 }
 
 /// "A", "A and B", "A, B and C"; empty for no items.
@@ -47,6 +57,13 @@ pub fn duration(d: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn auth_types_read_as_words() {
+        assert_eq!(auth_type("api_key"), "API key");
+        assert_eq!(auth_type("oauth2"), "OAuth2 client");
+        assert_eq!(auth_type("jwt"), "JWT client");
+    }
 
     #[test]
     fn counts_use_the_singular_only_for_one() {
