@@ -145,22 +145,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/o/{slug}/products/{product}/subscribe",
             web::post().to(products::subscribe),
         )
-        .route(
-            "/o/{slug}/admin/products",
-            web::get().to(products::admin_list),
+        .service(
+            web::resource("/o/{slug}/admin/products")
+                .app_data(products::form_payload_limit())
+                .route(web::get().to(products::admin_list))
+                .route(web::post().to(products::create)),
         )
-        .route("/o/{slug}/admin/products", web::post().to(products::create))
         .route(
             "/o/{slug}/admin/products/new",
             web::get().to(products::new_form),
         )
-        .route(
-            "/o/{slug}/admin/products/{id}",
-            web::get().to(products::edit_form),
-        )
-        .route(
-            "/o/{slug}/admin/products/{id}",
-            web::post().to(products::update),
+        .service(
+            web::resource("/o/{slug}/admin/products/{id}")
+                .app_data(products::form_payload_limit())
+                .route(web::get().to(products::edit_form))
+                .route(web::post().to(products::update)),
         )
         .route(
             "/o/{slug}/admin/products/{id}/reference",

@@ -11,6 +11,9 @@ use crate::models::teams;
 use crate::services::{Ctx, audit};
 use crate::validate;
 
+/// The largest Markdown documentation a product may carry, in bytes.
+pub const MAX_DOCS_BYTES: usize = 200_000;
+
 /// A product as submitted by the form, checked.
 #[derive(Debug, Clone)]
 pub struct ProductInput {
@@ -90,7 +93,7 @@ pub fn check(form: &ProductForm) -> Result<ProductInput, Vec<String>> {
         errors.push("Summary must be one line of at most 300 characters.".into());
     }
     let docs = form.docs_markdown.replace("\r\n", "\n");
-    if docs.len() > 200_000 || docs.contains('\0') {
+    if docs.len() > MAX_DOCS_BYTES || docs.contains('\0') {
         errors.push("Documentation must be at most 200 000 characters of text.".into());
     }
     let teams: Vec<String> = form

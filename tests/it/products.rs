@@ -1008,3 +1008,47 @@ async fn the_approval_queue_searches_and_filters_by_product() {
     let by_search = ada.get("/o/acme/admin/approvals?q=check").await;
     assert!(by_search.contains(">Checkout</a>") && !by_search.contains(">Navigator</a>"));
 }
+
+#[tokio::test]
+async fn documentation_up_to_its_limit_is_saved_from_the_form_and_longer_is_refused() {
+    let app = spawn_app().await;
+    let ada = app.setup_owner().await;
+    // 198,000 bytes of Markdown, about 600 KB once the form percent-encodes it: far more
+    // than the portal's ordinary form limit, within the documentation's own.
+    let long = format!("# Guide\n\n{}", "é".repeat(99_000));
+    let id = publish(
+        &app,
+        &ada,
+        "Long",
+        "long",
+        "auto",
+        &[("docs_markdown", &long)],
+    )
+    .await;
+    let page = ada.get("/o/acme/products/long").await;
+    page.assert_status(200);
+    assert!(page.contains(&"é".repeat(1_000)));
+
+    let too_long = "x".repeat(200_001);
+    let refused = ada
+        .submit(
+            &format!("/o/acme/admin/products/{id}"),
+            &format!("/o/acme/admin/products/{id}"),
+            &[
+                ("name", "Long"),
+                ("summary", "An API"),
+                ("approval_mode", "auto"),
+                ("visibility", "members"),
+                ("docs_markdown", &too_long),
+            ],
+        )
+        .await;
+    refused.assert_status(422);
+    assert!(refused.contains("at most 200 000 characters"));
+    assert_eq!(
+        app.text(&format!(
+            "SELECT docs_markdown AS v FROM products WHERE id = '{id}'"
+        )),
+        long
+    );
+}

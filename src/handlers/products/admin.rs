@@ -15,9 +15,16 @@ use crate::error::{AppError, AppResult};
 use crate::handlers::{EmptyForm, flash_outcome, form_problem};
 use crate::models::products::{self as product_model, Product};
 use crate::models::teams;
-use crate::services::products::{ProductForm, check};
+use crate::services::products::{MAX_DOCS_BYTES, ProductForm, check};
 use crate::services::{self};
 use crate::web::{PageCtx, render, render_status, see_other_with};
+
+/// The product form carries documentation of up to [`MAX_DOCS_BYTES`], which
+/// percent-encoding can triple and more: its routes read bodies this large, the rest of
+/// the portal keeps the small default.
+pub fn form_payload_limit() -> web::PayloadConfig {
+    web::PayloadConfig::new(MAX_DOCS_BYTES * 12 + 64 * 1024)
+}
 
 #[derive(Template)]
 #[template(path = "products/admin_list.html")]

@@ -8,7 +8,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-pub use admin::{admin_list, archive, create, edit_form, new_form, restore, update};
+pub use admin::{
+    admin_list, archive, create, edit_form, form_payload_limit, new_form, restore, update,
+};
 pub use reference::{
     download as download_api_reference, remove as remove_api_reference, save as save_api_reference,
 };
