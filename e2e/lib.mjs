@@ -375,6 +375,20 @@ export class Run {
     for (const b of bad) this.problem(where, b);
   }
 
+  /** Every row of the page's tables is at most `max` pixels tall (a dense list). */
+  async checkRowHeights(page, where, max = 44) {
+    const tall = await page.evaluate(
+      (limit) =>
+        [...document.querySelectorAll("main table tbody tr")]
+          .map((tr) => ({ h: tr.getBoundingClientRect().height, text: tr.textContent.trim().replace(/\s+/g, " ").slice(0, 50) }))
+          .filter((r) => r.h > limit),
+      max,
+    );
+    for (const r of tall.slice(0, 3)) {
+      this.problem(where, `a table row is ${Math.round(r.h)} px tall, more than ${max}: “${r.text}”`);
+    }
+  }
+
   /** Opens a `<details>` menu by its summary text inside `scope` and checks it. */
   async openMenu(page, scope, summaryName, name) {
     const summary = scope.locator("summary", { hasText: summaryName }).first();

@@ -476,6 +476,12 @@ async function demoTour(tour, demo) {
       await visit(owner, p, name);
     }
   });
+  await tour.step("lists are dense: no row taller than 44 px at 1280 px", async () => {
+    for (const p of ["/hub", "/apps", "/admin/approvals", "/members", "/admin/products"]) {
+      await owner.goto(at(p));
+      await tour.checkRowHeights(owner, `demo owner · ${p}`);
+    }
+  });
   await tour.step("an app page of every status", async () => {
     await owner.goto(at("/apps"));
     const seen = new Set();

@@ -36,6 +36,8 @@ pub struct QueueRow {
     pub app_id: String,
     pub app: String,
     pub owner: String,
+    /// The owner's email (for a person), shown on hover.
+    pub owner_email: String,
     pub product: String,
     pub note: String,
     pub age: String,
@@ -90,14 +92,14 @@ pub async fn queue(
             let products = product_model::for_org(conn, &org_id)?;
             let mut names = HashMap::new();
             for t in teams::for_org(conn, &org_id)? {
-                names.insert(t.id, format!("team {}", t.name));
+                names.insert(t.id, (format!("team {}", t.name), String::new()));
             }
             for (_, _, app) in &pending {
                 if let Some(u) = &app.owner_user_id
                     && !names.contains_key(u)
                     && let Some(user) = users::find(conn, u)?
                 {
-                    names.insert(u.clone(), format!("{} <{}>", user.display_name, user.email));
+                    names.insert(u.clone(), (user.display_name, user.email));
                 }
             }
             Ok((pending, products, names))
@@ -111,19 +113,23 @@ pub async fn queue(
         .filter(|(_, p, a)| {
             q.is_empty() || a.name.to_lowercase().contains(&q) || p.name.to_lowercase().contains(&q)
         })
-        .map(|(s, p, a)| QueueRow {
-            owner: a
+        .map(|(s, p, a)| {
+            let (owner, owner_email) = a
                 .owner_user_id
                 .as_ref()
                 .or(a.owner_team_id.as_ref())
                 .and_then(|id| names.get(id).cloned())
-                .unwrap_or_else(|| "nobody".into()),
-            age: age(s.created_at, now),
-            id: s.id,
-            app_id: a.id,
-            app: a.name,
-            product: p.name,
-            note: s.note,
+                .unwrap_or_else(|| ("nobody".into(), String::new()));
+            QueueRow {
+                owner,
+                owner_email,
+                age: age(s.created_at, now),
+                id: s.id,
+                app_id: a.id,
+                app: a.name,
+                product: p.name,
+                note: s.note,
+            }
         })
         .collect();
     let total = rows.len();

@@ -255,6 +255,8 @@ async fn the_queue_decides_one_row_or_many_with_the_right_plurals() {
     assert!(queue.contains("Reason (the developer sees it)"));
     assert!(queue.contains("data-select-all=\"sub.\""));
     assert!(queue.contains("aria-label=\"Select every request on this page\" hidden"));
+    // The owner is named; their address is there on hover, not in the row's text.
+    assert!(queue.contains("<span title=\"ada@example.com\">Ada Lovelace</span>"));
 
     let two = revealed_app_id(&new_app(&ada, "Two app", &[&ledger]).await);
     let three = revealed_app_id(&new_app(&ada, "Three app", &[&ledger]).await);
