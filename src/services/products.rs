@@ -9,7 +9,7 @@ use crate::models::orgs::Organisation;
 use crate::models::products::{self, Product};
 use crate::models::teams;
 use crate::services::{Ctx, audit};
-use crate::validate;
+use crate::{validate, wording};
 
 /// The largest Markdown documentation a product may carry, in bytes.
 pub const MAX_DOCS_BYTES: usize = 200_000;
@@ -58,6 +58,30 @@ pub struct ProductForm {
     pub max_credential_lifetime_days: String,
     #[serde(default)]
     pub scopes: String,
+}
+
+impl ProductForm {
+    /// The form a stored product fills in, as its edit page shows it and as an API
+    /// PATCH starts from.
+    pub fn of(p: &Product, teams: &[String]) -> Self {
+        let number = |n: Option<i64>| n.map(|n| n.to_string()).unwrap_or_default();
+        Self {
+            name: p.name.clone(),
+            slug: p.slug.clone(),
+            summary: p.summary.clone(),
+            docs_markdown: p.docs_markdown.clone(),
+            visibility: p.visibility.clone(),
+            teams: teams.join(","),
+            approval_mode: p.approval_mode.clone(),
+            quota_limit: number(p.quota_limit),
+            quota_period: p.quota_period.clone().unwrap_or_default(),
+            rate_limit_per_second: number(p.rate_limit_per_second),
+            max_credential_lifetime_days: number(
+                p.max_credential_lifetime_seconds.map(|s| s / 86_400),
+            ),
+            scopes: p.scopes.clone(),
+        }
+    }
 }
 
 fn optional_positive(raw: &str, what: &str, max: i64, errors: &mut Vec<String>) -> Option<i64> {
@@ -252,12 +276,12 @@ pub fn create(
             }
         })?;
         products::set_teams(conn, &p.id, &input.members_only_of_teams)?;
-        audit::record(
+        record(
             conn,
             ctx,
-            Some(&org.id),
+            org,
+            &p,
             "product.created",
-            Some(&format!("product:{}", p.id)),
             &format!("{} ({}, {})", p.name, p.slug, p.approval_mode),
         )?;
         Ok(p)
@@ -278,14 +302,7 @@ pub fn update(
         p.updated_at = ctx.now;
         products::save(conn, &p)?;
         products::set_teams(conn, &p.id, &input.members_only_of_teams)?;
-        audit::record(
-            conn,
-            ctx,
-            Some(&org.id),
-            "product.updated",
-            Some(&format!("product:{}", p.id)),
-            &p.name,
-        )?;
+        record(conn, ctx, org, &p, "product.updated", &p.name)?;
         Ok(())
     })
 }
@@ -310,18 +327,12 @@ pub fn set_archived(
         p.archived_at = archived.then_some(ctx.now);
         p.updated_at = ctx.now;
         products::save(conn, &p)?;
-        audit::record(
-            conn,
-            ctx,
-            Some(&org.id),
-            if archived {
-                "product.archived"
-            } else {
-                "product.restored"
-            },
-            Some(&format!("product:{}", p.id)),
-            &p.name,
-        )?;
+        let action = if archived {
+            "product.archived"
+        } else {
+            "product.restored"
+        };
+        record(conn, ctx, org, &p, action, &p.name)?;
         Ok(())
     })
 }
@@ -366,22 +377,15 @@ pub fn store_api_reference(
         p.openapi_html = Some(compiled.html.clone());
         p.updated_at = ctx.now;
         products::save(conn, &p)?;
-        audit::record(
-            conn,
-            ctx,
-            Some(&org.id),
-            "product.api_reference_set",
-            Some(&format!("product:{}", p.id)),
-            &format!(
-                "{}: {} {} (OpenAPI {}, {} operation{})",
-                p.name,
-                compiled.title,
-                compiled.api_version,
-                compiled.openapi_version,
-                compiled.operations,
-                if compiled.operations == 1 { "" } else { "s" }
-            ),
-        )?;
+        let detail = format!(
+            "{}: {} {} (OpenAPI {}, {})",
+            p.name,
+            compiled.title,
+            compiled.api_version,
+            compiled.openapi_version,
+            wording::count_of(compiled.operations, "operation", "operations"),
+        );
+        record(conn, ctx, org, &p, "product.api_reference_set", &detail)?;
         Ok(ApiReferenceSaved {
             title: compiled.title.clone(),
             api_version: compiled.api_version.clone(),
@@ -407,16 +411,28 @@ pub fn remove_api_reference(
         p.openapi_html = None;
         p.updated_at = ctx.now;
         products::save(conn, &p)?;
-        audit::record(
-            conn,
-            ctx,
-            Some(&org.id),
-            "product.api_reference_removed",
-            Some(&format!("product:{}", p.id)),
-            &p.name,
-        )?;
+        record(conn, ctx, org, &p, "product.api_reference_removed", &p.name)?;
         Ok(())
     })
+}
+
+/// Records a change of `p` in the organisation's audit log.
+fn record(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    org: &Organisation,
+    p: &Product,
+    action: &str,
+    detail: &str,
+) -> diesel::QueryResult<()> {
+    audit::record(
+        conn,
+        ctx,
+        Some(&org.id),
+        action,
+        Some(&format!("product:{}", p.id)),
+        detail,
+    )
 }
 
 /// Can this member see the product (catalogue, docs, subscribing)?

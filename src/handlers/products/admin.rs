@@ -272,29 +272,6 @@ pub(super) async fn load_product(
         .await
 }
 
-pub(super) fn to_form(p: &Product, teams: &[String]) -> ProductForm {
-    ProductForm {
-        name: p.name.clone(),
-        slug: p.slug.clone(),
-        summary: p.summary.clone(),
-        docs_markdown: p.docs_markdown.clone(),
-        visibility: p.visibility.clone(),
-        teams: teams.join(","),
-        approval_mode: p.approval_mode.clone(),
-        quota_limit: p.quota_limit.map(|n| n.to_string()).unwrap_or_default(),
-        quota_period: p.quota_period.clone().unwrap_or_default(),
-        rate_limit_per_second: p
-            .rate_limit_per_second
-            .map(|n| n.to_string())
-            .unwrap_or_default(),
-        max_credential_lifetime_days: p
-            .max_credential_lifetime_seconds
-            .map(|s| (s / 86_400).to_string())
-            .unwrap_or_default(),
-        scopes: p.scopes.clone(),
-    }
-}
-
 pub async fn edit_form(
     ctx: PageCtx,
     scope: OrgScope,
@@ -303,7 +280,7 @@ pub async fn edit_form(
 ) -> AppResult<HttpResponse> {
     scope.authorize(OrgAction::ManageProducts)?;
     let (p, teams) = load_product(&scope, &state, path.into_inner().1).await?;
-    let form = to_form(&p, &teams);
+    let form = ProductForm::of(&p, &teams);
     form_page(ctx, &scope, &state, FormView::new(Some(p), form)).await
 }
 

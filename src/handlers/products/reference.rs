@@ -4,12 +4,13 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::admin::{FormView, form_page, load_product, to_form};
+use super::admin::{FormView, form_page, load_product};
 use crate::auth::csrf::{CsrfForm, CsrfMultipart};
 use crate::auth::policy::OrgAction;
 use crate::auth::{OrgScope, State};
 use crate::error::{AppError, AppResult};
 use crate::handlers::{EmptyForm, flash_outcome, form_problem};
+use crate::services::products::ProductForm;
 use crate::web::{PageCtx, see_other_with};
 
 /// The form's fields: a file input and a textarea (the file wins when one is chosen).
@@ -91,7 +92,7 @@ pub async fn save(
                 AppError::Invalid(problems) => problems,
                 other => vec![form_problem(other)?.1],
             };
-            let form = to_form(&p, &teams);
+            let form = ProductForm::of(&p, &teams);
             let view = FormView {
                 status: StatusCode::UNPROCESSABLE_ENTITY,
                 reference_errors,

@@ -16,24 +16,6 @@ pub(super) fn number(n: Option<i64>) -> String {
     n.map(|n| n.to_string()).unwrap_or_default()
 }
 
-/// The page form a stored product fills in (as the edit page shows it).
-fn form_of(p: &product_model::Product, teams: &[String]) -> ProductForm {
-    ProductForm {
-        name: p.name.clone(),
-        slug: p.slug.clone(),
-        summary: p.summary.clone(),
-        docs_markdown: p.docs_markdown.clone(),
-        visibility: p.visibility.clone(),
-        teams: teams.join(","),
-        approval_mode: p.approval_mode.clone(),
-        quota_limit: number(p.quota_limit),
-        quota_period: p.quota_period.clone().unwrap_or_default(),
-        rate_limit_per_second: number(p.rate_limit_per_second),
-        max_credential_lifetime_days: number(p.max_credential_lifetime_seconds.map(|s| s / 86_400)),
-        scopes: p.scopes.clone(),
-    }
-}
-
 /// Problems with list values the form's comma- and space-joined fields cannot show.
 fn list_problems(teams: &[String], scopes: &[String]) -> Vec<String> {
     let mut errors = Vec::new();
@@ -110,7 +92,7 @@ pub(super) fn changed_input(
             "The slug names the product in links; it does not change.",
         ));
     }
-    let mut form = form_of(p, current_teams);
+    let mut form = ProductForm::of(p, current_teams);
     let teams = match &changes.teams {
         Some(t) => team_list(t),
         None => team_list(current_teams),
