@@ -22,6 +22,7 @@ pub mod public_keys;
 pub mod routes;
 pub mod services;
 pub mod startup;
+pub mod state;
 pub mod telemetry;
 pub mod validate;
 pub mod verify;

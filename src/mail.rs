@@ -22,7 +22,7 @@ pub use lettre::message::Mailbox;
 use crate::crypto::SecretString;
 use crate::error::AppResult;
 use crate::services::outbox;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// A message goes `dead` after this many failed attempts.
 pub const MAX_ATTEMPTS: i32 = 8;

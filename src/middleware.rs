@@ -17,7 +17,7 @@ use crate::auth::csrf::{CSRF_COOKIE, CSRF_PURPOSE, FreshAnonToken};
 use crate::crypto::random_base62;
 use crate::error::AppError;
 use crate::handlers::app_secrets::REVEAL_COOKIE;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::{ErrorPage, FLASH_COOKIE, FlashShown, PageCtx};
 
 /// The id of the current request, echoed in `X-Request-Id` and shown on error pages.

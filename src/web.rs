@@ -14,7 +14,7 @@ use crate::auth::policy::{self, OrgTabs, Role};
 use crate::auth::{LocalFuture, MaybeIdentity, OrgScope};
 use crate::crypto::hex;
 use crate::error::{AppError, AppResult};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub const FLASH_COOKIE: &str = "gatehouse_flash";
 const FLASH_PURPOSE: &str = "flash";

@@ -16,6 +16,19 @@ pub fn count_of(n: usize, one: &str, many: &str) -> String {
     count(i64::try_from(n).unwrap_or(i64::MAX), one, many)
 }
 
+/// A number with thousands separators: `thousands(12345)` is "12,345".
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// How people call an app's auth type: "API key", "OAuth2 client", "JWT client".
 pub fn auth_type(stored: &str) -> &str {
     match stored {
@@ -57,6 +70,14 @@ pub fn duration(d: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn thousands_are_separated() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1234567), "1,234,567");
+    }
 
     #[test]
     fn auth_types_read_as_words() {

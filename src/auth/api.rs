@@ -12,7 +12,7 @@ use crate::models::api_tokens::ApiToken;
 use crate::models::orgs::Organisation;
 use crate::models::users::User;
 use crate::services::{self, Ctx};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// The caller of an `/api/v1` endpoint.
 #[derive(Debug, Clone)]

@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 use crate::auth::{LocalFuture, MaybeIdentity};
 use crate::crypto::constant_time_eq;
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub const CSRF_COOKIE: &str = "gatehouse_csrf";
 pub const CSRF_PURPOSE: &str = "csrf";

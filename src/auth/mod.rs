@@ -17,7 +17,7 @@ use crate::error::AppError;
 use crate::models::sessions::Session;
 use crate::models::users::User;
 use crate::services;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub const SESSION_COOKIE: &str = "gatehouse_session";
 pub const SESSION_PURPOSE: &str = "session";

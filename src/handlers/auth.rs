@@ -13,7 +13,7 @@ use crate::handlers::{EmptyForm, form_problem, service_ctx};
 use crate::middleware::removal_cookie;
 use crate::models::users;
 use crate::services::{self, accounts::NewAccount};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::validate;
 use crate::web::{PageCtx, client_ip, render, render_status, safe_next, see_other, see_other_with};
 

@@ -25,7 +25,7 @@ use serde::Deserialize;
 
 use crate::error::AppError;
 use crate::services::Ctx;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// A form with nothing but its CSRF token.
 #[derive(Debug, Deserialize)]

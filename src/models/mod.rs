@@ -10,6 +10,7 @@ pub mod notifications;
 pub mod orgs;
 pub mod outbox;
 pub mod overview;
+pub mod page;
 pub mod products;
 pub mod sessions;
 pub mod settings;

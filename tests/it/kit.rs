@@ -22,7 +22,7 @@ pub struct TestApp {
     pub setup_code: Option<String>,
     pub pool: Pool,
     /// The running app's shared state (to run an outbox pass, read the config).
-    pub state: actix_web::web::Data<gatehouse::startup::AppState>,
+    pub state: actix_web::web::Data<gatehouse::state::AppState>,
     /// The database this app uses (a second app can be built on it).
     pub database_url: String,
     /// Kept alive for the app's files.

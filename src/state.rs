@@ -1,0 +1,82 @@
+//! The application state every worker and handler shares: configuration, the pool,
+//! the clock, keys and hashers, and the cookie builder. Built by `startup`, read by the
+//! request plumbing (`auth` extractors, `web`, `middleware`) and the handlers.
+
+use std::sync::Arc;
+
+use actix_web::cookie::Cookie;
+use actix_web::{HttpRequest, web};
+
+use crate::auth::password::PasswordHasher;
+use crate::auth::throttle::SignInThrottle;
+use crate::clock::SharedClock;
+use crate::config::Config;
+use crate::crypto::SecretKey;
+use crate::db::{DbConnection, Pool};
+use crate::error::{AppError, AppResult};
+use crate::services::sessions::Timeouts;
+
+/// Shared by every worker and handler.
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub pool: Pool,
+    pub clock: SharedClock,
+    pub key: SecretKey,
+    pub hasher: PasswordHasher,
+    pub throttle: SignInThrottle,
+    /// Hashes API keys and client secrets for storage and lookup.
+    pub secrets: crate::credentials::SecretHasher,
+    /// Sends the email the services queue.
+    pub outbox: crate::mail::Outbox,
+}
+
+impl AppState {
+    /// The state registered on the app.
+    pub fn from_req(req: &HttpRequest) -> AppResult<web::Data<AppState>> {
+        req.app_data::<web::Data<AppState>>()
+            .cloned()
+            .ok_or_else(|| AppError::internal("application state missing"))
+    }
+
+    /// Runs blocking database work off the async workers, on a pooled connection.
+    pub async fn db<T, F>(&self, f: F) -> AppResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> AppResult<T> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        web::block(move || {
+            let mut conn = pool.get()?;
+            f(&mut conn)
+        })
+        .await?
+    }
+
+    /// The absolute base of links in emails (origin and path prefix, no trailing slash).
+    pub fn public_base(&self) -> String {
+        self.config.public_url.join("")
+    }
+
+    pub fn session_timeouts(&self) -> Timeouts {
+        Timeouts {
+            idle: self.config.session_idle_timeout,
+            lifetime: self.config.session_lifetime,
+        }
+    }
+
+    /// A cookie with the house attributes for this instance.
+    pub fn cookie(
+        &self,
+        name: &'static str,
+        value: String,
+        max_age: Option<std::time::Duration>,
+    ) -> Cookie<'static> {
+        crate::web::build_cookie(
+            name,
+            value,
+            self.config.public_url.https,
+            &self.config.public_url.path,
+            max_age,
+        )
+    }
+}
