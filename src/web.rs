@@ -368,3 +368,41 @@ mod tests {
         assert!(unhex("zz").is_none());
     }
 }
+
+/// The Previous / Next links of a keyset-paged portal list. Each link keeps the
+/// page's other query parameters (search, sort, filter, other sections' cursors) and
+/// sets `param` to the neighbouring page's cursor.
+#[derive(Debug, Clone, Default)]
+pub struct Pager {
+    pub prev: Option<String>,
+    pub next: Option<String>,
+}
+
+impl Pager {
+    /// Links for `page`, whose cursor travels in the query parameter `param`; `keep`
+    /// lists the other parameters to carry (empty values are left out).
+    pub fn new<T>(page: &crate::models::page::Page<T>, param: &str, keep: &[(&str, &str)]) -> Self {
+        let link = |cursor: &crate::models::page::Cursor| {
+            let encoded = cursor.encode();
+            let mut pairs: Vec<(&str, &str)> = keep
+                .iter()
+                .filter(|(name, value)| *name != param && !value.is_empty())
+                .copied()
+                .collect();
+            pairs.push((param, encoded.as_str()));
+            format!(
+                "?{}",
+                serde_urlencoded::to_string(pairs).unwrap_or_default()
+            )
+        };
+        Self {
+            prev: page.prev.as_ref().map(link),
+            next: page.next.as_ref().map(link),
+        }
+    }
+
+    /// Nothing to link to: the whole list fits on this page.
+    pub fn is_empty(&self) -> bool {
+        self.prev.is_none() && self.next.is_none()
+    }
+}

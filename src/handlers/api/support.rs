@@ -183,6 +183,34 @@ impl PageQuery {
     }
 }
 
+impl PageQuery {
+    /// The window this query asks for, for a keyset query in SQL
+    /// ([`crate::keyset!`]); a cursor this server did not make is a 400.
+    pub fn window(&self) -> AppResult<crate::models::page::Window> {
+        let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
+        if !(1..=MAX_LIMIT).contains(&limit) {
+            return Err(AppError::bad_request(format!(
+                "limit must be between 1 and {MAX_LIMIT}."
+            )));
+        }
+        crate::models::page::Window::parse(limit as usize, self.cursor.as_deref()).map_err(|_| {
+            AppError::bad_request(
+                "The cursor is not valid: pass the next_cursor of the previous page.",
+            )
+        })
+    }
+}
+
+impl<T> From<crate::models::page::Page<T>> for Paged<T> {
+    /// API lists page forwards only: `next_cursor` continues after the last item.
+    fn from(page: crate::models::page::Page<T>) -> Self {
+        Self {
+            items: page.items,
+            next_cursor: page.next.map(|c| c.encode()),
+        }
+    }
+}
+
 /// Pages through `items` in the order of their ids (time-ordered UUIDs, so oldest
 /// first). The cursor names the last id seen, so pages stay stable while items are
 /// added or removed.
