@@ -115,6 +115,7 @@ diesel::table! {
         created_by -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        name_lower -> Text,
     }
 }
 
@@ -189,6 +190,7 @@ diesel::table! {
         decided_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        org_id -> Text,
     }
 }
 

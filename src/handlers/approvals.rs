@@ -14,10 +14,13 @@ use crate::auth::{OrgScope, State};
 use crate::error::{AppError, AppResult};
 use crate::handlers::apps::{app_url, load};
 use crate::handlers::{EmptyForm, flash_outcome};
-use crate::models::products as product_model;
-use crate::models::{teams, users};
+use crate::models::apps::App;
+use crate::models::page::{self, Window};
+use crate::models::products::{self as product_model, QueueFilter};
+use crate::models::{names, teams};
 use crate::services::subscriptions::Mode;
 use crate::services::{self};
+use crate::web::Pager;
 use crate::web::{PageCtx, render};
 
 fn age(since: NaiveDateTime, now: NaiveDateTime) -> String {
@@ -47,9 +50,9 @@ pub struct QueueRow {
 #[template(path = "admin/approvals.html")]
 pub struct QueuePage {
     pub ctx: PageCtx,
+    /// Requests matching the filter, counted up to the cap.
     pub total: usize,
-    pub page: usize,
-    pub pages: usize,
+    pub pager: Pager,
     pub slug: String,
     pub tab: &'static str,
     pub rows: Vec<QueueRow>,
@@ -59,9 +62,13 @@ pub struct QueuePage {
 }
 
 impl QueuePage {
-    /// "1 request", "3 requests".
+    /// "1 request", "3 requests", "1,000+ requests".
     pub fn total_label(&self) -> String {
-        crate::wording::count_of(self.total, "request", "requests")
+        if self.total > page::COUNT_CAP {
+            format!("{} requests", page::capped(self.total))
+        } else {
+            crate::wording::count_of(self.total, "request", "requests")
+        }
     }
 }
 
@@ -72,7 +79,7 @@ pub struct QueueQuery {
     #[serde(default)]
     pub product: String,
     #[serde(default)]
-    pub page: Option<usize>,
+    pub cursor: Option<String>,
 }
 
 /// Requests a page of the queue shows (enough for a bulk decision at a time).
@@ -85,40 +92,41 @@ pub async fn queue(
     query: web::Query<QueueQuery>,
 ) -> AppResult<HttpResponse> {
     scope.authorize(OrgAction::DecideApprovals)?;
+    let query = query.into_inner();
+    let window = Window::parse(QUEUE_PAGE, query.cursor.as_deref()).map_err(|_| {
+        AppError::bad_request("That page link is no longer valid: start from the first page.")
+    })?;
+    let prefix = page::search_key(&query.q);
+    let filter = QueueFilter {
+        product_id: Some(query.product.clone()).filter(|p| crate::validate::is_id_like(p)),
+        app_prefix: Some(prefix).filter(|p| !p.is_empty()),
+    };
     let org_id = scope.org.id.clone();
-    let (pending, products, names) = state
+    let (pending, total, products, owners) = state
         .db(move |conn| {
-            let pending = product_model::pending_queue(conn, &org_id)?;
+            let pending = product_model::pending_page(conn, &org_id, &filter, &window)?;
+            let total = product_model::pending_count_capped(conn, &org_id, &filter)?;
             let products = product_model::for_org(conn, &org_id)?;
-            let mut names = HashMap::new();
-            for t in teams::for_org(conn, &org_id)? {
-                names.insert(t.id, (format!("team {}", t.name), String::new()));
-            }
-            for (_, _, app) in &pending {
-                if let Some(u) = &app.owner_user_id
-                    && !names.contains_key(u)
-                    && let Some(user) = users::find(conn, u)?
-                {
-                    names.insert(u.clone(), (user.display_name, user.email));
-                }
-            }
-            Ok((pending, products, names))
+            let apps: Vec<&App> = pending.items.iter().map(|(_, _, a)| a).collect();
+            let owners = names::app_owners(conn, &org_id, &apps)?;
+            Ok((pending, total, products, owners))
         })
         .await?;
     let now = state.clock.now_naive();
-    let q = query.q.trim().to_lowercase();
+    let pager = Pager::new(
+        &pending,
+        "cursor",
+        &[("q", query.q.as_str()), ("product", query.product.as_str())],
+    );
     let rows: Vec<QueueRow> = pending
+        .items
         .into_iter()
-        .filter(|(_, p, _)| query.product.is_empty() || p.id == query.product)
-        .filter(|(_, p, a)| {
-            q.is_empty() || a.name.to_lowercase().contains(&q) || p.name.to_lowercase().contains(&q)
-        })
         .map(|(s, p, a)| {
             let (owner, owner_email) = a
                 .owner_user_id
                 .as_ref()
                 .or(a.owner_team_id.as_ref())
-                .and_then(|id| names.get(id).cloned())
+                .and_then(|id| owners.get(id).cloned())
                 .unwrap_or_else(|| ("nobody".into(), String::new()));
             QueueRow {
                 owner,
@@ -132,22 +140,13 @@ pub async fn queue(
             }
         })
         .collect();
-    let total = rows.len();
-    let pages = total.div_ceil(QUEUE_PAGE).max(1);
-    let page = query.page.unwrap_or(1).clamp(1, pages);
-    let rows = rows
-        .into_iter()
-        .skip((page - 1) * QUEUE_PAGE)
-        .take(QUEUE_PAGE)
-        .collect();
     render(&QueuePage {
         ctx: ctx.in_org(&scope),
         slug: scope.org.slug.clone(),
         tab: "approvals",
         rows,
         total,
-        page,
-        pages,
+        pager,
         q: query.q.clone(),
         product: query.product.clone(),
         products: products.into_iter().map(|p| (p.id, p.name)).collect(),

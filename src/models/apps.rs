@@ -103,16 +103,17 @@ pub fn can_retire(creds: &[Credential], id: &str, now: NaiveDateTime) -> bool {
         })
 }
 
+/// Inserts an app with its lower-cased name (the key of name search and order).
 pub fn insert(conn: &mut DbConnection, app: &App) -> QueryResult<()> {
     diesel::insert_into(apps::table)
-        .values(app)
+        .values((app, apps::name_lower.eq(app.name.to_lowercase())))
         .execute(conn)
         .map(drop)
 }
 
 pub fn save(conn: &mut DbConnection, app: &App) -> QueryResult<usize> {
     diesel::update(apps::table.find(&app.id))
-        .set(app)
+        .set((app, apps::name_lower.eq(app.name.to_lowercase())))
         .execute(conn)
 }
 
@@ -126,7 +127,8 @@ pub fn find_in_org(conn: &mut DbConnection, org_id: &str, id: &str) -> QueryResu
         .optional()
 }
 
-/// Is there a live app of this name (any case) for this owner?
+/// Is there a live app of this name (any case) for this owner? One indexed lookup
+/// (owner, status, lower-cased name), whatever the size of the organisation.
 pub fn name_taken(
     conn: &mut DbConnection,
     org_id: &str,
@@ -137,8 +139,9 @@ pub fn name_taken(
 ) -> QueryResult<bool> {
     let mut q = apps::table
         .filter(apps::org_id.eq(org_id))
-        .filter(apps::status.ne_all(["revoked", "deleted"]))
-        .select((apps::id, apps::name))
+        .filter(apps::status.eq_any(["pending", "active", "suspended", "rejected"]))
+        .filter(apps::name_lower.eq(name.to_lowercase()))
+        .select(apps::id)
         .into_boxed();
     q = match owner_user_id {
         Some(u) => q.filter(apps::owner_user_id.eq(u.to_string())),
@@ -148,37 +151,10 @@ pub fn name_taken(
         Some(t) => q.filter(apps::owner_team_id.eq(t.to_string())),
         None => q.filter(apps::owner_team_id.is_null()),
     };
-    let rows: Vec<(String, String)> = q.load(conn)?;
-    let wanted = name.to_lowercase();
-    Ok(rows
-        .iter()
-        .any(|(id, n)| n.to_lowercase() == wanted && Some(id.as_str()) != except))
-}
-
-/// The live (not deleted) apps of an organisation visible through `filter`.
-pub fn list(conn: &mut DbConnection, org_id: &str, filter: &AppFilter) -> QueryResult<Vec<App>> {
-    let mut q = apps::table
-        .filter(apps::org_id.eq(org_id))
-        .filter(apps::status.ne("deleted"))
-        .select(App::as_select())
-        .into_boxed();
-    if let Some(visible) = &filter.visible_to {
-        let (user_id, team_ids) = visible;
-        q = q.filter(
-            apps::owner_user_id
-                .eq(user_id.clone())
-                .or(apps::owner_team_id.eq_any(team_ids.clone())),
-        );
+    if let Some(except) = except {
+        q = q.filter(apps::id.ne(except.to_string()));
     }
-    q.order((apps::created_at.desc(), apps::id.desc()))
-        .load(conn)
-}
-
-/// Which apps a listing may show.
-#[derive(Debug, Clone, Default)]
-pub struct AppFilter {
-    /// `Some((user, teams))`: only apps owned by the user or one of these teams.
-    pub visible_to: Option<(String, Vec<String>)>,
+    Ok(q.first::<String>(conn).optional()?.is_some())
 }
 
 /// Personal apps of a user in an organisation that are not yet revoked or deleted.

@@ -2,6 +2,7 @@
 //! `QueryResult`; the rules live in `services`.
 
 pub mod api_tokens;
+pub mod app_list;
 pub mod apps;
 pub mod audit;
 pub mod invitations;

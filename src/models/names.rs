@@ -32,6 +32,57 @@ fn dedup(mut ids: Vec<String>) -> Vec<String> {
     ids
 }
 
+/// Display names and email addresses of these users, in one query.
+pub fn people(
+    conn: &mut DbConnection,
+    ids: Vec<String>,
+) -> QueryResult<HashMap<String, (String, String)>> {
+    let ids = dedup(ids);
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(users::table
+        .filter(users::id.eq_any(&ids))
+        .select((users::id, users::display_name, users::email))
+        .load::<(String, String, String)>(conn)?
+        .into_iter()
+        .map(|(id, name, email)| (id, (name, email)))
+        .collect())
+}
+
+/// The owner of each app — `(name, email)` by owner id, a team's name as "team …"
+/// with no email — in one query per kind, whatever the number of apps.
+pub fn app_owners(
+    conn: &mut DbConnection,
+    org_id: &str,
+    apps: &[&crate::models::apps::App],
+) -> QueryResult<HashMap<String, (String, String)>> {
+    let users: Vec<String> = apps
+        .iter()
+        .filter_map(|a| a.owner_user_id.clone())
+        .collect();
+    let teams: Vec<String> = apps
+        .iter()
+        .filter_map(|a| a.owner_team_id.clone())
+        .collect();
+    let mut out = people(conn, users)?;
+    let found = resolve(
+        conn,
+        org_id,
+        Wanted {
+            teams,
+            ..Default::default()
+        },
+    )?;
+    out.extend(
+        found
+            .teams
+            .into_iter()
+            .map(|(id, name)| (id, (format!("team {name}"), String::new()))),
+    );
+    Ok(out)
+}
+
 /// Looks up every wanted id of the organisation `org_id` (users are instance-wide).
 pub fn resolve(conn: &mut DbConnection, org_id: &str, wanted: Wanted) -> QueryResult<Names> {
     let mut names = Names::default();

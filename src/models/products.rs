@@ -53,6 +53,8 @@ pub struct Subscription {
     pub decided_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The product's organisation, kept here so the approval queue pages in SQL.
+    pub org_id: String,
 }
 
 pub fn insert(conn: &mut DbConnection, p: &Product) -> QueryResult<()> {
@@ -177,24 +179,91 @@ pub fn subscriptions_by_ids(
         .load(conn)
 }
 
-/// The approval queue: pending subscriptions of live apps, oldest first.
-pub fn pending_queue(
-    conn: &mut DbConnection,
-    org_id: &str,
-) -> QueryResult<Vec<(Subscription, Product, App)>> {
-    subscriptions::table
+/// Which part of the approval queue to show.
+#[derive(Debug, Clone, Default)]
+pub struct QueueFilter {
+    /// Only requests for this product.
+    pub product_id: Option<String>,
+    /// Only apps whose lower-cased name starts with this.
+    pub app_prefix: Option<String>,
+}
+
+type QueueQuery<'a> = diesel::helper_types::IntoBoxed<
+    'a,
+    diesel::dsl::Filter<
+        diesel::dsl::Filter<
+            diesel::dsl::Filter<
+                diesel::dsl::InnerJoin<
+                    diesel::dsl::InnerJoin<subscriptions::table, products::table>,
+                    apps::table,
+                >,
+                diesel::dsl::Eq<subscriptions::org_id, &'a str>,
+            >,
+            diesel::dsl::Eq<subscriptions::status, &'static str>,
+        >,
+        diesel::dsl::NeAny<apps::status, [&'static str; 2]>,
+    >,
+    <DbConnection as Connection>::Backend,
+>;
+
+/// The approval queue of an organisation — pending subscriptions of live apps —
+/// filtered in SQL on the `(org_id, status, [product_id,] id)` indexes.
+fn queue_query<'a>(org_id: &'a str, filter: &'a QueueFilter) -> QueueQuery<'a> {
+    let mut q = subscriptions::table
         .inner_join(products::table)
         .inner_join(apps::table)
-        .filter(products::org_id.eq(org_id))
+        .filter(subscriptions::org_id.eq(org_id))
         .filter(subscriptions::status.eq("pending"))
         .filter(apps::status.ne_all(["revoked", "deleted"]))
-        .order((subscriptions::created_at.asc(), subscriptions::id.asc()))
-        .select((
-            Subscription::as_select(),
-            Product::as_select(),
-            App::as_select(),
-        ))
-        .load(conn)
+        .into_boxed();
+    if let Some(product) = &filter.product_id {
+        q = q.filter(subscriptions::product_id.eq(product.as_str()));
+    }
+    if let Some(prefix) = &filter.app_prefix {
+        q = q
+            .filter(apps::name_lower.ge(prefix.as_str()))
+            .filter(apps::name_lower.lt(super::page::prefix_end(prefix)));
+    }
+    q
+}
+
+/// One page of the approval queue, oldest first.
+pub fn pending_page(
+    conn: &mut DbConnection,
+    org_id: &str,
+    filter: &QueueFilter,
+    window: &super::page::Window,
+) -> QueryResult<super::page::Page<(Subscription, Product, App)>> {
+    let rows = crate::keyset!(
+        queue_query(org_id, filter),
+        subscriptions::id,
+        subscriptions::id,
+        window,
+        descending = false
+    )
+    .select((
+        Subscription::as_select(),
+        Product::as_select(),
+        App::as_select(),
+    ))
+    .load(conn)?;
+    Ok(super::page::Page::from_rows(rows, window, |(s, _, _)| {
+        (s.id.clone(), s.id.clone())
+    }))
+}
+
+/// Requests in the (filtered) queue, counted up to the cap ("1,000+").
+pub fn pending_count_capped(
+    conn: &mut DbConnection,
+    org_id: &str,
+    filter: &QueueFilter,
+) -> QueryResult<usize> {
+    let cap = i64::try_from(super::page::COUNT_CAP).unwrap_or(i64::MAX) + 1;
+    let ids: Vec<String> = queue_query(org_id, filter)
+        .select(subscriptions::id)
+        .limit(cap)
+        .load(conn)?;
+    Ok(ids.len())
 }
 
 pub fn approval_mode(conn: &mut DbConnection, org_id: &str) -> QueryResult<Option<String>> {

@@ -187,6 +187,7 @@ pub(crate) fn request_in_tx(
         decided_at: (!pending).then_some(ctx.now),
         created_at: ctx.now,
         updated_at: ctx.now,
+        org_id: product.org_id.clone(),
     };
     products::insert_subscription(conn, &sub).map_err(|e| {
         if is_unique_violation(&e) {

@@ -957,6 +957,15 @@ async fn my_hub_counts_apps_by_status_and_shows_recent_activity() {
     let _ = live;
 }
 
+/// The `href` of the first link with `rel="{rel}"` (Previous / Next), HTML-decoded.
+fn link_with_rel(body: &str, rel: &str) -> Option<String> {
+    let marker = format!("rel=\"{rel}\"");
+    let at = body.find(&marker)?;
+    let start = body[..at].rfind("href=\"")? + "href=\"".len();
+    let end = start + body[start..].find('"')?;
+    Some(body[start..end].replace("&amp;", "&").replace("&#38;", "&"))
+}
+
 #[tokio::test]
 async fn the_app_list_searches_sorts_and_pages() {
     let app = spawn_app().await;
@@ -977,10 +986,32 @@ async fn the_app_list_searches_sorts_and_pages() {
     let pos = |name: &str| table.find(&format!(">{name}</a>")).unwrap_or(usize::MAX);
     assert!(pos("App 00") < pos("App 01") && pos("App 01") < pos("App 24"));
     assert_eq!(pos("App 25"), usize::MAX, "25 a page");
-    assert!(first.contains("Page 1 of 2"));
-    let second = ada.get("/o/acme/apps?sort=name&page=2").await;
+    assert!(first.contains("<small class=\"count\">27</small>"));
+    assert!(
+        !first.contains("rel=\"prev\""),
+        "the first page has no Previous"
+    );
+    let next = link_with_rel(&first.body, "next").expect("a Next link");
+    assert!(next.contains("sort=name"), "Next keeps the sort: {next}");
+    let second = ada.get(&format!("/o/acme/apps{next}")).await;
     assert!(second.contains(">App 25</a>") && second.contains(">App 26</a>"));
     assert!(!second.contains(">App 00</a>"));
+    assert!(
+        link_with_rel(&second.body, "next").is_none(),
+        "the last page"
+    );
+    // Previous leads back to the first page.
+    let prev = link_with_rel(&second.body, "prev").expect("a Previous link");
+    let back = ada.get(&format!("/o/acme/apps{prev}")).await;
+    assert!(back.contains(">App 00</a>") && back.contains(">App 24</a>"));
+    assert!(!back.contains(">App 25</a>"));
+    // A made-up cursor is a clear 400, not a server error.
+    let bad = ada.get("/o/acme/apps?cursor=nonsense").await;
+    bad.assert_status(400);
+    // Search is by the start of a name, in any case.
+    let prefix = ada.get("/o/acme/apps?q=APP%202").await;
+    assert!(prefix.contains(">App 20</a>") && prefix.contains(">App 26</a>"));
+    assert!(!prefix.contains(">App 19</a>"));
     // Newest first by default.
     let newest = ada.get("/o/acme/apps").await;
     let table = &newest.body[newest.body.find("id=\"active-apps\"").unwrap()..];

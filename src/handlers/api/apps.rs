@@ -18,7 +18,8 @@ use crate::auth::policy::{self, AppAction, AppRelation, OrgAction, OwnerTarget, 
 use crate::crypto::random_base62;
 use crate::db::{DbConnection, lock_app, write_transaction};
 use crate::error::{AppError, AppResult};
-use crate::models::apps::{self, App, AppFilter, Credential};
+use crate::models::app_list::{AppQuery, AppSort, Owners, Search};
+use crate::models::apps::{self, App, Credential};
 use crate::models::teams;
 use crate::services::apps::{
     AuthType, Created as AppCreatedResult, Issuer, NewApp, Owner, Revealed,
@@ -224,7 +225,7 @@ pub struct AppFilterQuery {
     /// `me` for the caller's own apps, or a team id.
     #[param(max_length = 64)]
     pub owner: Option<String>,
-    /// Only apps whose name contains this (case-insensitive).
+    /// Only apps whose name starts with this (any case), or the app with this id.
     #[param(max_length = 100)]
     pub q: Option<String>,
 }
@@ -250,39 +251,50 @@ pub async fn list_apps(
             STATUSES.join(", ")
         )));
     }
-    let list = state
+    let window = page.window()?;
+    let search = Search::parse(filter.q.as_deref().unwrap_or(""));
+    let page = state
         .db(move |conn| {
-            let scope = if actor.role >= Role::Admin {
-                AppFilter::default()
-            } else {
-                let teams: Vec<String> = teams::for_user(conn, &actor.org.id, &actor.user.id)?
-                    .into_iter()
-                    .map(|(t, _)| t.id)
-                    .collect();
-                AppFilter {
-                    visible_to: Some((actor.user.id.clone(), teams)),
-                }
-            };
-            Ok(apps::list(conn, &actor.org.id, &scope)?
+            let admin = actor.role >= Role::Admin;
+            let mine: Vec<String> = teams::for_user(conn, &actor.org.id, &actor.user.id)?
                 .into_iter()
-                .filter(|a| filter.status.as_ref().is_none_or(|s| &a.status == s))
-                .filter(|a| match filter.owner.as_deref() {
-                    None => true,
-                    Some("me") => a.owner_user_id.as_deref() == Some(actor.user.id.as_str()),
-                    Some(team) => a.owner_team_id.as_deref() == Some(team),
-                })
-                .filter(|a| {
-                    filter
-                        .q
-                        .as_ref()
-                        .is_none_or(|q| a.name.to_lowercase().contains(&q.trim().to_lowercase()))
-                })
-                .map(|a| AppOut::from(&a))
-                .collect::<Vec<_>>())
+                .map(|(t, _)| t.id)
+                .collect();
+            let owners = match filter.owner.as_deref() {
+                None if admin => Owners::Everyone,
+                None => Owners::Of {
+                    user: Some(actor.user.id.clone()),
+                    teams: mine,
+                },
+                Some("me") => Owners::Of {
+                    user: Some(actor.user.id.clone()),
+                    teams: Vec::new(),
+                },
+                // A team the caller cannot see lists nothing.
+                Some(team) => Owners::Of {
+                    user: None,
+                    teams: (admin || mine.iter().any(|t| t == team))
+                        .then(|| team.to_string())
+                        .into_iter()
+                        .collect(),
+                },
+            };
+            let statuses: Vec<&str> = match filter.status.as_deref() {
+                Some(s) => STATUSES.iter().copied().filter(|x| *x == s).collect(),
+                None => STATUSES.to_vec(),
+            };
+            let query = AppQuery {
+                org_id: &actor.org.id,
+                owners: &owners,
+                statuses: &statuses,
+                search: &search,
+                orphaned_reason: None,
+                sort: AppSort::Oldest,
+            };
+            Ok(query.page(conn, &window)?.map(|a| AppOut::from(&a)))
         })
         .await?;
-    let page = support::paginate(list, |a| a.id.as_str(), &page)?;
-    Ok(json(&AppList::from(page)))
+    Ok(json(&AppList::from(support::Paged::from(page))))
 }
 
 /// A new app.

@@ -2,6 +2,12 @@
 
 use super::*;
 use crate::handlers::activity::{self, ActivityRow};
+use crate::models::app_list::{self, AppQuery, AppSort, Search};
+use crate::models::page::{self, Window};
+use crate::web::Pager;
+
+/// Apps My Hub shows; the Consumer Apps tab lists the rest.
+const HUB_APPS: usize = 10;
 
 #[derive(Template)]
 #[template(path = "apps/hub.html")]
@@ -10,6 +16,8 @@ pub struct HubPage {
     pub slug: String,
     pub tab: &'static str,
     pub apps: Vec<AppRow>,
+    /// More apps than the hub shows: link to the full list.
+    pub more: bool,
     pub active: usize,
     pub pending: usize,
     pub suspended: usize,
@@ -19,45 +27,81 @@ pub struct HubPage {
     pub activity: Vec<ActivityRow>,
 }
 
+impl HubPage {
+    /// A count as shown on a card: exact up to 1,000, then "1,000+".
+    pub fn shown(&self, n: &usize) -> String {
+        page::capped(*n)
+    }
+}
+
+/// The statuses My Hub lists (revoked apps are counted, not listed).
+const HUB_STATUSES: [&str; 4] = ["pending", "active", "suspended", "rejected"];
+
 pub async fn hub(ctx: PageCtx, scope: OrgScope, state: State) -> AppResult<HttpResponse> {
     let role = scope.authorize(policy::OrgAction::View)?;
     let org_id = scope.org.id.clone();
     let user_id = scope.identity.user.id.clone();
     let now = state.clock.now_naive();
-    let (list, creds, names, my_teams, admin_teams, activity) = state
+    let (listed, counts, creds, names, my_teams, admin_teams, activity) = state
         .db(move |conn| {
-            let (filter, _, admin_teams) = visibility(conn, &org_id, &user_id, role, false)?;
-            let list = apps::list(conn, &org_id, &filter)?;
-            let ids: Vec<String> = list.iter().map(|a| a.id.clone()).collect();
+            let (owners, admin_teams) = visibility(conn, &org_id, &user_id, false)?;
+            let search = Search::All;
+            let query = |statuses| AppQuery {
+                org_id: &org_id,
+                owners: &owners,
+                statuses,
+                search: &search,
+                orphaned_reason: None,
+                sort: AppSort::Newest,
+            };
+            let listed = query(&HUB_STATUSES).page(conn, &Window::first(HUB_APPS))?;
+            let mut counts = [0usize; 5];
+            for (count, status) in counts.iter_mut().zip(&app_list::LISTED) {
+                *count = query(std::slice::from_ref(status)).count_capped(conn)?;
+            }
+            let ids: Vec<String> = listed.items.iter().map(|a| a.id.clone()).collect();
             let creds = apps::credentials_of_apps(conn, &ids)?;
-            let names = owner_names(conn, &org_id, &list)?;
+            let names = owner_names(conn, &org_id, &listed.items)?;
             let my_teams = teams::for_user(conn, &org_id, &user_id)?;
-            let targets: Vec<String> = ids.iter().map(|id| format!("app:{id}")).collect();
+            // Recent activity covers the newest apps of every status (a revocation
+            // shows up although revoked apps are not listed).
+            let recent = query(&app_list::LISTED).page(conn, &Window::first(HUB_APPS))?;
+            let targets: Vec<String> = recent
+                .items
+                .iter()
+                .map(|a| format!("app:{}", a.id))
+                .collect();
             let activity = activity::recent(conn, &org_id, Some(&targets), 10, now)?;
-            Ok((list, creds, names, my_teams, admin_teams, activity))
+            Ok((
+                listed,
+                counts,
+                creds,
+                names,
+                my_teams,
+                admin_teams,
+                activity,
+            ))
         })
         .await?;
-    let count = |s: &str| list.iter().filter(|a| a.status == s).count();
+    let [pending, active, suspended, rejected, revoked] = counts;
     let page = HubPage {
         slug: scope.org.slug.clone(),
         tab: "hub",
-        active: count("active"),
-        pending: count("pending"),
-        suspended: count("suspended"),
-        rejected: count("rejected"),
-        revoked: count("revoked"),
+        active,
+        pending,
+        suspended,
+        rejected,
+        revoked,
+        more: listed.next.is_some(),
         apps: rows(
-            &list,
+            &listed.items,
             &creds,
             &names,
             now,
             &scope.identity.user.id,
             &admin_teams,
             role >= Role::Admin,
-        )
-        .into_iter()
-        .filter(|r| r.status != "revoked")
-        .collect(),
+        ),
         teams: my_teams
             .into_iter()
             .map(|(t, r)| (t.id, t.name, r))
@@ -73,32 +117,11 @@ pub async fn hub(ctx: PageCtx, scope: OrgScope, state: State) -> AppResult<HttpR
 /// One table of the Consumer Apps tab, paged on its own.
 pub struct AppSection {
     pub rows: Vec<AppRow>,
-    /// Apps in the whole section (all pages).
-    pub total: usize,
-    pub page: usize,
-    pub pages: usize,
+    /// Apps in the whole section, as shown ("1,000+" past the cap).
+    pub total: String,
+    pub pager: Pager,
     /// Shown at all: a status filter hides the sections it cannot match.
     pub shown: bool,
-}
-
-impl AppSection {
-    fn new(all: Vec<AppRow>, page: Option<usize>, shown: bool) -> Self {
-        let total = all.len();
-        let pages = total.div_ceil(PAGE_SIZE).max(1);
-        let page = page.unwrap_or(1).clamp(1, pages);
-        let rows = all
-            .into_iter()
-            .skip((page - 1) * PAGE_SIZE)
-            .take(PAGE_SIZE)
-            .collect();
-        Self {
-            rows,
-            total,
-            page,
-            pages,
-            shown,
-        }
-    }
 }
 
 /// Which table of the Consumer Apps tab an app belongs in: working or waiting apps,
@@ -124,33 +147,14 @@ pub struct AppListPage {
     pub sort: String,
     pub filter: String,
     pub is_admin: bool,
+    /// Nothing at all to list, before any search or filter.
+    pub empty_org: bool,
 }
 
 impl AppListPage {
-    /// The query string that keeps the search, sort, filter and the other sections'
-    /// pages, with `section` at `page`.
-    pub fn page_link(&self, section: &str, page: usize) -> String {
-        let at = |name: &str, current: usize| if name == section { page } else { current };
-        let query = serde_urlencoded::to_string([
-            ("q", self.q.clone()),
-            ("sort", self.sort.clone()),
-            ("filter", self.filter.clone()),
-            ("page", at("active", self.active.page).to_string()),
-            (
-                "rejected_page",
-                at("rejected", self.rejected.page).to_string(),
-            ),
-            ("revoked_page", at("revoked", self.revoked.page).to_string()),
-        ])
-        .unwrap_or_default();
-        format!("?{query}")
-    }
-
     /// Nothing at all to list, before any search or filter.
     pub fn no_apps_at_all(&self) -> bool {
-        self.q.is_empty()
-            && self.filter.is_empty()
-            && self.active.total + self.rejected.total + self.revoked.total == 0
+        self.empty_org
     }
 }
 
@@ -162,14 +166,21 @@ pub struct ListQuery {
     pub sort: String,
     #[serde(default)]
     pub filter: String,
-    /// The Active table's page.
+    /// The Active table's cursor.
     #[serde(default)]
-    pub page: Option<usize>,
+    pub cursor: Option<String>,
     /// The Rejected and Revoked tables page on their own.
     #[serde(default)]
-    pub rejected_page: Option<usize>,
+    pub rejected_cursor: Option<String>,
     #[serde(default)]
-    pub revoked_page: Option<usize>,
+    pub revoked_cursor: Option<String>,
+}
+
+/// A section's page: its rows, its capped count and its cursor's window.
+struct Section {
+    page: page::Page<App>,
+    total: usize,
+    shown: bool,
 }
 
 pub async fn list(
@@ -180,76 +191,133 @@ pub async fn list(
 ) -> AppResult<HttpResponse> {
     let role = scope.authorize(policy::OrgAction::View)?;
     let query = query.into_inner();
-    let org_id = scope.org.id.clone();
-    let user_id = scope.identity.user.id.clone();
-    let now = state.clock.now_naive();
-    let (mut list, creds, names, admin_teams) = state
-        .db(move |conn| {
-            let (filter, _, admin_teams) = visibility(conn, &org_id, &user_id, role, true)?;
-            let list = apps::list(conn, &org_id, &filter)?;
-            let ids: Vec<String> = list.iter().map(|a| a.id.clone()).collect();
-            let creds = apps::credentials_of_apps(conn, &ids)?;
-            let names = owner_names(conn, &org_id, &list)?;
-            Ok((list, creds, names, admin_teams))
-        })
-        .await?;
-    let q: String = query
+    let is_admin = role >= Role::Admin;
+    let filter = match query.filter.as_str() {
+        f @ ("pending" | "active" | "suspended" | "rejected" | "revoked") => f,
+        "orphaned" if is_admin => "orphaned",
+        _ => "",
+    }
+    .to_string();
+    let q: String = page::search_key(&query.q);
+    let q_shown: String = query
         .q
         .trim()
         .chars()
         .filter(|c| !c.is_control())
         .take(100)
         .collect();
-    let needle = q.to_lowercase();
-    list.retain(|a| {
-        needle.is_empty() || a.name.to_lowercase().contains(&needle) || a.id.starts_with(&needle)
-    });
-    let is_admin = role >= Role::Admin;
-    let filter = match query.filter.as_str() {
-        f @ ("pending" | "active" | "suspended" | "rejected" | "revoked") => f,
-        "orphaned" if is_admin => "orphaned",
-        _ => "",
+    let sort = AppSort::parse(&query.sort);
+    let window = |cursor: &Option<String>| {
+        Window::parse(PAGE_SIZE, cursor.as_deref()).map_err(|_| {
+            AppError::bad_request("That page link is no longer valid: start from the first page.")
+        })
     };
-    match filter {
-        "" => {}
-        "orphaned" => list.retain(|a| a.status_reason == OWNER_LEFT || Owner::of(a).is_none()),
-        status => list.retain(|a| a.status == status),
-    }
-    match query.sort.as_str() {
-        "name" => list.sort_by_key(|a| a.name.to_lowercase()),
-        "oldest" => list.sort_by_key(|a| a.created_at),
-        "status" => list.sort_by(|a, b| a.status.cmp(&b.status).then(a.name.cmp(&b.name))),
-        _ => {}
-    }
-    let all = rows(
-        &list,
-        &creds,
-        &names,
-        now,
-        &scope.identity.user.id,
-        &admin_teams,
-        is_admin,
-    );
-    let (mut active, mut rejected, mut revoked) = (Vec::new(), Vec::new(), Vec::new());
-    for row in all {
-        match section_of(&row.status) {
-            "rejected" => rejected.push(row),
-            "revoked" => revoked.push(row),
-            _ => active.push(row),
-        }
-    }
-    // A status filter shows only the table that status lives in.
-    let shown = |section: &str| matches!(filter, "" | "orphaned") || section_of(filter) == section;
+    let windows = [
+        window(&query.cursor)?,
+        window(&query.rejected_cursor)?,
+        window(&query.revoked_cursor)?,
+    ];
+    let org_id = scope.org.id.clone();
+    let user_id = scope.identity.user.id.clone();
+    let now = state.clock.now_naive();
+    let search = Search::parse(&q);
+    let section_filter = filter.clone();
+    let (sections, empty_org, creds, names, admin_teams) = state
+        .db(move |conn| {
+            let (owners, admin_teams) = visibility(conn, &org_id, &user_id, is_admin)?;
+            let statuses: [Vec<&str>; 3] = match section_filter.as_str() {
+                "" | "orphaned" => [
+                    vec!["pending", "active", "suspended"],
+                    vec!["rejected"],
+                    vec!["revoked"],
+                ],
+                f => {
+                    let mut s: [Vec<&str>; 3] = [vec![], vec![], vec![]];
+                    let i = ["active", "rejected", "revoked"]
+                        .iter()
+                        .position(|x| *x == section_of(f))
+                        .unwrap_or(0);
+                    s[i] = vec![f];
+                    s
+                }
+            };
+            let orphaned = (section_filter == "orphaned").then_some(OWNER_LEFT);
+            let mut sections = Vec::new();
+            for (statuses, window) in statuses.iter().zip(&windows) {
+                let query = AppQuery {
+                    org_id: &org_id,
+                    owners: &owners,
+                    statuses,
+                    search: &search,
+                    orphaned_reason: orphaned,
+                    sort,
+                };
+                sections.push(Section {
+                    page: query.page(conn, window)?,
+                    total: query.count_capped(conn)?,
+                    shown: !statuses.is_empty(),
+                });
+            }
+            let listed: Vec<App> = sections
+                .iter()
+                .flat_map(|s| s.page.items.iter().cloned())
+                .collect();
+            let empty_org = listed.is_empty()
+                && search == Search::All
+                && section_filter.is_empty()
+                && windows.iter().all(|w| w.cursor.is_none());
+            let ids: Vec<String> = listed.iter().map(|a| a.id.clone()).collect();
+            let creds = apps::credentials_of_apps(conn, &ids)?;
+            let names = owner_names(conn, &org_id, &listed)?;
+            Ok((sections, empty_org, creds, names, admin_teams))
+        })
+        .await?;
+    let keep = [
+        ("q", q_shown.as_str()),
+        ("sort", query.sort.as_str()),
+        ("filter", filter.as_str()),
+        ("cursor", query.cursor.as_deref().unwrap_or("")),
+        (
+            "rejected_cursor",
+            query.rejected_cursor.as_deref().unwrap_or(""),
+        ),
+        (
+            "revoked_cursor",
+            query.revoked_cursor.as_deref().unwrap_or(""),
+        ),
+    ];
+    let mut built = sections
+        .into_iter()
+        .zip(["cursor", "rejected_cursor", "revoked_cursor"])
+        .map(|(section, param)| AppSection {
+            rows: rows(
+                &section.page.items,
+                &creds,
+                &names,
+                now,
+                &scope.identity.user.id,
+                &admin_teams,
+                is_admin,
+            ),
+            total: page::capped(section.total),
+            pager: Pager::new(&section.page, param, &keep),
+            shown: section.shown,
+        });
+    let (Some(active), Some(rejected), Some(revoked)) = (built.next(), built.next(), built.next())
+    else {
+        return Err(AppError::internal("app list sections missing"));
+    };
     render(&AppListPage {
         ctx: ctx.in_org(&scope),
         slug: scope.org.slug.clone(),
         tab: "apps",
-        active: AppSection::new(active, query.page, shown("active")),
-        rejected: AppSection::new(rejected, query.rejected_page, shown("rejected")),
-        revoked: AppSection::new(revoked, query.revoked_page, shown("revoked")),
-        q,
+        active,
+        rejected,
+        revoked,
+        q: q_shown,
         sort: query.sort,
-        filter: filter.to_string(),
+        filter,
         is_admin,
+        empty_org,
     })
 }

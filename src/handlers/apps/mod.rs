@@ -16,8 +16,10 @@ use crate::auth::{OrgScope, State};
 use crate::db::DbConnection;
 use crate::error::{AppError, AppResult};
 use crate::handlers::{EmptyForm, flash_outcome, form_problem};
-use crate::models::apps::{self, App, AppFilter, Credential};
-use crate::models::{teams, users};
+use crate::models::app_list::{AppQuery, AppSort, Owners, Search};
+use crate::models::apps::{self, App, Credential};
+use crate::models::page::Window;
+use crate::models::{names, teams};
 use crate::services::apps::{OWNER_LEFT, Owner};
 use crate::services::{self};
 use crate::web::{PageCtx, render, render_status, see_other_with};
@@ -47,25 +49,32 @@ pub struct AppRow {
     pub can_manage: bool,
 }
 
-/// Names of users and teams for the owner column.
+/// Names of the users and teams owning `list`: two queries, whatever its length.
 fn owner_names(
     conn: &mut DbConnection,
     org_id: &str,
     list: &[App],
 ) -> AppResult<HashMap<String, String>> {
-    let mut names = HashMap::new();
-    for team in teams::for_org(conn, org_id)? {
-        names.insert(team.id.clone(), format!("team {}", team.name));
-    }
-    for app in list {
-        if let Some(u) = &app.owner_user_id
-            && !names.contains_key(u)
-            && let Some(user) = users::find(conn, u)?
-        {
-            names.insert(u.clone(), user.display_name);
-        }
-    }
-    Ok(names)
+    let wanted = names::Wanted {
+        users: list
+            .iter()
+            .filter_map(|a| a.owner_user_id.clone())
+            .collect(),
+        teams: list
+            .iter()
+            .filter_map(|a| a.owner_team_id.clone())
+            .collect(),
+        ..Default::default()
+    };
+    let found = names::resolve(conn, org_id, wanted)?;
+    let mut out = found.users;
+    out.extend(
+        found
+            .teams
+            .into_iter()
+            .map(|(id, name)| (id, format!("team {name}"))),
+    );
+    Ok(out)
 }
 
 fn owner_label(app: &App, names: &HashMap<String, String>) -> String {
@@ -77,29 +86,30 @@ fn owner_label(app: &App, names: &HashMap<String, String>) -> String {
     }
 }
 
-/// What the viewer may see of the organisation's apps.
+/// Whose apps the viewer sees — every app of the organisation when `org_wide` (an
+/// org admin on the Consumer Apps tab), else their own and their teams' — and the
+/// teams they administer.
 fn visibility(
     conn: &mut DbConnection,
-    scope_org: &str,
+    org_id: &str,
     user_id: &str,
-    role: Role,
-    everything: bool,
-) -> AppResult<(AppFilter, Vec<String>, Vec<String>)> {
-    let mine = teams::for_user(conn, scope_org, user_id)?;
-    let team_ids: Vec<String> = mine.iter().map(|(t, _)| t.id.clone()).collect();
+    org_wide: bool,
+) -> AppResult<(Owners, Vec<String>)> {
+    let mine = teams::for_user(conn, org_id, user_id)?;
     let admin_teams: Vec<String> = mine
         .iter()
         .filter(|(_, r)| r == "admin")
         .map(|(t, _)| t.id.clone())
         .collect();
-    let filter = if everything && role >= Role::Admin {
-        AppFilter::default()
+    let owners = if org_wide {
+        Owners::Everyone
     } else {
-        AppFilter {
-            visible_to: Some((user_id.to_string(), team_ids.clone())),
+        Owners::Of {
+            user: Some(user_id.to_string()),
+            teams: mine.into_iter().map(|(t, _)| t.id).collect(),
         }
     };
-    Ok((filter, team_ids, admin_teams))
+    Ok((owners, admin_teams))
 }
 
 fn rows(
@@ -216,24 +226,28 @@ pub fn credential_rows(creds: &[Credential], now: NaiveDateTime) -> Vec<Credenti
         .collect()
 }
 
-/// Live apps the member may change: their own, their admin teams', every app for org
-/// admins (as the policy says).
-pub fn manageable_apps(
-    conn: &mut DbConnection,
-    org_id: &str,
-    user_id: &str,
-    role: Option<Role>,
-) -> AppResult<Vec<App>> {
-    let all = apps::list(conn, org_id, &AppFilter::default())?;
-    let mut out = Vec::new();
-    for app in all {
-        let relation = services::apps::relation(conn, &app, user_id)?;
-        if policy::app(role, relation, AppAction::Manage).is_ok() {
-            out.push(app);
-        }
-    }
-    Ok(out)
+/// Apps a product page offers to subscribe: the newest working or waiting apps the
+/// member owns or administers through a team (at most [`PICKABLE_APPS`]; an org admin
+/// subscribes anyone else's app from that app's page).
+pub fn pickable_apps(conn: &mut DbConnection, org_id: &str, user_id: &str) -> AppResult<Vec<App>> {
+    let (_, admin_teams) = visibility(conn, org_id, user_id, false)?;
+    let owners = Owners::Of {
+        user: Some(user_id.to_string()),
+        teams: admin_teams,
+    };
+    let query = AppQuery {
+        org_id,
+        owners: &owners,
+        statuses: &["pending", "active", "suspended"],
+        search: &Search::All,
+        orphaned_reason: None,
+        sort: AppSort::Newest,
+    };
+    Ok(query.page(conn, &Window::first(PICKABLE_APPS))?.items)
 }
+
+/// The most apps a subscribe form lists.
+pub const PICKABLE_APPS: usize = 200;
 
 /// Every team of the organisation with the actor's role in it (if any).
 pub fn teams_with_my_role(

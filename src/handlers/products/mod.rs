@@ -146,12 +146,11 @@ pub async fn docs(
     let product = visible_product(&scope, &state, path.into_inner().1).await?;
     let org_id = scope.org.id.clone();
     let user_id = scope.identity.user.id.clone();
-    let role = scope.role;
     let user = scope.identity.user.clone();
     let checked = product.clone();
     let (apps, needs_approval) = state
         .db(move |conn| {
-            let mine = crate::handlers::apps::manageable_apps(conn, &org_id, &user_id, role)?;
+            let mine = crate::handlers::apps::pickable_apps(conn, &org_id, &user_id)?;
             let needs = services::subscriptions::needs_approval(conn, &org_id, &checked, &user)?;
             let apps = mine
                 .into_iter()

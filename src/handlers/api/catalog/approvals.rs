@@ -1,7 +1,7 @@
 //! The approval queue: pending subscription requests, approved or rejected one at a
 //! time or many at once.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
@@ -13,12 +13,10 @@ use crate::api_list;
 use crate::auth::State;
 use crate::auth::api::ApiActor;
 use crate::auth::policy::OrgAction;
-use crate::db::DbConnection;
 use crate::error::{AppError, AppResult};
 use crate::handlers::api::support::{self, PageQuery, Time};
 use crate::models::apps::App;
 use crate::models::products as product_model;
-use crate::models::{teams, users};
 use crate::services::{self};
 use crate::validate;
 
@@ -161,24 +159,31 @@ pub async fn list_approvals(
     query: web::Query<PageQuery>,
 ) -> AppResult<HttpResponse> {
     actor.authorize(OrgAction::DecideApprovals)?;
+    let window = query.window()?;
     let org_id = actor.org.id.clone();
-    let items = state
+    let page = state
         .db(move |conn| {
-            let pending = product_model::pending_queue(conn, &org_id)?;
-            let mut owners: HashMap<String, Option<ApprovalOwnerOut>> = HashMap::new();
-            let mut out = Vec::with_capacity(pending.len());
-            for (s, p, app) in pending {
+            let filter = product_model::QueueFilter::default();
+            let pending = product_model::pending_page(conn, &org_id, &filter, &window)?;
+            let apps: Vec<&App> = pending.items.iter().map(|(_, _, a)| a).collect();
+            let owners = crate::models::names::app_owners(conn, &org_id, &apps)?;
+            Ok(pending.map(|(s, p, app)| {
                 let owner = match (&app.owner_user_id, &app.owner_team_id) {
-                    (Some(id), _) | (None, Some(id)) => {
-                        if !owners.contains_key(id) {
-                            let found = owner_of(conn, &org_id, &app)?;
-                            owners.insert(id.clone(), found);
-                        }
-                        owners.get(id).cloned().flatten()
-                    }
+                    (Some(id), _) => owners.get(id).map(|(name, email)| ApprovalOwnerOut {
+                        kind: ApprovalOwnerKind::User,
+                        id: id.clone(),
+                        name: name.clone(),
+                        email: Some(email.clone()),
+                    }),
+                    (None, Some(id)) => owners.get(id).map(|(name, _)| ApprovalOwnerOut {
+                        kind: ApprovalOwnerKind::Team,
+                        id: id.clone(),
+                        name: name.strip_prefix("team ").unwrap_or(name).to_string(),
+                        email: None,
+                    }),
                     (None, None) => None,
                 };
-                out.push(ApprovalOut {
+                ApprovalOut {
                     requested_at: support::time(s.created_at),
                     id: s.id,
                     app_id: app.id,
@@ -189,39 +194,13 @@ pub async fn list_approvals(
                     product_name: p.name,
                     note: s.note,
                     requested_by: s.requested_by,
-                });
-            }
-            Ok(out)
+                }
+            }))
         })
         .await?;
-    let page = support::paginate(items, |a| a.id.as_str(), &query)?;
-    Ok(support::json(&ApprovalList::from(page)))
-}
-
-fn owner_of(
-    conn: &mut DbConnection,
-    org_id: &str,
-    app: &App,
-) -> AppResult<Option<ApprovalOwnerOut>> {
-    if let Some(user_id) = &app.owner_user_id {
-        return Ok(users::find(conn, user_id)?.map(|u| ApprovalOwnerOut {
-            kind: ApprovalOwnerKind::User,
-            id: u.id,
-            name: u.display_name,
-            email: Some(u.email),
-        }));
-    }
-    if let Some(team_id) = &app.owner_team_id {
-        return Ok(
-            teams::find_in_org(conn, org_id, team_id)?.map(|t| ApprovalOwnerOut {
-                kind: ApprovalOwnerKind::Team,
-                id: t.id,
-                name: t.name,
-                email: None,
-            }),
-        );
-    }
-    Ok(None)
+    Ok(support::json(&ApprovalList::from(support::Paged::from(
+        page,
+    ))))
 }
 
 fn single(mut outcomes: Vec<DecisionOut>) -> AppResult<HttpResponse> {

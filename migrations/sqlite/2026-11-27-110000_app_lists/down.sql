@@ -1,0 +1,13 @@
+DROP INDEX subscriptions_org_status_product_id;
+DROP INDEX subscriptions_org_status_id;
+ALTER TABLE subscriptions DROP COLUMN org_id;
+DROP INDEX apps_team_status_name;
+DROP INDEX apps_team_status_id;
+DROP INDEX apps_user_status_name;
+DROP INDEX apps_user_status_id;
+DROP INDEX apps_org_status_name;
+DROP INDEX apps_org_status_id;
+CREATE INDEX apps_by_org ON apps (org_id, status, created_at);
+CREATE INDEX apps_by_owner_user ON apps (owner_user_id);
+CREATE INDEX apps_by_owner_team ON apps (owner_team_id);
+ALTER TABLE apps DROP COLUMN name_lower;
