@@ -230,6 +230,21 @@ pub fn lock_app(conn: &mut DbConnection, app_id: &str) -> diesel::QueryResult<()
     }
 }
 
+/// Locks a product's row until the end of the current write transaction
+/// (PostgreSQL; SQLite's `BEGIN IMMEDIATE` already serialises writers), so that an
+/// `If-Match` compared in it still holds when the update is written.
+pub fn lock_product(conn: &mut DbConnection, product_id: &str) -> diesel::QueryResult<()> {
+    match conn {
+        DbConnection::Sqlite(_) => Ok(()),
+        DbConnection::Pg(c) => {
+            diesel::sql_query("SELECT id FROM products WHERE id = $1 FOR UPDATE")
+                .bind::<diesel::sql_types::Text, _>(product_id)
+                .execute(c)
+                .map(drop)
+        }
+    }
+}
+
 /// The id of the oldest due `pending` outbox message, locked until the end of the
 /// current write transaction so that no other instance claims it too. PostgreSQL skips
 /// rows another transaction holds (`FOR UPDATE SKIP LOCKED`); SQLite's `BEGIN

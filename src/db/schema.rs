@@ -11,6 +11,8 @@ diesel::table! {
         created_at -> Timestamp,
         password_changed_at -> Timestamp,
         email_verified_at -> Nullable<Timestamp>,
+        /// `display_name` lower-cased: prefix search and name order.
+        name_key -> Text,
     }
 }
 
@@ -87,6 +89,8 @@ diesel::table! {
         org_id -> Text,
         name -> Text,
         created_at -> Timestamp,
+        /// `name` lower-cased: prefix search and name order.
+        name_key -> Text,
     }
 }
 
@@ -167,6 +171,8 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         openapi_html -> Nullable<Text>,
+        /// `name` lower-cased: name order.
+        name_key -> Text,
     }
 }
 

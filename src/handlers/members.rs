@@ -12,12 +12,13 @@ use crate::error::{AppError, AppResult};
 use crate::handlers::{EmptyForm, flash_outcome, form_problem};
 use crate::models::invitations::Invitation;
 use crate::models::orgs::{self as org_model, MemberSort};
+use crate::models::page::{Page, Window, capped, search_key};
 use crate::services;
 use crate::validate;
-use crate::web::{PageCtx, render_status, token_page};
+use crate::web::{PageCtx, Pager, render_status, token_page};
 use crate::when::When;
 
-const PAGE_SIZE: i64 = 50;
+const PAGE_SIZE: usize = 50;
 
 pub struct MemberRow {
     pub user_id: String,
@@ -48,9 +49,10 @@ pub struct MembersPage {
     pub is_owner: bool,
     pub q: String,
     pub sort: String,
-    pub page: i64,
-    pub pages: i64,
-    pub total: i64,
+    /// How many members match, "1,000+" past the cap.
+    pub total: String,
+    pub members_pager: Pager,
+    pub invitations_pager: Pager,
     pub invite_email: String,
     pub tab: &'static str,
 }
@@ -61,8 +63,12 @@ pub struct ListQuery {
     pub q: String,
     #[serde(default)]
     pub sort: String,
+    /// Where the page starts (a cursor from a Previous or Next link).
     #[serde(default)]
-    pub page: Option<i64>,
+    pub cursor: String,
+    /// Where the list of pending invitations starts.
+    #[serde(default)]
+    pub invitations: String,
 }
 
 async fn page(
@@ -88,29 +94,36 @@ async fn page(
         .filter(|c| !c.is_control())
         .take(100)
         .collect();
-    let page = query.page.unwrap_or(1).clamp(1, 1_000_000);
+    // A cursor that is not ours (an old or edited link) starts at the top.
+    let window = Window::parse(PAGE_SIZE, Some(&query.cursor)).unwrap_or(Window::first(PAGE_SIZE));
+    let invitations_window =
+        Window::parse(PAGE_SIZE, Some(&query.invitations)).unwrap_or(Window::first(PAGE_SIZE));
     let org = scope.org.clone();
     let is_admin = role >= Role::Admin;
-    let search = q.clone();
+    let search = search_key(&q);
     let now = state.clock.now_naive();
-    let ((members, total), invitations) = state
+    let (members, total, invitations) = state
         .db(move |conn| {
-            let members = org_model::members(
-                conn,
-                &org.id,
-                &search,
-                sort,
-                PAGE_SIZE,
-                (page - 1) * PAGE_SIZE,
-            )?;
+            let members = org_model::members_page(conn, &org.id, &search, sort, &window)?;
+            let total = org_model::count_members_capped(conn, &org.id, &search)?;
             let invitations = if is_admin {
-                services::invitations::list_open(conn, &org)?
+                services::invitations::list_open(conn, &org, &invitations_window, true)?
             } else {
-                Vec::new()
+                Page::from_rows(Vec::new(), &invitations_window, |_: &Invitation| {
+                    (String::new(), String::new())
+                })
             };
-            Ok((members, invitations))
+            Ok((members, total, invitations))
         })
         .await?;
+    let keep = [
+        ("q", q.as_str()),
+        ("sort", query.sort.as_str()),
+        ("cursor", query.cursor.as_str()),
+        ("invitations", query.invitations.as_str()),
+    ];
+    let members_pager = Pager::new(&members, "cursor", &keep);
+    let invitations_pager = Pager::new(&invitations, "invitations", &keep);
     let me = scope.identity.user.id.clone();
     render_status(
         status,
@@ -119,6 +132,7 @@ async fn page(
             slug: scope.org.slug.clone(),
             errors,
             members: members
+                .items
                 .into_iter()
                 .map(|(u, m)| MemberRow {
                     is_me: u.id == me,
@@ -130,6 +144,7 @@ async fn page(
                 })
                 .collect(),
             invitations: invitations
+                .items
                 .into_iter()
                 .map(|i: Invitation| InvitationRow {
                     expired: i.expires_at <= now,
@@ -143,9 +158,9 @@ async fn page(
             is_owner: role == Role::Owner,
             q,
             sort: query.sort,
-            page,
-            pages: ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1),
-            total,
+            total: capped(total),
+            members_pager,
+            invitations_pager,
             invite_email,
             tab: "members",
         },

@@ -12,11 +12,12 @@ use crate::auth::policy::{self, InstanceAction};
 use crate::auth::{SignedIn, State};
 use crate::error::AppResult;
 use crate::handlers::{EmptyForm, flash_outcome, service_ctx};
+use crate::models::page::{Window, capped};
 use crate::services::{self, notifications::Kind};
-use crate::web::{PageCtx, render, see_other_with};
+use crate::web::{PageCtx, Pager, render, see_other_with};
 use crate::when::When;
 
-const PER_PAGE: i64 = 20;
+const PER_PAGE: usize = 20;
 const DATE: &str = "%Y-%m-%d %H:%M UTC";
 
 // ---------------------------------------------------------------- inbox
@@ -35,15 +36,18 @@ pub struct InboxItem {
 pub struct InboxPage {
     pub ctx: PageCtx,
     pub items: Vec<InboxItem>,
-    pub total: i64,
-    pub unread: i64,
-    pub page: i64,
-    pub pages: i64,
+    /// Counted up to the cap: "1,000+" past it.
+    pub total: String,
+    pub unread: String,
+    pub has_unread: bool,
+    pub inbox_pager: Pager,
 }
 
 #[derive(Debug, Deserialize)]
 pub struct PageQuery {
-    pub page: Option<String>,
+    /// Where the page starts (a cursor from a Previous or Next link).
+    #[serde(default)]
+    pub cursor: String,
 }
 
 pub async fn list(
@@ -52,21 +56,18 @@ pub async fn list(
     state: State,
     query: web::Query<PageQuery>,
 ) -> AppResult<HttpResponse> {
-    let page = query
-        .page
-        .as_deref()
-        .and_then(|p| p.parse::<i64>().ok())
-        .filter(|p| (1..=100_000).contains(p))
-        .unwrap_or(1);
+    // A cursor that is not ours (an old or edited link) starts at the top.
+    let window = Window::parse(PER_PAGE, Some(&query.cursor)).unwrap_or(Window::first(PER_PAGE));
     let user_id = me.user.id.clone();
     let inbox = state
-        .db(move |conn| services::notifications::inbox(conn, &user_id, page, PER_PAGE))
+        .db(move |conn| services::notifications::inbox(conn, &user_id, &window))
         .await?;
-    let pages = ((inbox.total + PER_PAGE - 1) / PER_PAGE).max(1);
+    let inbox_pager = Pager::new(&inbox.page, "cursor", &[]);
     let now = state.clock.now_naive();
     render(&InboxPage {
         ctx,
         items: inbox
+            .page
             .items
             .into_iter()
             .map(|n| InboxItem {
@@ -83,10 +84,10 @@ pub async fn list(
                 body: n.body,
             })
             .collect(),
-        total: inbox.total,
-        unread: inbox.unread,
-        page,
-        pages,
+        total: capped(inbox.total),
+        unread: capped(inbox.unread),
+        has_unread: inbox.unread > 0,
+        inbox_pager,
     })
 }
 
@@ -210,8 +211,23 @@ pub struct OutboxPage {
     pub ctx: PageCtx,
     pub dead: Vec<OutboxRow>,
     pub pending: Vec<OutboxRow>,
-    pub dead_total: i64,
-    pub pending_total: i64,
+    /// Counted up to the cap: "1,000+" past it.
+    pub dead_total: String,
+    pub pending_total: String,
+    pub dead_pager: Pager,
+    pub pending_pager: Pager,
+}
+
+/// Messages shown per list.
+const OUTBOX_PAGE: usize = 50;
+
+/// `?dead=&pending=`: where each list of the outbox page starts.
+#[derive(Debug, Default, Deserialize)]
+pub struct OutboxQuery {
+    #[serde(default)]
+    pub dead: String,
+    #[serde(default)]
+    pub pending: String,
 }
 
 fn outbox_rows(emails: Vec<crate::models::outbox::OutboxEmail>) -> Vec<OutboxRow> {
@@ -230,15 +246,32 @@ fn outbox_rows(emails: Vec<crate::models::outbox::OutboxEmail>) -> Vec<OutboxRow
         .collect()
 }
 
-pub async fn outbox(ctx: PageCtx, me: SignedIn, state: State) -> AppResult<HttpResponse> {
+pub async fn outbox(
+    ctx: PageCtx,
+    me: SignedIn,
+    state: State,
+    query: web::Query<OutboxQuery>,
+) -> AppResult<HttpResponse> {
     policy::instance(&me.user, InstanceAction::ManageSettings)?;
-    let overview = state.db(services::outbox::overview).await?;
+    // A cursor that is not ours (an old or edited link) starts at the top.
+    let window =
+        |c: &str| Window::parse(OUTBOX_PAGE, Some(c)).unwrap_or(Window::first(OUTBOX_PAGE));
+    let (dead, pending) = (window(&query.dead), window(&query.pending));
+    let overview = state
+        .db(move |conn| services::outbox::overview(conn, &dead, &pending))
+        .await?;
+    let keep = [
+        ("dead", query.dead.as_str()),
+        ("pending", query.pending.as_str()),
+    ];
     render(&OutboxPage {
         ctx,
-        dead: outbox_rows(overview.dead),
-        pending: outbox_rows(overview.pending),
-        dead_total: overview.dead_total,
-        pending_total: overview.pending_total,
+        dead_pager: Pager::new(&overview.dead, "dead", &keep),
+        pending_pager: Pager::new(&overview.pending, "pending", &keep),
+        dead: outbox_rows(overview.dead.items),
+        pending: outbox_rows(overview.pending.items),
+        dead_total: capped(overview.dead_total),
+        pending_total: capped(overview.pending_total),
     })
 }
 

@@ -12,6 +12,7 @@ use crate::error::AppResult;
 use crate::handlers::activity::{self, ActivityRow};
 use crate::handlers::{EmptyForm, form_problem, service_ctx};
 use crate::models::overview::{self, COUNT_CAP, Progress};
+use crate::models::page::capped;
 use crate::models::{invitations, orgs as org_model};
 use crate::services;
 use crate::validate;
@@ -126,8 +127,9 @@ pub struct OrgHomePage {
     pub name: String,
     pub slug: String,
     pub role: String,
-    pub members: i64,
-    pub pending_invitations: usize,
+    /// Counted up to the cap: "1,000+" past it.
+    pub members: String,
+    pub pending_invitations: String,
     pub is_admin: bool,
     pub tab: &'static str,
     /// The getting-started checklist (admins).
@@ -169,8 +171,8 @@ pub async fn home(ctx: PageCtx, scope: OrgScope, state: State) -> AppResult<Http
                 (Progress::default(), Vec::new())
             };
             Ok((
-                org_model::count_members(conn, &org_id)?,
-                invitations::open_for_org(conn, &org_id)?.len(),
+                org_model::count_members_capped(conn, &org_id, "")?,
+                invitations::count_open_capped(conn, &org_id)?,
                 progress,
                 activity,
             ))
@@ -181,8 +183,8 @@ pub async fn home(ctx: PageCtx, scope: OrgScope, state: State) -> AppResult<Http
         name: scope.org.name.clone(),
         slug: scope.org.slug.clone(),
         role: role.label().to_string(),
-        members,
-        pending_invitations: pending,
+        members: capped(members),
+        pending_invitations: capped(pending),
         is_admin,
         tab: "overview",
         progress,

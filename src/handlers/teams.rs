@@ -14,10 +14,11 @@ use crate::auth::policy::{self, OrgAction, TeamAction, TeamRole};
 use crate::auth::{OrgScope, State};
 use crate::error::{AppError, AppResult};
 use crate::handlers::{EmptyForm, form_problem};
-use crate::models::teams::{self as team_model, Team};
+use crate::models::page::{COUNT_CAP, Window, capped, search_key};
+use crate::models::teams::{self as team_model, Team, TeamOrder};
 use crate::services;
 use crate::validate;
-use crate::web::{PageCtx, render_status, see_other_with};
+use crate::web::{PageCtx, Pager, render_status, see_other_with};
 
 /// The longest search string the list accepts.
 const SEARCH_MAX: usize = 100;
@@ -37,7 +38,9 @@ pub struct TeamsPage {
     pub slug: String,
     pub errors: Vec<String>,
     pub teams: Vec<TeamRow>,
+    /// How many teams match, counted up to the cap.
     pub total: usize,
+    pub teams_pager: Pager,
     pub q: String,
     /// The name typed into the New team form (kept when it is shown again).
     pub name: String,
@@ -45,9 +48,13 @@ pub struct TeamsPage {
 }
 
 impl TeamsPage {
-    /// "1 team", "4 teams".
+    /// "1 team", "4 teams", "1,000+ teams".
     pub fn total_label(&self) -> String {
-        crate::wording::count_of(self.total, "team", "teams")
+        if self.total > COUNT_CAP {
+            format!("{} teams", capped(self.total))
+        } else {
+            crate::wording::count_of(self.total, "team", "teams")
+        }
     }
 }
 
@@ -55,7 +62,13 @@ impl TeamsPage {
 pub struct ListQuery {
     #[serde(default)]
     pub q: String,
+    /// Where the page starts (a cursor from a Previous or Next link).
+    #[serde(default)]
+    pub cursor: String,
 }
+
+/// Teams shown per page.
+const PAGE_SIZE: usize = 50;
 
 fn teams_url(scope: &OrgScope) -> String {
     format!("/o/{}/teams", scope.org.slug)
@@ -69,28 +82,36 @@ async fn list_page(
     ctx: PageCtx,
     scope: &OrgScope,
     state: &State,
-    q: &str,
+    query: &ListQuery,
     status: StatusCode,
     errors: Vec<String>,
     name: String,
 ) -> AppResult<HttpResponse> {
     scope.authorize(OrgAction::View)?;
-    let q: String = q
+    let q: String = query
+        .q
         .trim()
         .chars()
         .filter(|c| !c.is_control())
         .take(SEARCH_MAX)
         .collect();
+    // A cursor that is not ours (an old or edited link) starts at the top.
+    let window = Window::parse(PAGE_SIZE, Some(&query.cursor)).unwrap_or(Window::first(PAGE_SIZE));
     let org_id = scope.org.id.clone();
     let me = scope.identity.user.id.clone();
-    let all = state
-        .db(move |conn| services::teams::overview(conn, &org_id, &me))
+    let needle = search_key(&q);
+    let (page, total) = state
+        .db(move |conn| {
+            let page =
+                services::teams::overview(conn, &org_id, &me, &needle, TeamOrder::Name, &window)?;
+            let total = team_model::count_capped(conn, &org_id, &needle)?;
+            Ok((page, total))
+        })
         .await?;
-    let total = all.len();
-    let needle = q.to_lowercase();
-    let teams = all
+    let teams_pager = Pager::new(&page, "cursor", &[("q", q.as_str())]);
+    let teams = page
+        .items
         .into_iter()
-        .filter(|s| needle.is_empty() || s.team.name.to_lowercase().contains(&needle))
         .map(|s| TeamRow {
             id: s.team.id,
             name: s.team.name,
@@ -109,6 +130,7 @@ async fn list_page(
             errors,
             teams,
             total,
+            teams_pager,
             q,
             name,
             tab: "teams",
@@ -126,7 +148,7 @@ pub async fn list(
         ctx,
         &scope,
         &state,
-        &query.q,
+        &query,
         StatusCode::OK,
         Vec::new(),
         String::new(),
@@ -168,7 +190,17 @@ pub async fn create(
         )),
         Err(e) => {
             let (status, message) = form_problem(e)?;
-            list_page(ctx, &scope, &state, "", status, vec![message], form.name).await
+            let query = ListQuery::default();
+            list_page(
+                ctx,
+                &scope,
+                &state,
+                &query,
+                status,
+                vec![message],
+                form.name,
+            )
+            .await
         }
     }
 }
@@ -191,6 +223,9 @@ pub struct TeamPage {
     pub team_name: String,
     pub errors: Vec<String>,
     pub members: Vec<TeamMemberRow>,
+    /// How many members the team has, "1,000+" past the cap.
+    pub members_total: String,
+    pub members_pager: Pager,
     /// The viewer's role in the team: `admin`, `member`, or empty.
     pub my_role: String,
     /// May the viewer add and remove members and change their roles?
@@ -221,7 +256,20 @@ async fn load_team(
         .await
 }
 
-/// Renders the team page; `add` is what the add-member form shows (email, role).
+/// What the team page shows besides the team: the add-member form's values and where
+/// the member list starts.
+#[derive(Debug, Default, Deserialize)]
+pub struct TeamView {
+    #[serde(skip)]
+    pub add_email: String,
+    #[serde(skip)]
+    pub add_role: String,
+    /// A cursor from a Previous or Next link of the member list.
+    #[serde(default)]
+    pub cursor: String,
+}
+
+/// Renders the team page with one page of its members, by name.
 async fn team_page(
     ctx: PageCtx,
     scope: &OrgScope,
@@ -229,18 +277,29 @@ async fn team_page(
     team: &Team,
     status: StatusCode,
     errors: Vec<String>,
-    add: (String, String),
+    view: TeamView,
 ) -> AppResult<HttpResponse> {
-    let (add_email, add_role) = add;
+    let TeamView {
+        add_email,
+        add_role,
+        cursor,
+    } = view;
+    // A cursor that is not ours (an old or edited link) starts at the top.
+    let window = Window::parse(PAGE_SIZE, Some(&cursor)).unwrap_or(Window::first(PAGE_SIZE));
     let team_id = team.id.clone();
-    let members = state
-        .db(move |conn| Ok(team_model::members(conn, &team_id)?))
+    let me = scope.identity.user.id.clone();
+    let (members, mine, total) = state
+        .db(move |conn| {
+            Ok((
+                team_model::members_page(conn, &team_id, &window)?,
+                team_model::member(conn, &team_id, &me)?,
+                team_model::count_members_capped(conn, &team_id)?,
+            ))
+        })
         .await?;
     let me = &scope.identity.user.id;
-    let my_role = members
-        .iter()
-        .find(|(u, _)| &u.id == me)
-        .and_then(|(_, m)| TeamRole::parse(&m.role));
+    let my_role = mine.and_then(|m| TeamRole::parse(&m.role));
+    let members_pager = Pager::new(&members, "cursor", &[]);
     let can_manage = policy::team(scope.role, my_role, TeamAction::Manage).is_ok();
     render_status(
         status,
@@ -251,6 +310,7 @@ async fn team_page(
             team_name: team.name.clone(),
             errors,
             members: members
+                .items
                 .into_iter()
                 .map(|(u, m)| TeamMemberRow {
                     is_me: &u.id == me,
@@ -261,6 +321,8 @@ async fn team_page(
                     since: m.created_at.format("%Y-%m-%d").to_string(),
                 })
                 .collect(),
+            members_total: capped(total),
+            members_pager,
             my_role: my_role.map(|r| r.as_str().to_string()).unwrap_or_default(),
             can_manage,
             add_email,
@@ -275,6 +337,7 @@ pub async fn show(
     scope: OrgScope,
     state: State,
     path: web::Path<(String, String)>,
+    view: web::Query<TeamView>,
 ) -> AppResult<HttpResponse> {
     let (_, team_id) = path.into_inner();
     let (team, my_role) = load_team(&scope, &state, team_id).await?;
@@ -286,7 +349,7 @@ pub async fn show(
         &team,
         StatusCode::OK,
         Vec::new(),
-        Default::default(),
+        view.into_inner(),
     )
     .await
 }
@@ -320,7 +383,11 @@ pub async fn add_member(
             &team,
             status,
             vec![message],
-            (form.email.clone(), form.role.clone()),
+            TeamView {
+                add_email: form.email.clone(),
+                add_role: form.role.clone(),
+                ..Default::default()
+            },
         )
     };
     let email = match validate::email(&form.email) {

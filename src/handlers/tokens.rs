@@ -14,13 +14,14 @@ use crate::auth::{OrgScope, SignedIn, State};
 use crate::error::{AppError, AppResult};
 use crate::handlers::app_secrets::mark_revealed;
 use crate::handlers::{EmptyForm, flash_outcome, form_problem, service_ctx};
-use crate::models::api_tokens::{self, ApiToken};
+use crate::models::api_tokens::{self, ApiToken, TokenList};
+use crate::models::names::{self, Wanted};
 use crate::models::orgs::{self, Organisation};
-use crate::models::users;
+use crate::models::page::Window;
 use crate::services::apps::Issuer;
 use crate::services::nonces;
 use crate::services::tokens::{self as token_service, NewToken, TokenKind};
-use crate::web::{PageCtx, render_status};
+use crate::web::{PageCtx, Pager, render_status};
 use crate::when::When;
 
 /// A token as a table row.
@@ -96,6 +97,7 @@ pub struct TokensPage {
     pub slug: String,
     pub tab: &'static str,
     pub rows: Vec<TokenRow>,
+    pub tokens_pager: Pager,
     pub errors: Vec<String>,
     pub nonce: String,
     pub form: TokenForm,
@@ -144,6 +146,22 @@ fn reveal(state: &State, page: RevealPage) -> AppResult<HttpResponse> {
 
 // ------------------------------------------------------------ personal tokens
 
+/// Tokens shown per page.
+const PAGE_SIZE: usize = 50;
+
+/// `?cursor=` on the token lists.
+#[derive(Debug, Default, Deserialize)]
+pub struct ListQuery {
+    #[serde(default)]
+    pub cursor: String,
+}
+
+/// The window a list's cursor asks for; a cursor that is not ours (an old or edited
+/// link) starts at the top.
+fn list_window(cursor: &str) -> Window {
+    Window::parse(PAGE_SIZE, Some(cursor)).unwrap_or(Window::first(PAGE_SIZE))
+}
+
 async fn personal_page(
     ctx: PageCtx,
     me: &SignedIn,
@@ -151,23 +169,30 @@ async fn personal_page(
     status: StatusCode,
     errors: Vec<String>,
     mut form: TokenForm,
+    cursor: &str,
 ) -> AppResult<HttpResponse> {
     let user_id = me.user.id.clone();
     let now = state.clock.now_naive();
-    let (orgs, rows) = state
+    let window = list_window(cursor);
+    let (orgs, page) = state
         .db(move |conn| {
             let orgs = orgs::for_user(conn, &user_id)?;
-            let mut rows = Vec::new();
-            for t in api_tokens::personal_for_user(conn, &user_id)? {
-                let org = orgs
-                    .iter()
-                    .find(|(o, _)| o.id == t.org_id)
-                    .map_or_else(|| "(left)".to_string(), |(o, _)| o.name.clone());
-                rows.push(row(&t, org, String::new(), now));
-            }
-            Ok((orgs, rows))
+            let list = TokenList::Personal { user_id: &user_id };
+            Ok((orgs, api_tokens::page(conn, list, &window, true)?))
         })
         .await?;
+    let pager = Pager::new(&page, "cursor", &[]);
+    let rows = page
+        .items
+        .iter()
+        .map(|t| {
+            let org = orgs
+                .iter()
+                .find(|(o, _)| o.id == t.org_id)
+                .map_or_else(|| "(left)".to_string(), |(o, _)| o.name.clone());
+            row(t, org, String::new(), now)
+        })
+        .collect();
     form.nonce = nonces::issue(&state.key, token_service::FORM_KIND, &me.user.id, now);
     if form.access.is_empty() {
         form.access = "read".into();
@@ -183,6 +208,7 @@ async fn personal_page(
             slug: String::new(),
             tab: "",
             rows,
+            tokens_pager: pager,
             errors,
             nonce: form.nonce.clone(),
             form,
@@ -190,7 +216,12 @@ async fn personal_page(
     )
 }
 
-pub async fn personal(ctx: PageCtx, me: SignedIn, state: State) -> AppResult<HttpResponse> {
+pub async fn personal(
+    ctx: PageCtx,
+    me: SignedIn,
+    state: State,
+    query: web::Query<ListQuery>,
+) -> AppResult<HttpResponse> {
     personal_page(
         ctx,
         &me,
@@ -198,6 +229,7 @@ pub async fn personal(ctx: PageCtx, me: SignedIn, state: State) -> AppResult<Htt
         StatusCode::OK,
         Vec::new(),
         TokenForm::default(),
+        &query.cursor,
     )
     .await
 }
@@ -281,12 +313,13 @@ pub async fn create_personal(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 errors,
                 form,
+                "",
             )
             .await
         }
         Err(e) => {
             let (status, message) = form_problem(e)?;
-            personal_page(ctx, &me, &state, status, vec![message], form).await
+            personal_page(ctx, &me, &state, status, vec![message], form, "").await
         }
     }
 }
@@ -342,21 +375,36 @@ async fn admin_page(
     status: StatusCode,
     errors: Vec<String>,
     mut form: TokenForm,
+    cursor: &str,
 ) -> AppResult<HttpResponse> {
     let org_id = scope.org.id.clone();
     let now = state.clock.now_naive();
     let org_name = scope.org.name.clone();
-    let rows = state
+    let window = list_window(cursor);
+    let (page, names) = state
         .db(move |conn| {
-            let mut rows = Vec::new();
-            for t in api_tokens::admin_for_org(conn, &org_id)? {
-                let owner = users::find(conn, &t.user_id)?
-                    .map_or_else(|| "(deleted)".to_string(), |u| u.display_name);
-                rows.push(row(&t, org_name.clone(), owner, now));
-            }
-            Ok(rows)
+            let page = api_tokens::page(conn, TokenList::Admin { org_id: &org_id }, &window, true)?;
+            let wanted = Wanted {
+                users: page.items.iter().map(|t| t.user_id.clone()).collect(),
+                ..Wanted::default()
+            };
+            let names = names::resolve(conn, &org_id, wanted)?;
+            Ok((page, names))
         })
         .await?;
+    let pager = Pager::new(&page, "cursor", &[]);
+    let rows = page
+        .items
+        .iter()
+        .map(|t| {
+            let owner = names
+                .users
+                .get(&t.user_id)
+                .cloned()
+                .unwrap_or_else(|| "(deleted)".to_string());
+            row(t, org_name.clone(), owner, now)
+        })
+        .collect();
     form.nonce = nonces::issue(
         &state.key,
         token_service::FORM_KIND,
@@ -380,6 +428,7 @@ async fn admin_page(
             slug: scope.org.slug.clone(),
             tab: "tokens",
             rows,
+            tokens_pager: pager,
             errors,
             nonce: form.nonce.clone(),
             form,
@@ -387,7 +436,12 @@ async fn admin_page(
     )
 }
 
-pub async fn admin_list(ctx: PageCtx, scope: OrgScope, state: State) -> AppResult<HttpResponse> {
+pub async fn admin_list(
+    ctx: PageCtx,
+    scope: OrgScope,
+    state: State,
+    query: web::Query<ListQuery>,
+) -> AppResult<HttpResponse> {
     scope.authorize(OrgAction::ManageAdminTokens)?;
     admin_page(
         ctx,
@@ -396,6 +450,7 @@ pub async fn admin_list(ctx: PageCtx, scope: OrgScope, state: State) -> AppResul
         StatusCode::OK,
         Vec::new(),
         TokenForm::default(),
+        &query.cursor,
     )
     .await
 }
@@ -439,7 +494,7 @@ pub async fn admin_create(
         ),
         Err(e) => {
             let (status, message) = form_problem(e)?;
-            admin_page(ctx, &scope, &state, status, vec![message], form).await
+            admin_page(ctx, &scope, &state, status, vec![message], form, "").await
         }
     }
 }

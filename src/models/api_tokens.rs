@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::db::schema::{api_tokens, idempotency_keys};
+use crate::models::page::{Page, Window};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = api_tokens)]
@@ -57,24 +58,65 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<ApiToken>> 
         .optional()
 }
 
-/// A user's personal tokens, newest first.
-pub fn personal_for_user(conn: &mut DbConnection, user_id: &str) -> QueryResult<Vec<ApiToken>> {
-    api_tokens::table
-        .filter(api_tokens::user_id.eq(user_id))
-        .filter(api_tokens::kind.eq("personal"))
-        .order((api_tokens::created_at.desc(), api_tokens::id.desc()))
-        .select(ApiToken::as_select())
-        .load(conn)
+/// Which tokens a list shows.
+#[derive(Debug, Clone, Copy)]
+pub enum TokenList<'a> {
+    /// A user's personal tokens, in every organisation.
+    Personal { user_id: &'a str },
+    /// An organisation's admin tokens.
+    Admin { org_id: &'a str },
+    /// What the API's token list shows: the caller's personal tokens in the
+    /// organisation and its admin tokens (all of them for an admin, else their own).
+    Api {
+        org_id: &'a str,
+        user_id: &'a str,
+        every_admin_token: bool,
+    },
 }
 
-/// An organisation's admin tokens, newest first.
-pub fn admin_for_org(conn: &mut DbConnection, org_id: &str) -> QueryResult<Vec<ApiToken>> {
-    api_tokens::table
-        .filter(api_tokens::org_id.eq(org_id))
-        .filter(api_tokens::kind.eq("admin"))
-        .order((api_tokens::created_at.desc(), api_tokens::id.desc()))
-        .select(ApiToken::as_select())
-        .load(conn)
+/// One page of tokens by id (creation order): newest first when `newest_first`.
+pub fn page(
+    conn: &mut DbConnection,
+    list: TokenList<'_>,
+    window: &Window,
+    newest_first: bool,
+) -> QueryResult<Page<ApiToken>> {
+    let mut query = api_tokens::table.select(ApiToken::as_select()).into_boxed();
+    query = match list {
+        TokenList::Personal { user_id } => query
+            .filter(api_tokens::user_id.eq(user_id.to_string()))
+            .filter(api_tokens::kind.eq("personal")),
+        TokenList::Admin { org_id } => query
+            .filter(api_tokens::org_id.eq(org_id.to_string()))
+            .filter(api_tokens::kind.eq("admin")),
+        TokenList::Api {
+            org_id,
+            user_id,
+            every_admin_token,
+        } => {
+            let query = query.filter(api_tokens::org_id.eq(org_id.to_string()));
+            if every_admin_token {
+                query.filter(
+                    api_tokens::kind
+                        .eq("admin")
+                        .or(api_tokens::user_id.eq(user_id.to_string())),
+                )
+            } else {
+                query.filter(api_tokens::user_id.eq(user_id.to_string()))
+            }
+        }
+    };
+    let rows = crate::keyset!(
+        query,
+        api_tokens::id,
+        api_tokens::id,
+        window,
+        descending = newest_first
+    )
+    .load(conn)?;
+    Ok(Page::from_rows(rows, window, |t: &ApiToken| {
+        (t.id.clone(), t.id.clone())
+    }))
 }
 
 pub fn mark_revoked(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> QueryResult<usize> {

@@ -186,6 +186,31 @@ pub fn credentials_of(conn: &mut DbConnection, app_id: &str) -> QueryResult<Vec<
         .load(conn)
 }
 
+/// One page of an app's credentials, oldest first (by id).
+pub fn credentials_page(
+    conn: &mut DbConnection,
+    app_id: &str,
+    window: &crate::models::page::Window,
+) -> QueryResult<crate::models::page::Page<Credential>> {
+    let query = credentials::table
+        .filter(credentials::app_id.eq(app_id.to_string()))
+        .select(Credential::as_select())
+        .into_boxed();
+    let rows = crate::keyset!(
+        query,
+        credentials::id,
+        credentials::id,
+        window,
+        descending = false
+    )
+    .load(conn)?;
+    Ok(crate::models::page::Page::from_rows(
+        rows,
+        window,
+        |c: &Credential| (c.id.clone(), c.id.clone()),
+    ))
+}
+
 /// Credentials of many apps at once (for lists).
 pub fn credentials_of_apps(
     conn: &mut DbConnection,

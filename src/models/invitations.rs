@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use crate::db::DbConnection;
 use crate::db::schema::{invitations, organisations};
 use crate::models::orgs::Organisation;
+use crate::models::page::{COUNT_CAP, Page, Window};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = invitations)]
@@ -55,15 +56,52 @@ pub fn find_by_token_hash(
         .optional()
 }
 
-/// Invitations neither accepted nor revoked (expired ones included, marked by the caller).
-pub fn open_for_org(conn: &mut DbConnection, org_id: &str) -> QueryResult<Vec<Invitation>> {
+/// One page of the invitations neither accepted nor revoked (expired ones included,
+/// marked by the caller), by id: oldest first, or newest first when `newest_first`.
+pub fn open_page(
+    conn: &mut DbConnection,
+    org_id: &str,
+    window: &Window,
+    newest_first: bool,
+) -> QueryResult<Page<Invitation>> {
+    let query = open_in(org_id).select(Invitation::as_select()).into_boxed();
+    let rows = crate::keyset!(
+        query,
+        invitations::id,
+        invitations::id,
+        window,
+        descending = newest_first
+    )
+    .load(conn)?;
+    Ok(Page::from_rows(rows, window, |i: &Invitation| {
+        (i.id.clone(), i.id.clone())
+    }))
+}
+
+/// How many invitations are open, counted up to just past [`COUNT_CAP`].
+pub fn count_open_capped(conn: &mut DbConnection, org_id: &str) -> QueryResult<usize> {
+    let cap = i64::try_from(COUNT_CAP).unwrap_or(i64::MAX - 1) + 1;
+    Ok(open_in(org_id)
+        .select(invitations::id)
+        .limit(cap)
+        .load::<String>(conn)?
+        .len())
+}
+
+type OpenIn<'a> = diesel::dsl::Filter<
+    diesel::dsl::Filter<
+        diesel::dsl::Filter<invitations::table, diesel::dsl::Eq<invitations::org_id, &'a str>>,
+        diesel::dsl::IsNull<invitations::accepted_at>,
+    >,
+    diesel::dsl::IsNull<invitations::revoked_at>,
+>;
+
+/// The open invitations of an organisation (the partial index `invitations_open`).
+fn open_in(org_id: &str) -> OpenIn<'_> {
     invitations::table
         .filter(invitations::org_id.eq(org_id))
         .filter(invitations::accepted_at.is_null())
         .filter(invitations::revoked_at.is_null())
-        .order((invitations::created_at.desc(), invitations::id.asc()))
-        .select(Invitation::as_select())
-        .load(conn)
 }
 
 pub fn open_for_email(

@@ -8,6 +8,12 @@ use diesel::prelude::*;
 use crate::db::DbConnection;
 use crate::db::schema::{apps, products, teams, users};
 
+/// The stored lower-cased form of a name (`name_key` columns of users, teams and
+/// products), which lists order by and search by prefix.
+pub fn name_key(name: &str) -> String {
+    name.to_lowercase()
+}
+
 /// Names found for the ids asked about; unknown ids are simply absent.
 #[derive(Debug, Default, Clone)]
 pub struct Names {

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::db::schema::{notification_preferences, notifications};
+use crate::models::page::{COUNT_CAP, Page, Window};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = notifications)]
@@ -21,26 +22,108 @@ pub struct Notification {
 }
 
 /// The user's items, newest first.
+/// One page of a user's inbox, newest first (by id, which is creation order).
 pub fn page_for_user(
     conn: &mut DbConnection,
     user_id: &str,
-    offset: i64,
-    limit: i64,
-) -> QueryResult<Vec<Notification>> {
-    notifications::table
-        .filter(notifications::user_id.eq(user_id))
-        .order((notifications::created_at.desc(), notifications::id.desc()))
-        .offset(offset)
-        .limit(limit)
+    window: &Window,
+) -> QueryResult<Page<Notification>> {
+    let query = notifications::table
+        .filter(notifications::user_id.eq(user_id.to_string()))
         .select(Notification::as_select())
-        .load(conn)
+        .into_boxed();
+    let rows = crate::keyset!(
+        query,
+        notifications::id,
+        notifications::id,
+        window,
+        descending = true
+    )
+    .load(conn)?;
+    Ok(Page::from_rows(rows, window, |n: &Notification| {
+        (n.id.clone(), n.id.clone())
+    }))
 }
 
-pub fn count_for_user(conn: &mut DbConnection, user_id: &str) -> QueryResult<i64> {
+/// One page of the user's items about one organisation (the API's inbox), oldest
+/// first; only unread ones when `unread_only`.
+pub fn page_in_org(
+    conn: &mut DbConnection,
+    user_id: &str,
+    org_id: &str,
+    unread_only: bool,
+    window: &Window,
+) -> QueryResult<Page<Notification>> {
+    let mut query = notifications::table
+        .filter(notifications::user_id.eq(user_id.to_string()))
+        .filter(notifications::org_id.eq(org_id.to_string()))
+        .select(Notification::as_select())
+        .into_boxed();
+    if unread_only {
+        query = query.filter(notifications::read_at.is_null());
+    }
+    let rows = crate::keyset!(
+        query,
+        notifications::id,
+        notifications::id,
+        window,
+        descending = false
+    )
+    .load(conn)?;
+    Ok(Page::from_rows(rows, window, |n: &Notification| {
+        (n.id.clone(), n.id.clone())
+    }))
+}
+
+/// Whether the item exists, is the user's and is about the organisation.
+pub fn is_owned_in_org(
+    conn: &mut DbConnection,
+    user_id: &str,
+    org_id: &str,
+    id: &str,
+) -> QueryResult<bool> {
     notifications::table
         .filter(notifications::user_id.eq(user_id))
+        .filter(notifications::org_id.eq(org_id))
+        .filter(notifications::id.eq(id))
         .count()
-        .get_result(conn)
+        .get_result::<i64>(conn)
+        .map(|n| n > 0)
+}
+
+/// Marks every unread item of the user about the organisation read.
+pub fn mark_all_read_in_org(
+    conn: &mut DbConnection,
+    user_id: &str,
+    org_id: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        notifications::table
+            .filter(notifications::user_id.eq(user_id))
+            .filter(notifications::org_id.eq(org_id))
+            .filter(notifications::read_at.is_null()),
+    )
+    .set(notifications::read_at.eq(now))
+    .execute(conn)
+}
+
+/// How many items the user has (only unread ones when `unread_only`), counted up to
+/// just past [`COUNT_CAP`].
+pub fn count_for_user_capped(
+    conn: &mut DbConnection,
+    user_id: &str,
+    unread_only: bool,
+) -> QueryResult<usize> {
+    let mut query = notifications::table
+        .filter(notifications::user_id.eq(user_id.to_string()))
+        .select(notifications::id)
+        .into_boxed();
+    if unread_only {
+        query = query.filter(notifications::read_at.is_null());
+    }
+    let cap = i64::try_from(COUNT_CAP).unwrap_or(i64::MAX - 1) + 1;
+    Ok(query.limit(cap).load::<String>(conn)?.len())
 }
 
 pub fn unread_count(conn: &mut DbConnection, user_id: &str) -> QueryResult<i64> {

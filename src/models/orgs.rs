@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::db::schema::{memberships, organisations, users};
+use crate::models::page::{COUNT_CAP, Page, Window, prefix_end};
 use crate::models::users::User;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -117,13 +118,6 @@ pub fn count_with_role(conn: &mut DbConnection, org_id: &str, role: &str) -> Que
         .get_result(conn)
 }
 
-pub fn count_members(conn: &mut DbConnection, org_id: &str) -> QueryResult<i64> {
-    memberships::table
-        .filter(memberships::org_id.eq(org_id))
-        .count()
-        .get_result(conn)
-}
-
 /// The organisations a user belongs to, with their role, by name.
 pub fn for_user(
     conn: &mut DbConnection,
@@ -137,62 +131,164 @@ pub fn for_user(
         .load(conn)
 }
 
-/// Members of an organisation matching `search` (name or email), one page of them.
-pub fn members(
+/// Applies a member search to a join of users and memberships: `search` (already a
+/// [`search_key`](crate::models::page::search_key)) is a prefix of the lower-cased
+/// name or of the address, or a user's exact id.
+macro_rules! member_search {
+    ($query:expr, $org_id:expr, $search:expr) => {{
+        let mut query = $query.filter(memberships::org_id.eq($org_id.to_string()));
+        let search: &str = $search;
+        if !search.is_empty() {
+            let end = prefix_end(search);
+            query = query.filter(
+                users::name_key
+                    .ge(search.to_string())
+                    .and(users::name_key.lt(end.clone()))
+                    .or(users::email
+                        .ge(search.to_string())
+                        .and(users::email.lt(end)))
+                    .or(users::id.eq(search.to_string())),
+            );
+        }
+        query
+    }};
+}
+
+/// One page of an organisation's members matching `search` (see
+/// [`MemberSort`] for the orders), read through an index whatever the size of the
+/// organisation.
+pub fn members_page(
     conn: &mut DbConnection,
     org_id: &str,
     search: &str,
     sort: MemberSort,
-    limit: i64,
-    offset: i64,
-) -> QueryResult<(Vec<(User, Membership)>, i64)> {
-    let pattern = format!("%{}%", escape_like(&search.to_lowercase()));
-    let matching = users::email
-        .like(pattern.clone())
-        .escape('\\')
-        .or(lower(users::display_name).like(pattern).escape('\\'));
-    let total = users::table
-        .inner_join(memberships::table)
-        .filter(memberships::org_id.eq(org_id))
-        .filter(matching.clone())
-        .count()
-        .get_result(conn)?;
-    let query = users::table
-        .inner_join(memberships::table)
-        .filter(memberships::org_id.eq(org_id))
-        .filter(matching)
-        .select((User::as_select(), Membership::as_select()))
-        .limit(limit)
-        .offset(offset)
-        .into_boxed();
-    let query = match sort {
-        MemberSort::Name => query.order((users::display_name.asc(), users::email.asc())),
-        MemberSort::Email => query.order(users::email.asc()),
-        MemberSort::Role => query.order((memberships::role.asc(), users::email.asc())),
-        MemberSort::Joined => query.order((memberships::created_at.desc(), users::email.asc())),
+    window: &Window,
+) -> QueryResult<Page<(User, Membership)>> {
+    let query = member_search!(
+        users::table
+            .inner_join(memberships::table)
+            .select((User::as_select(), Membership::as_select(), users::name_key,))
+            .into_boxed(),
+        org_id,
+        search
+    );
+    let rows: Vec<(User, Membership, String)> = match sort {
+        MemberSort::Name => crate::keyset!(
+            query,
+            users::name_key,
+            users::id,
+            window,
+            descending = false
+        )
+        .load(conn)?,
+        MemberSort::Email => {
+            crate::keyset!(query, users::email, users::id, window, descending = false).load(conn)?
+        }
+        MemberSort::Role => crate::keyset!(
+            query,
+            memberships::role,
+            memberships::user_id,
+            window,
+            descending = false
+        )
+        .load(conn)?,
+        MemberSort::Id => crate::keyset!(
+            query,
+            memberships::user_id,
+            memberships::user_id,
+            window,
+            descending = false
+        )
+        .load(conn)?,
+        MemberSort::Joined => joined_keyset(query, window)?.load(conn)?,
     };
-    Ok((query.load(conn)?, total))
+    let page = Page::from_rows(rows, window, |(u, m, name_key)| match sort {
+        MemberSort::Name => (name_key.clone(), u.id.clone()),
+        MemberSort::Email => (u.email.clone(), u.id.clone()),
+        MemberSort::Role => (m.role.clone(), m.user_id.clone()),
+        MemberSort::Id => (m.user_id.clone(), m.user_id.clone()),
+        MemberSort::Joined => (
+            m.created_at.format(JOINED_FORMAT).to_string(),
+            m.user_id.clone(),
+        ),
+    });
+    Ok(page.map(|(u, m, _)| (u, m)))
 }
 
-diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+/// How a join time travels in a cursor.
+const JOINED_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.6f";
 
-/// Orders for the member list.
+type MemberQuery<'a> = diesel::helper_types::IntoBoxed<
+    'a,
+    diesel::dsl::Select<
+        diesel::dsl::InnerJoin<users::table, memberships::table>,
+        (
+            diesel::dsl::AsSelect<User, crate::db::MultiBackend>,
+            diesel::dsl::AsSelect<Membership, crate::db::MultiBackend>,
+            users::name_key,
+        ),
+    >,
+    crate::db::MultiBackend,
+>;
+
+/// Newest members first: a keyset on (join time, user id), which the `keyset!`
+/// macro cannot express because the key is a time, not text.
+fn joined_keyset<'a>(mut query: MemberQuery<'a>, window: &Window) -> QueryResult<MemberQuery<'a>> {
+    let newest_first = window.forward();
+    if let Some(cursor) = &window.cursor {
+        let at = NaiveDateTime::parse_from_str(&cursor.key, JOINED_FORMAT)
+            .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
+        let id = cursor.id.clone();
+        query = if newest_first {
+            query.filter(
+                memberships::created_at.lt(at).or(memberships::created_at
+                    .eq(at)
+                    .and(memberships::user_id.lt(id))),
+            )
+        } else {
+            query.filter(
+                memberships::created_at.gt(at).or(memberships::created_at
+                    .eq(at)
+                    .and(memberships::user_id.gt(id))),
+            )
+        };
+    }
+    query = if newest_first {
+        query.order((memberships::created_at.desc(), memberships::user_id.desc()))
+    } else {
+        query.order((memberships::created_at.asc(), memberships::user_id.asc()))
+    };
+    Ok(query.limit(window.fetch()))
+}
+
+/// How many members match `search`, counted up to just past
+/// [`COUNT_CAP`](crate::models::page::COUNT_CAP) (shown as "1,000+").
+pub fn count_members_capped(
+    conn: &mut DbConnection,
+    org_id: &str,
+    search: &str,
+) -> QueryResult<usize> {
+    let query = member_search!(
+        users::table
+            .inner_join(memberships::table)
+            .select(users::id)
+            .into_boxed(),
+        org_id,
+        search
+    );
+    let cap = i64::try_from(COUNT_CAP).unwrap_or(i64::MAX - 1) + 1;
+    Ok(query.limit(cap).load::<String>(conn)?.len())
+}
+
+/// Orders for the member list, each a keyset on (key, user id).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MemberSort {
+    /// By lower-cased name.
     Name,
     Email,
     Role,
+    /// Newest first.
     Joined,
-}
-
-/// Escapes `%`, `_` and `\` for a LIKE pattern with `ESCAPE '\'`.
-pub fn escape_like(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
+    /// By user id (the API's order).
+    Id,
 }

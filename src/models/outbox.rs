@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::db::schema::email_outbox;
+use crate::models::page::{COUNT_CAP, Page, Window};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = email_outbox)]
@@ -93,25 +94,39 @@ pub fn mark_failed(
     .execute(conn)
 }
 
-/// Messages with `status`, oldest first, at most `limit`.
-pub fn with_status(
+/// One page of the messages with `status`, oldest first (by id, which is creation
+/// order).
+pub fn page_with_status(
     conn: &mut DbConnection,
     status: &str,
-    limit: i64,
-) -> QueryResult<Vec<OutboxEmail>> {
-    email_outbox::table
-        .filter(email_outbox::status.eq(status))
-        .order((email_outbox::created_at.asc(), email_outbox::id.asc()))
-        .limit(limit)
+    window: &Window,
+) -> QueryResult<Page<OutboxEmail>> {
+    let query = email_outbox::table
+        .filter(email_outbox::status.eq(status.to_string()))
         .select(OutboxEmail::as_select())
-        .load(conn)
+        .into_boxed();
+    let rows = crate::keyset!(
+        query,
+        email_outbox::id,
+        email_outbox::id,
+        window,
+        descending = false
+    )
+    .load(conn)?;
+    Ok(Page::from_rows(rows, window, |e: &OutboxEmail| {
+        (e.id.clone(), e.id.clone())
+    }))
 }
 
-pub fn count_with_status(conn: &mut DbConnection, status: &str) -> QueryResult<i64> {
-    email_outbox::table
+/// How many messages have `status`, counted up to just past [`COUNT_CAP`].
+pub fn count_with_status_capped(conn: &mut DbConnection, status: &str) -> QueryResult<usize> {
+    let cap = i64::try_from(COUNT_CAP).unwrap_or(i64::MAX - 1) + 1;
+    Ok(email_outbox::table
         .filter(email_outbox::status.eq(status))
-        .count()
-        .get_result(conn)
+        .select(email_outbox::id)
+        .limit(cap)
+        .load::<String>(conn)?
+        .len())
 }
 
 /// Puts a dead message back in the queue with a fresh count of attempts.

@@ -8,6 +8,8 @@ use crate::db::schema::{
     approval_rules, approval_settings, apps, product_teams, products, subscriptions,
 };
 use crate::models::apps::App;
+use crate::models::names::name_key;
+use crate::models::page::{Page, Window};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = products, treat_none_as_null = true)]
@@ -59,14 +61,14 @@ pub struct Subscription {
 
 pub fn insert(conn: &mut DbConnection, p: &Product) -> QueryResult<()> {
     diesel::insert_into(products::table)
-        .values(p)
+        .values((p, products::name_key.eq(name_key(&p.name))))
         .execute(conn)
         .map(drop)
 }
 
 pub fn save(conn: &mut DbConnection, p: &Product) -> QueryResult<usize> {
     diesel::update(products::table.find(&p.id))
-        .set(p)
+        .set((p, products::name_key.eq(name_key(&p.name))))
         .execute(conn)
 }
 
@@ -75,6 +77,90 @@ pub fn for_org(conn: &mut DbConnection, org_id: &str) -> QueryResult<Vec<Product
         .filter(products::org_id.eq(org_id))
         .order((products::name.asc(), products::id.asc()))
         .select(Product::as_select())
+        .load(conn)
+}
+
+/// Which of an organisation's products a list shows.
+#[derive(Debug, Clone, Copy)]
+pub enum Listing<'a> {
+    /// Every product, archived ones included (product admins).
+    Every,
+    /// The live products `user_id` may see: all of them for an organisation admin
+    /// (`admin`), else those for every member and those of the user's teams.
+    VisibleTo { user_id: &'a str, admin: bool },
+}
+
+/// The orders of a product list, each a keyset on (key, id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProductOrder {
+    /// By lower-cased name (the portal).
+    Name,
+    /// By id, oldest first (the API).
+    Id,
+}
+
+/// One page of an organisation's products.
+pub fn page(
+    conn: &mut DbConnection,
+    org_id: &str,
+    listing: Listing<'_>,
+    order: ProductOrder,
+    window: &Window,
+) -> QueryResult<Page<Product>> {
+    use crate::db::schema::team_members;
+    let mut query = products::table
+        .filter(products::org_id.eq(org_id.to_string()))
+        .select((Product::as_select(), products::name_key))
+        .into_boxed();
+    if let Listing::VisibleTo { user_id, admin } = listing {
+        query = query.filter(products::archived_at.is_null());
+        if !admin {
+            let my_teams = team_members::table
+                .filter(team_members::user_id.eq(user_id.to_string()))
+                .select(team_members::team_id);
+            let linked = product_teams::table
+                .filter(product_teams::team_id.eq_any(my_teams))
+                .select(product_teams::product_id);
+            query = query.filter(
+                products::visibility
+                    .eq("members")
+                    .or(products::id.eq_any(linked)),
+            );
+        }
+    }
+    let rows: Vec<(Product, String)> = match order {
+        ProductOrder::Name => crate::keyset!(
+            query,
+            products::name_key,
+            products::id,
+            window,
+            descending = false
+        )
+        .load(conn)?,
+        ProductOrder::Id => crate::keyset!(
+            query,
+            products::id,
+            products::id,
+            window,
+            descending = false
+        )
+        .load(conn)?,
+    };
+    let page = Page::from_rows(rows, window, |(p, key)| match order {
+        ProductOrder::Name => (key.clone(), p.id.clone()),
+        ProductOrder::Id => (p.id.clone(), p.id.clone()),
+    });
+    Ok(page.map(|(p, _)| p))
+}
+
+/// The (product, team) links of the products `product_ids`.
+pub fn team_links_of(
+    conn: &mut DbConnection,
+    product_ids: &[String],
+) -> QueryResult<Vec<(String, String)>> {
+    product_teams::table
+        .filter(product_teams::product_id.eq_any(product_ids))
+        .select((product_teams::product_id, product_teams::team_id))
         .load(conn)
 }
 
@@ -157,6 +243,32 @@ pub fn subscriptions_of(
         .order((subscriptions::created_at.desc(), subscriptions::id.desc()))
         .select((Subscription::as_select(), Product::as_select()))
         .load(conn)
+}
+
+/// One page of an app's subscriptions with their products, oldest first (by id).
+pub fn subscriptions_page(
+    conn: &mut DbConnection,
+    app_id: &str,
+    window: &Window,
+) -> QueryResult<Page<(Subscription, Product)>> {
+    let query = subscriptions::table
+        .inner_join(products::table)
+        .filter(subscriptions::app_id.eq(app_id.to_string()))
+        .select((Subscription::as_select(), Product::as_select()))
+        .into_boxed();
+    let rows = crate::keyset!(
+        query,
+        subscriptions::id,
+        subscriptions::id,
+        window,
+        descending = false
+    )
+    .load(conn)?;
+    Ok(Page::from_rows(
+        rows,
+        window,
+        |(s, _): &(Subscription, Product)| (s.id.clone(), s.id.clone()),
+    ))
 }
 
 /// Subscriptions of an organisation by id (for approving one or many).

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::db::schema::users;
+use crate::models::names::name_key;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = users)]
@@ -43,7 +44,7 @@ pub fn find_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option
 
 pub fn insert(conn: &mut DbConnection, user: &User) -> QueryResult<()> {
     diesel::insert_into(users::table)
-        .values(user)
+        .values((user, users::name_key.eq(name_key(&user.display_name))))
         .execute(conn)
         .map(drop)
 }
@@ -64,7 +65,10 @@ pub fn set_password(
 
 pub fn set_display_name(conn: &mut DbConnection, id: &str, name: &str) -> QueryResult<usize> {
     diesel::update(users::table.find(id))
-        .set(users::display_name.eq(name))
+        .set((
+            users::display_name.eq(name),
+            users::name_key.eq(name_key(name)),
+        ))
         .execute(conn)
 }
 

@@ -10,6 +10,7 @@ use crate::error::{AppError, AppResult};
 use crate::models::invitations::{self, Invitation};
 use crate::models::new_id;
 use crate::models::orgs::{self as org_model, Organisation};
+use crate::models::page::{Page, Window};
 use crate::models::users::{self, User};
 use crate::services::accounts::{self, NewAccount};
 use crate::services::{Ctx, audit, orgs};
@@ -161,8 +162,15 @@ pub fn resend(
     })
 }
 
-pub fn list_open(conn: &mut DbConnection, org: &Organisation) -> AppResult<Vec<Invitation>> {
-    Ok(invitations::open_for_org(conn, &org.id)?)
+/// One page of the open invitations (expired ones included), by id: oldest first,
+/// or newest first when `newest_first`.
+pub fn list_open(
+    conn: &mut DbConnection,
+    org: &Organisation,
+    window: &Window,
+    newest_first: bool,
+) -> AppResult<Page<Invitation>> {
+    Ok(invitations::open_page(conn, &org.id, window, newest_first)?)
 }
 
 /// The invitation a link names, if it can still be used; otherwise why not.

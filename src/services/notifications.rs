@@ -155,27 +155,25 @@ impl Kind {
     }
 }
 
-/// One page of a user's inbox.
+/// One page of a user's inbox, with its counts (up to the cap).
 #[derive(Debug)]
 pub struct InboxPage {
-    pub items: Vec<crate::models::notifications::Notification>,
-    pub total: i64,
-    pub unread: i64,
+    pub page: crate::models::page::Page<crate::models::notifications::Notification>,
+    pub total: usize,
+    pub unread: usize,
 }
 
-/// The user's inbox, newest first: page `page` (from 1) of `per_page` items.
+/// One page of the user's inbox, newest first.
 pub fn inbox(
     conn: &mut DbConnection,
     user_id: &str,
-    page: i64,
-    per_page: i64,
+    window: &crate::models::page::Window,
 ) -> AppResult<InboxPage> {
     use crate::models::notifications as model;
-    let offset = (page.max(1) - 1).saturating_mul(per_page);
     Ok(InboxPage {
-        items: model::page_for_user(conn, user_id, offset, per_page)?,
-        total: model::count_for_user(conn, user_id)?,
-        unread: model::unread_count(conn, user_id)?,
+        page: model::page_for_user(conn, user_id, window)?,
+        total: model::count_for_user_capped(conn, user_id, false)?,
+        unread: model::count_for_user_capped(conn, user_id, true)?,
     })
 }
 

@@ -6,6 +6,7 @@ use chrono::NaiveDateTime;
 use crate::db::{DbConnection, lock_next_due_email, write_transaction};
 use crate::error::{AppError, AppResult};
 use crate::models::outbox::{self, OutboxEmail};
+use crate::models::page::{Page, Window};
 use crate::services::{Ctx, audit};
 
 /// Claims the oldest due message: counts the attempt and leaves the message alone until
@@ -58,24 +59,22 @@ pub fn purge(conn: &mut DbConnection, now: NaiveDateTime) -> AppResult<usize> {
     Ok(sent + tokens + wiped)
 }
 
-/// What the dead-letter page shows.
+/// What the dead-letter page shows: a page of each list and their counts (up to
+/// the cap).
 #[derive(Debug)]
 pub struct Overview {
-    pub dead: Vec<OutboxEmail>,
-    pub pending: Vec<OutboxEmail>,
-    pub dead_total: i64,
-    pub pending_total: i64,
+    pub dead: Page<OutboxEmail>,
+    pub pending: Page<OutboxEmail>,
+    pub dead_total: usize,
+    pub pending_total: usize,
 }
 
-/// The page shows at most this many messages of each kind.
-pub const LIST_LIMIT: i64 = 200;
-
-pub fn overview(conn: &mut DbConnection) -> AppResult<Overview> {
+pub fn overview(conn: &mut DbConnection, dead: &Window, pending: &Window) -> AppResult<Overview> {
     Ok(Overview {
-        dead: outbox::with_status(conn, "dead", LIST_LIMIT)?,
-        pending: outbox::with_status(conn, "pending", LIST_LIMIT)?,
-        dead_total: outbox::count_with_status(conn, "dead")?,
-        pending_total: outbox::count_with_status(conn, "pending")?,
+        dead: outbox::page_with_status(conn, "dead", dead)?,
+        pending: outbox::page_with_status(conn, "pending", pending)?,
+        dead_total: outbox::count_with_status_capped(conn, "dead")?,
+        pending_total: outbox::count_with_status_capped(conn, "pending")?,
     })
 }
 

@@ -143,11 +143,20 @@ async fn members_are_listed_page_by_page_and_searched() {
     assert_eq!(dan["user_id"], app.user_id(DAN));
     assert!(chrono::DateTime::parse_from_rfc3339(dan["joined_at"].as_str().unwrap()).is_ok());
 
-    // Search by email or name, ignoring case.
+    // Search by the start of the email or name, ignoring case, or by exact id.
     let found = bob.get("/api/v1/members?q=CAROL").await;
     assert_eq!(ids(&found, "email"), vec![CAROL.to_string()]);
-    let found = bob.get("/api/v1/members?q=Lovelace").await;
+    let found = bob.get("/api/v1/members?q=ada%20LOVE").await;
     assert_eq!(ids(&found, "email"), vec![OWNER_EMAIL.to_string()]);
+    let inside = bob.get("/api/v1/members?q=Lovelace").await;
+    assert!(
+        ids(&inside, "email").is_empty(),
+        "a prefix, not a substring"
+    );
+    let by_id = bob
+        .get(&format!("/api/v1/members?q={}", app.user_id(DAN)))
+        .await;
+    assert_eq!(ids(&by_id, "email"), vec![DAN.to_string()]);
     let none = bob.get("/api/v1/members?q=%25").await;
     assert!(ids(&none, "email").is_empty(), "% is not a wildcard");
 

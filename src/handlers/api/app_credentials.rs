@@ -55,17 +55,15 @@ pub async fn list_credentials(
     page: web::Query<PageQuery>,
 ) -> AppResult<HttpResponse> {
     let id = path.into_inner();
+    let window = page.window()?;
     let now = actor.ctx.now;
     let list = state
         .db(move |conn| {
             let (app, _) = load(conn, &actor, &id, AppAction::View)?;
-            Ok(apps::credentials_of(conn, &app.id)?
-                .iter()
-                .map(|c| CredentialOut::new(c, now))
-                .collect::<Vec<_>>())
+            Ok(apps::credentials_page(conn, &app.id, &window)?)
         })
         .await?;
-    let page = support::paginate(list, |c| c.id.as_str(), &page)?;
+    let page = support::Paged::from(list.map(|c| CredentialOut::new(&c, now)));
     Ok(json(&CredentialList::from(page)))
 }
 

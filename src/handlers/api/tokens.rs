@@ -12,7 +12,7 @@ use crate::auth::State;
 use crate::auth::api::ApiActor;
 use crate::auth::policy::{self, OrgAction};
 use crate::error::{AppError, AppResult};
-use crate::models::api_tokens::{self, ApiToken};
+use crate::models::api_tokens::{self, ApiToken, TokenList as TokenScope};
 use crate::services;
 
 #[derive(OpenApi)]
@@ -77,24 +77,19 @@ pub async fn list_tokens(
     page: web::Query<PageQuery>,
 ) -> AppResult<HttpResponse> {
     let admin = actor.authorize(OrgAction::ManageAdminTokens).is_ok();
+    let window = page.window()?;
     let list = state
         .db(move |conn| {
-            let mut list: Vec<ApiToken> = api_tokens::personal_for_user(conn, &actor.user.id)?
-                .into_iter()
-                .filter(|t| t.org_id == actor.org.id)
-                .collect();
-            list.extend(
-                api_tokens::admin_for_org(conn, &actor.org.id)?
-                    .into_iter()
-                    .filter(|t| admin || t.user_id == actor.user.id),
-            );
-            Ok(list
-                .iter()
-                .map(|t| TokenOut::new(t, &actor.token.id))
-                .collect::<Vec<_>>())
+            let list = TokenScope::Api {
+                org_id: &actor.org.id,
+                user_id: &actor.user.id,
+                every_admin_token: admin,
+            };
+            let page = api_tokens::page(conn, list, &window, false)?;
+            Ok(page.map(|t| TokenOut::new(&t, &actor.token.id)))
         })
         .await?;
-    let page = support::paginate(list, |t| t.id.as_str(), &page)?;
+    let page = support::Paged::from(list);
     Ok(json(&TokenList::from(page)))
 }
 

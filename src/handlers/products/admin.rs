@@ -7,17 +7,17 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
-use super::{ProductRow, row};
+use super::{ListQuery, ProductRow, row};
 use crate::auth::csrf::CsrfForm;
 use crate::auth::policy::OrgAction;
 use crate::auth::{OrgScope, State};
 use crate::error::{AppError, AppResult};
 use crate::handlers::{EmptyForm, flash_outcome, form_problem};
-use crate::models::products::{self as product_model, Product};
+use crate::models::products::{self as product_model, Listing, Product, ProductOrder};
 use crate::models::teams;
 use crate::services::products::{MAX_DOCS_BYTES, ProductForm, check};
 use crate::services::{self};
-use crate::web::{PageCtx, render, render_status, see_other_with};
+use crate::web::{PageCtx, Pager, render, render_status, see_other_with};
 
 /// The product form carries documentation of up to [`MAX_DOCS_BYTES`], which
 /// percent-encoding can triple and more: its routes read bodies this large, the rest of
@@ -33,19 +33,35 @@ pub struct AdminListPage {
     pub slug: String,
     pub tab: &'static str,
     pub products: Vec<ProductRow>,
+    pub products_pager: Pager,
 }
 
-pub async fn admin_list(ctx: PageCtx, scope: OrgScope, state: State) -> AppResult<HttpResponse> {
+pub async fn admin_list(
+    ctx: PageCtx,
+    scope: OrgScope,
+    state: State,
+    query: web::Query<ListQuery>,
+) -> AppResult<HttpResponse> {
     scope.authorize(OrgAction::ManageProducts)?;
     let org_id = scope.org.id.clone();
-    let list = state
-        .db(move |conn| Ok(product_model::for_org(conn, &org_id)?))
+    let window = query.window();
+    let page = state
+        .db(move |conn| {
+            Ok(product_model::page(
+                conn,
+                &org_id,
+                Listing::Every,
+                ProductOrder::Name,
+                &window,
+            )?)
+        })
         .await?;
     render(&AdminListPage {
         ctx: ctx.in_org(&scope),
         slug: scope.org.slug.clone(),
         tab: "products",
-        products: list.into_iter().map(row).collect(),
+        products_pager: Pager::new(&page, "cursor", &[]),
+        products: page.items.into_iter().map(row).collect(),
     })
 }
 

@@ -19,9 +19,10 @@ use crate::auth::csrf::CsrfForm;
 use crate::auth::policy::{AppAction, OrgAction, Role};
 use crate::auth::{OrgScope, State};
 use crate::error::{AppError, AppResult};
-use crate::models::products::Product;
+use crate::models::page::Window;
+use crate::models::products::{self as product_model, Listing, Product, ProductOrder};
 use crate::services::{self};
-use crate::web::{PageCtx, render};
+use crate::web::{PageCtx, Pager, render};
 
 pub struct ProductRow {
     pub id: String,
@@ -74,21 +75,53 @@ pub struct CataloguePage {
     pub slug: String,
     pub tab: &'static str,
     pub products: Vec<ProductRow>,
+    pub products_pager: Pager,
     pub is_admin: bool,
 }
 
-pub async fn catalogue(ctx: PageCtx, scope: OrgScope, state: State) -> AppResult<HttpResponse> {
+/// Products shown per page.
+const PAGE_SIZE: usize = 50;
+
+/// `?cursor=` on the product lists.
+#[derive(Debug, Default, Deserialize)]
+pub struct ListQuery {
+    /// Where the page starts (a cursor from a Previous or Next link).
+    #[serde(default)]
+    pub cursor: String,
+}
+
+impl ListQuery {
+    /// The window asked for; a cursor that is not ours (an old or edited link)
+    /// starts at the top.
+    pub fn window(&self) -> Window {
+        Window::parse(PAGE_SIZE, Some(&self.cursor)).unwrap_or(Window::first(PAGE_SIZE))
+    }
+}
+
+pub async fn catalogue(
+    ctx: PageCtx,
+    scope: OrgScope,
+    state: State,
+    query: web::Query<ListQuery>,
+) -> AppResult<HttpResponse> {
     let role = scope.authorize(OrgAction::View)?;
     let org_id = scope.org.id.clone();
     let user_id = scope.identity.user.id.clone();
     let user = scope.identity.user.clone();
-    let (list, flags) = state
+    let window = query.window();
+    let (page, flags) = state
         .db(move |conn| {
-            let list = services::products::visible_for(conn, &org_id, &user_id, role)?;
-            let flags = services::subscriptions::approval_flags(conn, &org_id, &list, &user)?;
-            Ok((list, flags))
+            let listing = Listing::VisibleTo {
+                user_id: &user_id,
+                admin: role >= Role::Admin,
+            };
+            let page = product_model::page(conn, &org_id, listing, ProductOrder::Name, &window)?;
+            let flags = services::subscriptions::approval_flags(conn, &org_id, &page.items, &user)?;
+            Ok((page, flags))
         })
         .await?;
+    let products_pager = Pager::new(&page, "cursor", &[]);
+    let list = page.items;
     render(&CataloguePage {
         ctx: ctx.in_org(&scope),
         slug: scope.org.slug.clone(),
@@ -101,6 +134,7 @@ pub async fn catalogue(ctx: PageCtx, scope: OrgScope, state: State) -> AppResult
                 ..row(p)
             })
             .collect(),
+        products_pager,
         is_admin: role >= Role::Admin,
     })
 }

@@ -2,7 +2,6 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use diesel::prelude::*;
 
 use super::path_id;
 use super::product_input::{changed_input, check_product, ensure_teams, number, team_list};
@@ -12,11 +11,11 @@ use super::product_schemas::{
 };
 use crate::auth::State;
 use crate::auth::api::ApiActor;
-use crate::auth::policy::OrgAction;
+use crate::auth::policy::{OrgAction, Role};
 use crate::db::{DbConnection, write_transaction};
 use crate::error::{AppError, AppResult};
 use crate::handlers::api::support::{self, Created, IfMatch, PageQuery, Problem};
-use crate::models::products as product_model;
+use crate::models::products::{self as product_model, Listing, ProductOrder};
 use crate::services::products::ProductForm;
 use crate::services::{self};
 
@@ -40,21 +39,6 @@ fn reload_product(conn: &mut DbConnection, org_id: &str, id: &str) -> AppResult<
     product_full(&p, teams)
 }
 
-/// Locks a product's row until the end of the current write transaction
-/// (PostgreSQL; SQLite's `BEGIN IMMEDIATE` already serialises writers), so that an
-/// `If-Match` compared in it still holds when the update is written.
-fn lock_product(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
-    match conn {
-        DbConnection::Sqlite(_) => Ok(()),
-        DbConnection::Pg(c) => {
-            diesel::sql_query("SELECT id FROM products WHERE id = $1 FOR UPDATE")
-                .bind::<diesel::sql_types::Text, _>(id)
-                .execute(c)
-                .map(drop)
-        }
-    }
-}
-
 /// List the organisation's API products
 ///
 /// Members see the live products visible to them; organisation admins see every
@@ -73,17 +57,25 @@ pub async fn list_products(
 ) -> AppResult<HttpResponse> {
     let role = actor.authorize(OrgAction::View)?;
     let everything = actor.authorize(OrgAction::ManageProducts).is_ok();
+    let window = query.window()?;
     let org_id = actor.org.id.clone();
     let user_id = actor.user.id.clone();
-    let items = state
+    let page = state
         .db(move |conn| {
-            let list = if everything {
-                product_model::for_org(conn, &org_id)?
+            let listing = if everything {
+                Listing::Every
             } else {
-                services::products::visible_for(conn, &org_id, &user_id, role)?
+                Listing::VisibleTo {
+                    user_id: &user_id,
+                    admin: role >= Role::Admin,
+                }
             };
-            let links = product_model::all_team_links(conn, &org_id)?;
-            list.iter()
+            let page = product_model::page(conn, &org_id, listing, ProductOrder::Id, &window)?;
+            let ids: Vec<String> = page.items.iter().map(|p| p.id.clone()).collect();
+            let links = product_model::team_links_of(conn, &ids)?;
+            let items = page
+                .items
+                .iter()
                 .map(|p| {
                     let teams = links
                         .iter()
@@ -92,10 +84,13 @@ pub async fn list_products(
                         .collect();
                     product_summary(p, teams)
                 })
-                .collect::<AppResult<Vec<_>>>()
+                .collect::<AppResult<Vec<_>>>()?;
+            Ok(support::Paged {
+                items,
+                next_cursor: page.next.map(|c| c.encode()),
+            })
         })
         .await?;
-    let page = support::paginate(items, |p| p.id.as_str(), &query)?;
     Ok(support::json(&ProductList::from(page)))
 }
 
@@ -262,7 +257,7 @@ pub async fn update_product(
             };
             write_transaction(conn, |conn| {
                 let (found, _) = find_product(conn, &org.id, &key)?;
-                lock_product(conn, &found.id)?;
+                crate::db::lock_product(conn, &found.id)?;
                 let (p, current_teams) = find_product(conn, &org.id, &found.id)?;
                 let current = product_full(&p, current_teams.clone())?;
                 if_match.check(&support::etag_of(&current)?)?;

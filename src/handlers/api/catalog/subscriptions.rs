@@ -102,17 +102,23 @@ pub async fn list_subscriptions(
     query: web::Query<PageQuery>,
 ) -> AppResult<HttpResponse> {
     let app_id = path_id(path)?;
+    let window = query.window()?;
     let who = actor.clone();
-    let items = state
+    let page = state
         .db(move |conn| {
             let app = load_app(conn, &who, &app_id, AppAction::View)?;
-            product_model::subscriptions_of(conn, &app.id)?
+            let page = product_model::subscriptions_page(conn, &app.id, &window)?;
+            let items = page
+                .items
                 .iter()
                 .map(|(s, p)| subscription_of(s, p))
-                .collect::<AppResult<Vec<_>>>()
+                .collect::<AppResult<Vec<_>>>()?;
+            Ok(support::Paged {
+                items,
+                next_cursor: page.next.map(|c| c.encode()),
+            })
         })
         .await?;
-    let page = support::paginate(items, |s| s.id.as_str(), &query)?;
     Ok(support::json(&SubscriptionList::from(page)))
 }
 

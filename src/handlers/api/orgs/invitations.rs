@@ -111,16 +111,13 @@ pub async fn list_invitations(
     query: web::Query<PageQuery>,
 ) -> AppResult<HttpResponse> {
     actor.authorize(OrgAction::ManageInvitations)?;
+    let window = query.window()?;
     let org = actor.org.clone();
     let now = actor.ctx.now;
     let open = state
-        .db(move |conn| services::invitations::list_open(conn, &org))
+        .db(move |conn| services::invitations::list_open(conn, &org, &window, false))
         .await?;
-    let items = open
-        .into_iter()
-        .map(|i| InvitationOut::new(i, now))
-        .collect();
-    let page = support::paginate(items, |i| i.id.as_str(), &query)?;
+    let page = support::Paged::from(open.map(|i| InvitationOut::new(i, now)));
     Ok(json(&InvitationList::from(page)))
 }
 

@@ -64,18 +64,20 @@ pub async fn list_members(
 ) -> AppResult<HttpResponse> {
     actor.authorize(OrgAction::View)?;
     let q = search_text(search.q.as_deref())?;
+    let window = query.window()?;
     let org_id = actor.org.id.clone();
     let members = state
         .db(move |conn| {
-            let (rows, _) = org_model::members(conn, &org_id, &q, MemberSort::Email, i64::MAX, 0)?;
-            Ok(rows)
+            Ok(org_model::members_page(
+                conn,
+                &org_id,
+                &q,
+                MemberSort::Id,
+                &window,
+            )?)
         })
         .await?;
-    let items = members
-        .into_iter()
-        .map(|(u, m)| MemberOut::new(u, m))
-        .collect();
-    let page = support::paginate(items, |m| m.user_id.as_str(), &query)?;
+    let page = support::Paged::from(members.map(|(u, m)| MemberOut::new(u, m)));
     Ok(json(&MemberList::from(page)))
 }
 

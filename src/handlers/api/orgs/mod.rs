@@ -124,7 +124,7 @@ fn search_text(q: Option<&str>) -> AppResult<String> {
             "q must be at most {SEARCH_MAX} characters."
         )));
     }
-    Ok(q.trim().chars().filter(|c| !c.is_control()).collect())
+    Ok(crate::models::page::search_key(q))
 }
 
 const SEARCH_MAX: usize = 100;
@@ -133,7 +133,8 @@ const SEARCH_MAX: usize = 100;
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SearchQuery {
-    /// Only items whose name (or, for members, email) contains this, ignoring case.
+    /// Only items whose name (or, for members, email) starts with this, ignoring
+    /// case, or whose id is exactly this.
     #[param(max_length = 100)]
     pub q: Option<String>,
 }

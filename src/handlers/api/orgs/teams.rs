@@ -17,7 +17,7 @@ use crate::handlers::api::support::{
     time,
 };
 use crate::models::orgs as org_model;
-use crate::models::teams::{self as team_model, Team};
+use crate::models::teams::{self as team_model, Team, TeamOrder};
 use crate::models::users::{self, User};
 use crate::services;
 use crate::validate;
@@ -153,23 +153,21 @@ pub async fn list_teams(
     query: web::Query<PageQuery>,
 ) -> AppResult<HttpResponse> {
     actor.authorize(OrgAction::View)?;
-    let needle = search_text(search.q.as_deref())?.to_lowercase();
+    let needle = search_text(search.q.as_deref())?;
+    let window = query.window()?;
     let (org_id, me) = (actor.org.id.clone(), actor.user.id.clone());
-    let all = state
-        .db(move |conn| services::teams::overview(conn, &org_id, &me))
-        .await?;
-    let items = all
-        .into_iter()
-        .filter(|s| needle.is_empty() || s.team.name.to_lowercase().contains(&needle))
-        .map(|s| TeamOut {
-            id: s.team.id,
-            name: s.team.name,
-            created_at: time(s.team.created_at),
-            member_count: s.members,
-            your_role: s.my_role.map(|r| r.as_str().to_string()),
+    let teams = state
+        .db(move |conn| {
+            services::teams::overview(conn, &org_id, &me, &needle, TeamOrder::Id, &window)
         })
-        .collect();
-    let page = support::paginate(items, |t| t.id.as_str(), &query)?;
+        .await?;
+    let page = support::Paged::from(teams.map(|s| TeamOut {
+        id: s.team.id,
+        name: s.team.name,
+        created_at: time(s.team.created_at),
+        member_count: s.members,
+        your_role: s.my_role.map(|r| r.as_str().to_string()),
+    }));
     Ok(json(&TeamList::from(page)))
 }
 

@@ -1,0 +1,17 @@
+DROP INDEX credentials_by_app_id;
+DROP INDEX subscriptions_by_app_id;
+DROP INDEX email_outbox_by_status;
+DROP INDEX notifications_by_user_org;
+DROP INDEX notifications_by_user_id;
+DROP INDEX api_tokens_by_org_kind;
+DROP INDEX api_tokens_by_user_kind;
+DROP INDEX invitations_open;
+DROP INDEX memberships_by_joined;
+DROP INDEX memberships_by_role;
+DROP INDEX products_by_name_key;
+DROP INDEX teams_by_name_key;
+DROP INDEX users_by_name_key;
+ALTER TABLE products DROP COLUMN name_key;
+ALTER TABLE teams DROP COLUMN name_key;
+ALTER TABLE users ALTER COLUMN email TYPE TEXT COLLATE "default";
+ALTER TABLE users DROP COLUMN name_key;
