@@ -126,6 +126,16 @@ pub struct Settings {
     )]
     pub password_hash_threads: Option<usize>,
 
+    /// Milliseconds a request waits for SQLite's write lock before it is answered 503
+    /// (Service Unavailable, with Retry-After) [default: 10000].
+    #[arg(
+        long,
+        env = "GATEHOUSE_SQLITE_BUSY_TIMEOUT",
+        global = true,
+        value_name = "MS"
+    )]
+    pub sqlite_busy_timeout: Option<u64>,
+
     /// Mail server: `smtp://USER:PASS@HOST:PORT` (STARTTLS), `smtps://…` (TLS) or
     /// `smtp+plain://HOST:PORT` (no TLS, a local relay) [default: `.eml` files in DATA_DIR/mail].
     #[arg(long, env = "GATEHOUSE_SMTP_URL", global = true, value_name = "URL")]
@@ -252,6 +262,12 @@ pub fn redact_url(raw: &str) -> String {
 }
 
 /// Parses `90s`, `30m`, `12h`, `7d` or a number of seconds.
+/// How long an SQLite connection waits for the write lock (or a lock a checkpoint
+/// holds) before giving up with "database is locked", unless configured otherwise.
+/// Every write takes the lock up front (`BEGIN IMMEDIATE`), so a burst of writers
+/// queues here; a request still waiting after this long is answered 503.
+pub const DEFAULT_SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
 pub fn parse_duration(raw: &str) -> Option<Duration> {
     let raw = raw.trim();
     let (digits, unit) = match raw.find(|c: char| !c.is_ascii_digit()) {
@@ -292,6 +308,8 @@ pub struct Config {
     pub log_format: LogFormat,
     pub workers: usize,
     pub password_hash_threads: usize,
+    /// How long an SQLite connection waits for the write lock.
+    pub sqlite_busy_timeout: Duration,
     /// How email leaves: SMTP, or `.eml` files in the data directory.
     pub mail_transport: crate::mail::MailTransport,
     /// The sender of every email.
@@ -429,6 +447,15 @@ impl Config {
         if !(1..=64).contains(&password_hash_threads) {
             return Err(bad("password hash threads must be between 1 and 64"));
         }
+        let sqlite_busy_timeout = match given.sqlite_busy_timeout.or(file.sqlite_busy_timeout) {
+            None => DEFAULT_SQLITE_BUSY_TIMEOUT,
+            Some(ms @ 1..=600_000) => Duration::from_millis(ms),
+            Some(other) => {
+                return Err(bad(format!(
+                    "the SQLite busy timeout must be between 1 and 600000 milliseconds, not {other}"
+                )));
+            }
+        };
 
         let mail_transport = match pick(&given.smtp_url, &file.smtp_url) {
             Some(raw) => crate::mail::MailTransport::parse_smtp_url(&raw).map_err(bad)?,
@@ -458,6 +485,7 @@ impl Config {
             log_format,
             workers,
             password_hash_threads,
+            sqlite_busy_timeout,
             mail_transport,
             mail_from,
         })

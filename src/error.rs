@@ -46,6 +46,7 @@ pub enum AppError {
     Gone(String),
     #[error("Too many attempts. Please wait {retry_after_secs} seconds and try again.")]
     TooManyRequests { retry_after_secs: u64 },
+    /// The database is busy or unreachable for now; the client is told when to retry.
     #[error("{0}")]
     Unavailable(String),
     /// A bug or an outage; the cause is logged, never shown.
@@ -72,6 +73,21 @@ impl AppError {
 
     pub fn conflict(msg: impl Into<String>) -> Self {
         Self::Conflict(msg.into())
+    }
+
+    /// The database stayed busy: every writer waits its turn for the write lock, and
+    /// this one waited longer than the busy timeout.
+    pub fn busy() -> Self {
+        Self::Unavailable("The service is busy right now. Please try again in a moment.".into())
+    }
+
+    /// Seconds after which a client may try again (`Retry-After`), where that helps.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::TooManyRequests { retry_after_secs } => Some(*retry_after_secs),
+            Self::Unavailable(_) => Some(RETRY_UNAVAILABLE_SECS),
+            _ => None,
+        }
     }
 
     /// The message a person may see.
@@ -105,13 +121,37 @@ impl ResponseError for AppError {
     }
 }
 
+/// `Retry-After` on a 503: long enough for a burst of writers to drain.
+pub const RETRY_UNAVAILABLE_SECS: u64 = 2;
+
 impl From<diesel::result::Error> for AppError {
     fn from(e: diesel::result::Error) -> Self {
         match e {
             diesel::result::Error::NotFound => Self::NotFound,
+            ref other if is_contention(other) => {
+                tracing::warn!(error = %other, "the database stayed busy");
+                Self::busy()
+            }
             other => Self::Internal(format!("database: {other}")),
         }
     }
+}
+
+/// Did the statement fail only because other transactions held what it needed: SQLite
+/// busy past its timeout ("database is locked"), or a PostgreSQL serialization
+/// failure or deadlock? Retrying later can succeed, so it is a 503, not a 500.
+pub fn is_contention(e: &diesel::result::Error) -> bool {
+    use diesel::result::DatabaseErrorKind;
+    let diesel::result::Error::DatabaseError(kind, info) = e else {
+        return false;
+    };
+    if matches!(kind, DatabaseErrorKind::SerializationFailure) {
+        return true;
+    }
+    let message = info.message();
+    message.starts_with("database is locked")
+        || message.starts_with("database table is locked")
+        || message.starts_with("deadlock detected")
 }
 
 impl From<diesel::r2d2::PoolError> for AppError {

@@ -131,11 +131,7 @@ fn render_error(err: &Error, req: &HttpRequest, request_id: &str, ctx: PageCtx) 
             if let AppError::Internal(cause) = app {
                 tracing::error!(request_id = %request_id, cause = %cause, "internal error");
             }
-            let retry = match app {
-                AppError::TooManyRequests { retry_after_secs } => Some(*retry_after_secs),
-                _ => None,
-            };
-            (app.status_code(), app.public_message(), retry)
+            (app.status_code(), app.public_message(), app.retry_after())
         }
         None => {
             let status = err.as_response_error().status_code();

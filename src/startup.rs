@@ -119,14 +119,29 @@ pub fn open_database(config: &Config) -> Result<Pool, StartupError> {
             StartupError::Config(format!("cannot create directory {}: {e}", dir.display()))
         })?;
     }
-    let size = u32::try_from(config.workers * 2 + 2).unwrap_or(16).min(32);
-    let pool = db::connect(&config.database_url, size)?;
+    let pool = db::connect(
+        &config.database_url,
+        pool_size(config.workers),
+        config.sqlite_busy_timeout,
+    )?;
     let mut conn = pool.get().map_err(|e| db::DbError::Pool(e.to_string()))?;
     let applied = db::run_migrations(&mut conn)?;
     if applied > 0 {
         tracing::info!(applied, "database migrations applied");
     }
     Ok(pool)
+}
+
+/// Connections in the pool: two per worker and two for the background jobs. A
+/// request holds one at a time. Past that a burst queues for a connection (in order,
+/// up to ten seconds) and then, on SQLite, for the write lock (up to the busy
+/// timeout); only after that is it answered 503. More connections would not write
+/// faster (SQLite has one writer) and would move the queue into SQLite's busy
+/// handler, which polls instead of serving in order.
+fn pool_size(workers: usize) -> u32 {
+    u32::try_from(workers.saturating_mul(2).saturating_add(2))
+        .unwrap_or(u32::MAX)
+        .min(32)
 }
 
 /// A built, bound, not yet running application.
@@ -252,29 +267,40 @@ fn spawn_housekeeping(state: web::Data<AppState>) {
             let now = state.clock.now_naive();
             let timeouts = state.session_timeouts();
             let base = state.config.public_url.join("");
-            // Each job runs on its own: one failing does not stop the others.
+            // Each job runs on its own write transaction: one failing does not stop
+            // the others, and none holds SQLite's write lock for longer than it needs.
             let results = state
                 .db(move |conn| {
                     Ok([
                         (
                             "expiry warnings",
-                            services::expiry::warn_due(conn, now, &base),
+                            db::write_transaction(conn, |conn| {
+                                services::expiry::warn_due(conn, now, &base)
+                            }),
                         ),
                         (
                             "form nonces",
-                            services::nonces::purge(conn, now).map_err(Into::into),
+                            db::write_transaction(conn, |conn| services::nonces::purge(conn, now))
+                                .map_err(Into::into),
                         ),
-                        ("outbox", services::outbox::purge(conn, now)),
+                        (
+                            "outbox",
+                            db::write_transaction(conn, |conn| services::outbox::purge(conn, now)),
+                        ),
                         (
                             "sessions",
-                            services::sessions::purge_expired(conn, now, timeouts),
+                            db::write_transaction(conn, |conn| {
+                                services::sessions::purge_expired(conn, now, timeouts)
+                            }),
                         ),
                         (
                             "idempotency keys",
-                            crate::models::api_tokens::purge_idempotency(
-                                conn,
-                                now - crate::handlers::api::support::IDEMPOTENCY_WINDOW,
-                            )
+                            db::write_transaction(conn, |conn| {
+                                crate::models::api_tokens::purge_idempotency(
+                                    conn,
+                                    now - crate::handlers::api::support::IDEMPOTENCY_WINDOW,
+                                )
+                            })
                             .map_err(Into::into),
                         ),
                     ])

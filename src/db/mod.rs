@@ -47,11 +47,20 @@ pub enum DbError {
 #[derive(Debug, Clone)]
 pub struct Manager {
     url: DatabaseUrl,
+    busy_timeout: Duration,
 }
 
 impl Manager {
     pub fn new(url: DatabaseUrl) -> Self {
-        Self { url }
+        Self {
+            url,
+            busy_timeout: crate::config::DEFAULT_SQLITE_BUSY_TIMEOUT,
+        }
+    }
+
+    /// The same, with SQLite waiting `busy_timeout` for a lock.
+    pub fn with_busy_timeout(url: DatabaseUrl, busy_timeout: Duration) -> Self {
+        Self { url, busy_timeout }
     }
 
     /// Opens one connection, with a message naming where and why it failed.
@@ -75,14 +84,17 @@ impl Manager {
                 let mut conn = diesel::SqliteConnection::establish(&path.to_string_lossy())
                     .map_err(|e| unavailable(one_line(&e.to_string())))?;
                 // Applied on every pooled connection: these are per-connection settings.
-                conn.batch_execute(
-                    "PRAGMA busy_timeout = 5000;
+                conn.batch_execute(&format!(
+                    "PRAGMA busy_timeout = {};
                      PRAGMA journal_mode = WAL;
                      PRAGMA synchronous = NORMAL;
                      PRAGMA foreign_keys = ON;",
-                )
+                    self.busy_timeout.as_millis()
+                ))
                 .map_err(|e| unavailable(one_line(&e.to_string())))?;
-                Ok(DbConnection::Sqlite(conn))
+                let mut conn = DbConnection::Sqlite(conn);
+                guard_writes(&mut conn, true).map_err(|e| unavailable(one_line(&e.to_string())))?;
+                Ok(conn)
             }
         }
     }
@@ -126,8 +138,8 @@ fn postgres_host_port(url: &str) -> (String, String) {
 
 /// Opens the pool: checks one connection first so that a bad URL fails at once with
 /// a clear reason instead of after the pool's timeout.
-pub fn connect(url: &DatabaseUrl, max_size: u32) -> Result<Pool, DbError> {
-    let manager = Manager::new(url.clone());
+pub fn connect(url: &DatabaseUrl, max_size: u32, busy_timeout: Duration) -> Result<Pool, DbError> {
+    let manager = Manager::with_busy_timeout(url.clone(), busy_timeout);
     let probe = manager.open()?;
     drop(probe);
     r2d2::Pool::builder()
@@ -139,29 +151,51 @@ pub fn connect(url: &DatabaseUrl, max_size: u32) -> Result<Pool, DbError> {
 
 /// Applies every pending migration of this backend.
 pub fn run_migrations(conn: &mut DbConnection) -> Result<usize, DbError> {
+    let migrate = |e: diesel::result::Error| DbError::Migration(e.to_string());
+    guard_writes(conn, false).map_err(migrate)?;
     let applied = match conn {
         DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
         DbConnection::Pg(c) => c
             .run_pending_migrations(POSTGRES_MIGRATIONS)
             .map(|v| v.len()),
     };
+    guard_writes(conn, true).map_err(migrate)?;
     applied.map_err(|e| DbError::Migration(e.to_string()))
 }
 
 /// Reverts every migration of this backend (used by the migration round-trip test).
 pub fn revert_all_migrations(conn: &mut DbConnection) -> Result<usize, DbError> {
+    let migrate = |e: diesel::result::Error| DbError::Migration(e.to_string());
+    guard_writes(conn, false).map_err(migrate)?;
     let reverted = match conn {
         DbConnection::Sqlite(c) => c.revert_all_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
         DbConnection::Pg(c) => c
             .revert_all_migrations(POSTGRES_MIGRATIONS)
             .map(|v| v.len()),
     };
+    guard_writes(conn, true).map_err(migrate)?;
     reverted.map_err(|e| DbError::Migration(e.to_string()))
+}
+
+/// Development builds make every SQLite connection read-only outside
+/// [`write_transaction`] (`PRAGMA query_only`), so a write that would run in
+/// autocommit or in a deferred transaction (which upgrades to a write lock half-way
+/// and then fails with "database is locked" without waiting) fails every test that
+/// reaches it. Release builds leave the connection as it is.
+fn guard_writes(conn: &mut DbConnection, read_only: bool) -> diesel::QueryResult<()> {
+    match conn {
+        DbConnection::Sqlite(c) if cfg!(debug_assertions) => c.batch_execute(if read_only {
+            "PRAGMA query_only = ON"
+        } else {
+            "PRAGMA query_only = OFF"
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// Runs `f` in a write transaction. On SQLite it starts with `BEGIN IMMEDIATE`, so the
 /// write lock is taken up front and a busy database waits (`busy_timeout`) instead of
-/// failing half-way with SQLITE_BUSY.
+/// failing half-way with SQLITE_BUSY. Every write goes through here.
 pub fn write_transaction<T, E>(
     conn: &mut DbConnection,
     f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
@@ -169,20 +203,47 @@ pub fn write_transaction<T, E>(
 where
     E: From<diesel::result::Error>,
 {
-    match conn {
-        DbConnection::Sqlite(c) => {
-            let nested = AnsiTransactionManager::transaction_manager_status_mut(c)
-                .transaction_depth()?
-                .is_some();
-            if nested {
-                // Inside another write transaction: a savepoint.
-                AnsiTransactionManager::begin_transaction(c)?
-            } else {
-                AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+    // The outermost write transaction on SQLite takes the write lock up front; one
+    // inside it is a savepoint; PostgreSQL's row locks need nothing special.
+    let immediate = match conn {
+        DbConnection::Sqlite(c) => AnsiTransactionManager::transaction_manager_status_mut(c)
+            .transaction_depth()?
+            .is_none(),
+        DbConnection::Pg(_) => false,
+    };
+    if immediate {
+        guard_writes(conn, false)?;
+        let begun = match conn {
+            DbConnection::Sqlite(c) => {
+                AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")
             }
+            DbConnection::Pg(c) => AnsiTransactionManager::begin_transaction(c),
+        };
+        if let Err(e) = begun {
+            guard_writes(conn, true)?;
+            return Err(e.into());
         }
-        DbConnection::Pg(c) => AnsiTransactionManager::begin_transaction(c)?,
+    } else {
+        match conn {
+            DbConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction(c)?,
+            DbConnection::Pg(c) => AnsiTransactionManager::begin_transaction(c)?,
+        }
     }
+    let result = finish(conn, f);
+    if immediate {
+        guard_writes(conn, true)?;
+    }
+    result
+}
+
+/// Runs `f` in the transaction just begun and commits it, or rolls it back.
+fn finish<T, E>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
     match f(conn) {
         Ok(value) => {
             if let Err(e) =

@@ -5,8 +5,8 @@
 
 use diesel::prelude::*;
 
-use crate::db::DbConnection;
 use crate::db::schema::{email_outbox, notification_preferences, notifications, users};
+use crate::db::{DbConnection, write_transaction};
 use crate::error::AppResult;
 use crate::models::new_id;
 use crate::services::Ctx;
@@ -183,15 +183,15 @@ pub fn mark_read(conn: &mut DbConnection, ctx: &Ctx, user_id: &str, id: &str) ->
     if !model::is_owned(conn, user_id, id)? {
         return Err(crate::error::AppError::NotFound);
     }
-    model::mark_read(conn, user_id, id, ctx.now)?;
+    write_transaction(conn, |conn| model::mark_read(conn, user_id, id, ctx.now))?;
     Ok(())
 }
 
 /// Marks every item of the user read; returns how many were unread.
 pub fn mark_all_read(conn: &mut DbConnection, ctx: &Ctx, user_id: &str) -> AppResult<usize> {
-    Ok(crate::models::notifications::mark_all_read(
-        conn, user_id, ctx.now,
-    )?)
+    Ok(write_transaction(conn, |conn| {
+        crate::models::notifications::mark_all_read(conn, user_id, ctx.now)
+    })?)
 }
 
 /// Whether the user gets email for each kind, in [`Kind::ALL`] order.

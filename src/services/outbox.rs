@@ -31,7 +31,7 @@ pub fn claim_next(
 }
 
 pub fn mark_sent(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> AppResult<()> {
-    outbox::mark_sent(conn, id, now)?;
+    write_transaction(conn, |conn| outbox::mark_sent(conn, id, now))?;
     Ok(())
 }
 
@@ -43,7 +43,9 @@ pub fn mark_failed(
     error: &str,
     dead: bool,
 ) -> AppResult<()> {
-    outbox::mark_failed(conn, id, next_attempt_at, error, dead)?;
+    write_transaction(conn, |conn| {
+        outbox::mark_failed(conn, id, next_attempt_at, error, dead)
+    })?;
     Ok(())
 }
 

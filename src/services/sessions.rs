@@ -6,7 +6,7 @@ use std::time::Duration;
 use chrono::NaiveDateTime;
 
 use crate::crypto::{SecretString, random_base62, sha256_hex};
-use crate::db::DbConnection;
+use crate::db::{DbConnection, write_transaction};
 use crate::error::AppResult;
 use crate::models::new_id;
 use crate::models::sessions::{self, Session};
@@ -53,7 +53,7 @@ pub fn create(
             .take(300)
             .collect(),
     };
-    sessions::insert(conn, &session)?;
+    write_transaction(conn, |conn| sessions::insert(conn, &session))?;
     Ok((SecretString::new(token), session))
 }
 
@@ -71,11 +71,11 @@ pub fn authenticate(
     let idle_for = now - session.last_seen_at;
     let age = now - session.created_at;
     if idle_for > secs(timeouts.idle) || age > secs(timeouts.lifetime) {
-        sessions::delete(conn, &session.id)?;
+        write_transaction(conn, |conn| sessions::delete(conn, &session.id))?;
         return Ok(None);
     }
     if idle_for.num_seconds() >= TOUCH_INTERVAL_SECS {
-        sessions::touch(conn, &session.id, now)?;
+        write_transaction(conn, |conn| sessions::touch(conn, &session.id, now))?;
         session.last_seen_at = now;
     }
     Ok(Some((session, user)))
@@ -83,18 +83,22 @@ pub fn authenticate(
 
 /// Ends one session.
 pub fn end(conn: &mut DbConnection, session_id: &str) -> AppResult<()> {
-    sessions::delete(conn, session_id)?;
+    write_transaction(conn, |conn| sessions::delete(conn, session_id))?;
     Ok(())
 }
 
 /// Ends one of the user's own sessions; false when no such session is theirs.
 pub fn end_own(conn: &mut DbConnection, user_id: &str, session_id: &str) -> AppResult<bool> {
-    Ok(sessions::delete_for_user(conn, user_id, session_id)? > 0)
+    Ok(write_transaction(conn, |conn| {
+        sessions::delete_for_user(conn, user_id, session_id)
+    })? > 0)
 }
 
 /// Ends every session of the user but `keep`; returns how many ended.
 pub fn end_all(conn: &mut DbConnection, user_id: &str, keep: Option<&str>) -> AppResult<usize> {
-    Ok(sessions::delete_all_for_user(conn, user_id, keep)?)
+    Ok(write_transaction(conn, |conn| {
+        sessions::delete_all_for_user(conn, user_id, keep)
+    })?)
 }
 
 /// The user's sessions, most recently used first.

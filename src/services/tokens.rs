@@ -223,7 +223,7 @@ pub fn authenticate(
         })
     })?;
     if token.last_used_at.is_none_or(|t| now - t >= TOUCH_EVERY) {
-        api_tokens::touch(conn, &token.id, now)?;
+        write_transaction(conn, |conn| api_tokens::touch(conn, &token.id, now))?;
     }
     Ok(Bearer {
         token,

@@ -336,7 +336,8 @@ impl TestApp {
         use diesel::RunQueryDsl;
         let mut conn = self.conn();
         let conn: &mut DbConnection = &mut conn;
-        diesel::sql_query(sql).execute(conn).expect("statement");
+        gatehouse::db::write_transaction(conn, |conn| diesel::sql_query(sql).execute(conn))
+            .expect("statement");
     }
 
     /// The id of the account with this email.

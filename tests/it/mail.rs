@@ -7,8 +7,8 @@ use chrono::Duration;
 use diesel::prelude::*;
 use gatehouse::clock::{Clock, TestClock};
 use gatehouse::config::{Config, Settings};
-use gatehouse::db::DbConnection;
 use gatehouse::db::schema::email_outbox;
+use gatehouse::db::{DbConnection, write_transaction};
 use gatehouse::services::Ctx;
 use gatehouse::services::notifications::{Kind, Message, notify, queue_email};
 use gatehouse::startup::Application;
@@ -83,19 +83,22 @@ fn tell(app: &TestApp, user_id: &str, kind: Kind, title: &str, link: &str) {
     let mut c = conn(app);
     let c: &mut DbConnection = &mut c;
     let ctx = Ctx::system(app.clock.now_naive());
-    notify(
-        c,
-        &ctx,
-        &[user_id.to_string()],
-        &Message {
-            kind,
-            org_id: None,
-            title: title.into(),
-            body: format!("Details of: {title}"),
-            link: link.into(),
-        },
-        &app.state.public_base(),
-    )
+    // Services write inside the caller's write transaction, as the handlers do.
+    write_transaction(c, |c| {
+        notify(
+            c,
+            &ctx,
+            &[user_id.to_string()],
+            &Message {
+                kind,
+                org_id: None,
+                title: title.into(),
+                body: format!("Details of: {title}"),
+                link: link.into(),
+            },
+            &app.state.public_base(),
+        )
+    })
     .unwrap();
 }
 
@@ -121,7 +124,8 @@ fn outbox_row(app: &TestApp, subject: &str) -> Row {
 fn queue(app: &TestApp, to: &str, subject: &str, body: &str) {
     let mut c = conn(app);
     let c: &mut DbConnection = &mut c;
-    queue_email(c, &Ctx::system(app.clock.now_naive()), to, subject, body).unwrap();
+    let ctx = Ctx::system(app.clock.now_naive());
+    write_transaction(c, |c| queue_email(c, &ctx, to, subject, body)).unwrap();
 }
 
 #[tokio::test]
@@ -307,13 +311,10 @@ async fn a_graceful_shutdown_stops_the_outbox_worker_after_its_current_message()
     let queue_one = |subject: &str| {
         let mut c = state.pool.get().unwrap();
         let c: &mut DbConnection = &mut c;
-        queue_email(
-            c,
-            &Ctx::system(clock.now_naive()),
-            "ops@example.com",
-            subject,
-            "hi",
-        )
+        let ctx = Ctx::system(clock.now_naive());
+        write_transaction(c, |c| {
+            queue_email(c, &ctx, "ops@example.com", subject, "hi")
+        })
         .unwrap();
     };
     queue_one("Before shutdown");

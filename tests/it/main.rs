@@ -13,6 +13,7 @@ mod api_policy;
 mod api_tokens;
 mod app_access;
 mod apps;
+mod concurrency;
 mod demo;
 mod email_flows;
 mod input;

@@ -147,7 +147,8 @@ fn migrations_run_up_down_up() {
 #[test]
 fn unreachable_postgres_is_reported_with_host_port_and_reason() {
     let url = DatabaseUrl::parse("postgres://gatehouse:secret@127.0.0.1:1/gatehouse").unwrap();
-    let err = db::connect(&url, 2).expect_err("port 1 refuses connections");
+    let err = db::connect(&url, 2, std::time::Duration::from_secs(1))
+        .expect_err("port 1 refuses connections");
     let message = err.to_string();
     assert!(message.contains("127.0.0.1:1"), "{message}");
     assert!(message.contains("PostgreSQL"), "{message}");

@@ -138,9 +138,9 @@ pub async fn mark_all_notifications_read(actor: ApiActor, state: State) -> AppRe
     let org_id = actor.org.id.clone();
     let marked = state
         .db(move |conn| {
-            Ok(notification_model::mark_all_read_in_org(
-                conn, &user_id, &org_id, now,
-            )?)
+            Ok(crate::db::write_transaction(conn, |conn| {
+                notification_model::mark_all_read_in_org(conn, &user_id, &org_id, now)
+            })?)
         })
         .await?;
     Ok(support::json(&MarkedReadOut { marked }))
