@@ -42,6 +42,13 @@ pub enum Command {
         #[arg(long, value_parser = clap::value_parser!(u32).range(20..=1_000_000))]
         apps: Option<u32>,
     },
+    /// Fill an empty database (SQLite or PostgreSQL) with the demo organisation at
+    /// benchmark size, print the sign-in details as JSON and exit.
+    Seed {
+        /// About how many apps to make.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(20..=1_000_000))]
+        apps: u32,
+    },
     /// Apply pending database migrations and exit.
     Migrate,
     /// Administration from the command line.
@@ -143,6 +150,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve | Command::Demo { .. } => serve(config),
         Command::Migrate => migrate(&config),
+        Command::Seed { apps } => demo::seed(&config, apps),
         Command::Admin(cmd) => admin(&config, cmd),
     };
     exit(result)

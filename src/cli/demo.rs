@@ -208,3 +208,61 @@ fn print_welcome(demo: &Demo, url: &str, dir: &DataDir, took: std::time::Duratio
     let _ = stdout.write_all(out.as_bytes());
     let _ = stdout.flush();
 }
+
+/// `gatehouse seed --apps N`: fills an empty database — SQLite or PostgreSQL, from the
+/// configuration — with the demo organisation at benchmark size, prints the sign-in
+/// details as one JSON object and exits. Refuses a database that has any account, so
+/// it can never mix made-up data into a real instance.
+pub(super) fn seed(config: &Config, apps: u32) -> Result<(), Failure> {
+    let size = Size::with_apps(usize::try_from(apps).unwrap_or(usize::MAX));
+    let pool = crate::startup::open_database(config)?;
+    let secrets = crate::startup::load_secret_hasher(config)?;
+    let mut conn = pool
+        .get()
+        .map_err(|e| fail(1, format!("no database connection: {e}")))?;
+    let accounts = crate::models::users::count(&mut conn)
+        .map_err(|e| fail(1, format!("cannot read the database: {e}")))?;
+    if accounts > 0 {
+        return Err(fail(
+            2,
+            "the database already has accounts: gatehouse seed fills only an empty database, so that made-up data never mixes with real data",
+        ));
+    }
+    let public_base = config.public_url.join("");
+    let env = Environment {
+        now: chrono::Utc::now().naive_utc(),
+        public_base: &public_base,
+        issuer: Issuer {
+            prefix: &config.credential_prefix,
+            hasher: &secrets,
+        },
+        max_overlap: chrono::Duration::from_std(config.max_credential_overlap)
+            .unwrap_or(chrono::Duration::days(30)),
+    };
+    let started = Instant::now();
+    let made = demo::generate(&mut conn, &env, &size).map_err(|e| {
+        fail(
+            1,
+            format!("cannot make the demo data: {}", e.public_message()),
+        )
+    })?;
+    let login = |role: &str| {
+        made.logins
+            .iter()
+            .find(|l| l.role == role)
+            .map(|l| l.email.clone())
+            .unwrap_or_default()
+    };
+    let out = serde_json::json!({
+        "org": made.org_slug,
+        "password": made.password.expose(),
+        "owner": login("owner"),
+        "admin": login("admin"),
+        "developer": login("developer"),
+        "apps": made.apps_by_status.iter().map(|(_, n)| n).sum::<i64>(),
+        "apps_by_status": made.apps_by_status.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
+        "seconds": started.elapsed().as_secs_f64(),
+    });
+    println!("{out}");
+    Ok(())
+}
