@@ -1,0 +1,166 @@
+#!/usr/bin/env python3
+"""The client half of scripts/bench-portal.sh: signs in to a running Gatehouse as an
+org admin and as a developer, then times the pages and API calls the scale benchmark
+reports, one request at a time over a kept-alive connection (so each figure is the
+server's time plus a loopback round trip, not a queue).
+
+    bench_portal.py measure PORT SEED_JSON TOKEN REQUESTS > result.json
+    bench_portal.py report SMALL.json LARGE.json [LABEL]
+
+Only the Python standard library: it runs on a fresh machine.
+"""
+
+import http.client
+import json
+import re
+import statistics
+import sys
+import time
+import urllib.parse
+
+
+class Client:
+    """One kept-alive HTTP connection with a cookie jar."""
+
+    def __init__(self, port):
+        self.port = port
+        self.cookies = {}
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+
+    def request(self, method, path, body=None, headers=None):
+        sent = dict(headers or {})
+        if self.cookies:
+            sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        started = time.perf_counter()
+        self.conn.request(method, path, body=body, headers=sent)
+        response = self.conn.getresponse()
+        data = response.read()
+        took = time.perf_counter() - started
+        for name, value in response.getheaders():
+            if name.lower() == "set-cookie":
+                pair = value.split(";", 1)[0]
+                key, _, val = pair.partition("=")
+                if val and "max-age=0" not in value.lower():
+                    self.cookies[key] = val
+                else:
+                    self.cookies.pop(key, None)
+        return response.status, data, took
+
+    def sign_in(self, email, password):
+        status, page, _ = self.request("GET", "/login")
+        if status != 200:
+            sys.exit(f"bench: GET /login answered {status}")
+        match = re.search(rb'name="csrf_token" value="([^"]+)"', page)
+        if not match:
+            sys.exit("bench: the sign-in page has no CSRF token")
+        form = urllib.parse.urlencode(
+            {"csrf_token": match.group(1).decode(), "email": email, "password": password, "next": ""}
+        )
+        origin = f"http://127.0.0.1:{self.port}"
+        status, _, _ = self.request(
+            "POST",
+            "/login",
+            body=form,
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Origin": origin,
+                "Sec-Fetch-Site": "same-origin",
+            },
+        )
+        if status != 303:
+            sys.exit(f"bench: signing in as {email} answered {status}")
+
+
+def timed(label, call, requests, warmup=5):
+    """Median and p95 in milliseconds of `requests` calls after `warmup` untimed ones;
+    every call must answer 2xx."""
+    for i in range(warmup):
+        call(-1 - i)
+    times = []
+    size = 0
+    for i in range(requests):
+        status, body, took = call(i)
+        if not 200 <= status < 300:
+            sys.exit(f"bench: {label} answered {status}: {body[:300]!r}")
+        times.append(took * 1000)
+        size = max(size, len(body))
+    times.sort()
+    p95 = times[min(len(times) - 1, int(round(0.95 * len(times))) - 1)]
+    return {"median_ms": statistics.median(times), "p95_ms": p95, "bytes": size}
+
+
+def measure(port, seed_file, token, requests):
+    seed = json.load(open(seed_file))
+    org = seed["org"]
+    admin = Client(port)
+    admin.sign_in(seed["admin"], seed["password"])
+    developer = Client(port)
+    developer.sign_in(seed["developer"], seed["password"])
+    api = Client(port)
+    auth = {"Authorization": f"Bearer {token}"}
+    run = f"{time.time_ns():x}"
+
+    def page(client, path):
+        return lambda _i: client.request("GET", path)
+
+    def create(i):
+        body = json.dumps({"name": f"Bench {run} {i}", "auth_type": "api_key"})
+        return api.request(
+            "POST", "/api/v1/apps", body=body, headers={**auth, "Content-Type": "application/json"}
+        )
+
+    results = {
+        "create app (API)": timed("create app", create, requests),
+        "Consumer Apps, org admin": timed("apps page", page(admin, f"/o/{org}/apps"), requests),
+        "Consumer Apps, developer": timed("apps page", page(developer, f"/o/{org}/apps"), requests),
+        "My Hub, org admin": timed("hub", page(admin, f"/o/{org}/hub"), requests),
+        "My Hub, developer": timed("hub", page(developer, f"/o/{org}/hub"), requests),
+        "approval queue, org admin": timed(
+            "approval queue", page(admin, f"/o/{org}/admin/approvals"), requests
+        ),
+        "GET /api/v1/apps": timed(
+            "api list",
+            lambda _i: api.request("GET", "/api/v1/apps?limit=50", headers=auth),
+            requests,
+        ),
+        "GET /api/v1/apps?q= (name prefix)": timed(
+            "api list search",
+            lambda _i: api.request("GET", "/api/v1/apps?limit=50&q=a", headers=auth),
+            requests,
+        ),
+    }
+    json.dump({"apps": seed["apps"], "results": results}, sys.stdout, indent=1)
+
+
+def report(small_file, large_file, label=""):
+    small = json.load(open(small_file))
+    large = json.load(open(large_file))
+    s_apps, l_apps = small["apps"], large["apps"]
+    title = f"Portal scale benchmark{(' — ' + label) if label else ''}"
+    print(f"\n{title}: {s_apps:,} apps vs {l_apps:,} apps (median / p95 in ms, one request at a time)\n")
+    print(f"{'':38} {f'at {s_apps:,} apps':>17}   {f'at {l_apps:,} apps':>17}   {'ratio':>13}")
+    print(f"{'':38} {'median':>8} {'p95':>8}   {'median':>8} {'p95':>8}   {'median':>6} {'p95':>6}")
+    worst_ratio = 0.0
+    worst_p95 = 0.0
+    for name, a in small["results"].items():
+        b = large["results"][name]
+        rm = b["median_ms"] / a["median_ms"] if a["median_ms"] else float("inf")
+        rp = b["p95_ms"] / a["p95_ms"] if a["p95_ms"] else float("inf")
+        worst_ratio = max(worst_ratio, rm)
+        if not name.startswith("GET /api"):
+            worst_p95 = max(worst_p95, b["p95_ms"])
+        print(
+            f"{name:38} {a['median_ms']:8.2f} {a['p95_ms']:8.2f}   {b['median_ms']:8.2f} {b['p95_ms']:8.2f}   {rm:6.2f} {rp:6.2f}"
+        )
+    hubs = [large["results"][k]["bytes"] for k in large["results"] if k.startswith("My Hub")]
+    print(f"\nMy Hub HTML at {l_apps:,} apps: {max(hubs) / 1024:.0f} KiB at most (target ≤ 200 KB)")
+    print(f"Worst median ratio: {worst_ratio:.2f} (target ≤ 1.5); worst p95 at {l_apps:,} apps: {worst_p95:.1f} ms (target ≤ 50 ms)")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) >= 6 and sys.argv[1] == "measure":
+        measure(int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5]))
+    elif len(sys.argv) >= 4 and sys.argv[1] == "report":
+        report(sys.argv[2], sys.argv[3], sys.argv[4] if len(sys.argv) > 4 else "")
+    else:
+        sys.exit(__doc__)
