@@ -230,7 +230,7 @@ pub(super) fn seed(config: &Config, apps: u32) -> Result<(), Failure> {
     }
     let public_base = config.public_url.join("");
     let env = Environment {
-        now: chrono::Utc::now().naive_utc(),
+        now: crate::clock::Clock::now_naive(&SystemClock),
         public_base: &public_base,
         issuer: Issuer {
             prefix: &config.credential_prefix,
