@@ -1,7 +1,11 @@
-//! Small cryptographic helpers: OS randomness, opaque tokens, SHA-256 digests, HMAC
-//! signatures and a string type that never prints its contents.
+//! Small cryptographic helpers: the CSPRNG handed out through app state, OS randomness,
+//! opaque tokens, SHA-256 digests, HMAC signatures and a string type that never prints
+//! its contents.
 
 use std::fmt;
+use std::sync::Mutex;
+
+use rand::{CryptoRng, RngCore, SeedableRng};
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
@@ -26,12 +30,17 @@ pub fn random_bytes(n: usize) -> Vec<u8> {
 }
 
 /// A random base62 string of `len` characters (each ~5.95 bits; rejection sampling keeps
-/// the distribution uniform).
+/// the distribution uniform), from the operating system's generator. Code that has the
+/// app state draws from its [`Csprng`] instead.
 pub fn random_base62(len: usize) -> String {
+    base62_from(fill_random, len)
+}
+
+fn base62_from(mut fill: impl FnMut(&mut [u8]), len: usize) -> String {
     let mut out = String::with_capacity(len);
     let mut buf = [0u8; 64];
     while out.len() < len {
-        fill_random(&mut buf);
+        fill(&mut buf);
         for b in buf {
             // 248 = 62 * 4: values above would bias the first characters.
             if b < 248 {
@@ -43,6 +52,46 @@ pub fn random_base62(len: usize) -> String {
         }
     }
     out
+}
+
+/// The cryptographically secure generator the application draws its session keys and
+/// tokens from, held in app state ("time and randomness are inputs"). In production it
+/// is rand's `StdRng` seeded from the operating system; tests may hand in any
+/// [`CryptoRng`].
+pub struct Csprng(Mutex<Box<dyn CryptoRng + Send>>);
+
+impl fmt::Debug for Csprng {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Csprng([redacted])")
+    }
+}
+
+impl Default for Csprng {
+    /// Seeded from the operating system.
+    fn default() -> Self {
+        Self::new(rand::rngs::StdRng::from_os_rng())
+    }
+}
+
+impl Csprng {
+    pub fn new(rng: impl CryptoRng + Send + 'static) -> Self {
+        Self(Mutex::new(Box::new(rng)))
+    }
+
+    /// Fills `buf` with random bytes.
+    pub fn fill(&self, buf: &mut [u8]) {
+        // The generator holds no invariant a panicking holder could break.
+        let mut rng = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        rng.fill_bytes(buf);
+    }
+
+    /// A random base62 string of `len` characters, like [`random_base62`].
+    pub fn base62(&self, len: usize) -> String {
+        base62_from(|buf| self.fill(buf), len)
+    }
 }
 
 /// Lower-case hex of `bytes`.
@@ -149,6 +198,18 @@ mod tests {
         assert_eq!(s.len(), 40);
         assert!(s.bytes().all(|b| b.is_ascii_alphanumeric()));
         assert_ne!(s, random_base62(40));
+    }
+
+    #[test]
+    fn the_state_generator_draws_from_the_generator_it_was_given() {
+        let seeded = || Csprng::new(rand::rngs::StdRng::seed_from_u64(7));
+        let (a, b) = (seeded(), seeded());
+        let token = a.base62(40);
+        assert_eq!(token.len(), 40);
+        assert!(token.bytes().all(|b| b.is_ascii_alphanumeric()));
+        assert_eq!(token, b.base62(40), "same seed, same tokens");
+        assert_ne!(token, a.base62(40));
+        assert_ne!(Csprng::default().base62(40), Csprng::default().base62(40));
     }
 
     #[test]

@@ -270,7 +270,7 @@ pub async fn security(
             .cookie(CSRF_COOKIE)
             .is_some_and(|c| state.key.verify(CSRF_PURPOSE, c.value()).is_some());
         if !valid {
-            let token = random_base62(32);
+            let token = state.rng.base62(32);
             new_csrf_cookie =
                 Some(state.cookie(CSRF_COOKIE, state.key.sign(CSRF_PURPOSE, &token), None));
             req.extensions_mut().insert(FreshAnonToken(token));

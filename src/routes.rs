@@ -1,7 +1,9 @@
 //! Every path in one place.
 
+use actix_session::SessionMiddleware;
 use actix_web::web;
 
+use crate::auth::session_store::DbSessionStore;
 use crate::error::AppError;
 use crate::handlers::{
     account, app_secrets, approvals, apps, auth, instance, invite, members, orgs, products, system,
@@ -9,13 +11,32 @@ use crate::handlers::{
 };
 use crate::handlers::{email, notifications};
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
+/// The API and the machine endpoints (health, static files) come first and never see
+/// a session; every other path is the portal, inside the session middleware.
+pub fn configure(cfg: &mut web::ServiceConfig, sessions: SessionMiddleware<DbSessionStore>) {
     cfg.configure(crate::handlers::api::configure)
-        .route("/", web::get().to(system::home))
         .route("/healthz", web::get().to(system::healthz))
         .route("/readyz", web::get().to(system::readyz))
         .route("/static/{path:.*}", web::get().to(system::asset))
         .route("/favicon.ico", web::get().to(system::favicon))
+        .service(
+            web::scope("")
+                .wrap(actix_web::middleware::from_fn(
+                    crate::auth::identify_error_pages,
+                ))
+                .wrap(sessions)
+                .wrap(actix_web::middleware::from_fn(
+                    crate::auth::session_store::store_failures,
+                ))
+                .configure(portal)
+                .default_service(web::to(not_found)),
+        )
+        .default_service(web::to(not_found));
+}
+
+/// The portal's pages and forms.
+fn portal(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(system::home))
         // First run, sign-in, sign-up
         .route("/setup", web::get().to(auth::setup_form))
         .route("/setup", web::post().to(auth::setup))
@@ -244,8 +265,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/invite/signup", web::post().to(invite::sign_up))
         // Instance owners
         .route("/admin/instance", web::get().to(instance::show))
-        .route("/admin/instance", web::post().to(instance::update))
-        .default_service(web::to(not_found));
+        .route("/admin/instance", web::post().to(instance::update));
 }
 
 /// Inbox, notification settings, email change and verification, password reset by

@@ -187,6 +187,7 @@ impl Application {
             pool,
             clock,
             key,
+            rng: crate::crypto::Csprng::default(),
             hasher,
             throttle: SignInThrottle::default(),
             secrets,
@@ -194,13 +195,14 @@ impl Application {
         });
         let app_state = state.clone();
         let server = HttpServer::new(move || {
+            let sessions = crate::auth::session_store::middleware(&app_state);
             App::new()
                 .app_data(app_state.clone())
                 .app_data(web::PayloadConfig::new(64 * 1024))
                 .app_data(web::FormConfig::default().limit(64 * 1024))
                 .wrap(from_fn(middleware::security))
                 .wrap(from_fn(middleware::observe))
-                .configure(routes::configure)
+                .configure(|cfg| routes::configure(cfg, sessions))
         })
         .workers(workers)
         .listen(listener)

@@ -11,7 +11,7 @@ use crate::auth::password::PasswordHasher;
 use crate::auth::throttle::SignInThrottle;
 use crate::clock::SharedClock;
 use crate::config::Config;
-use crate::crypto::SecretKey;
+use crate::crypto::{Csprng, SecretKey};
 use crate::db::{DbConnection, Pool};
 use crate::error::{AppError, AppResult};
 use crate::services::sessions::Timeouts;
@@ -22,6 +22,8 @@ pub struct AppState {
     pub pool: Pool,
     pub clock: SharedClock,
     pub key: SecretKey,
+    /// Randomness for session keys and tokens (an input, like the clock).
+    pub rng: Csprng,
     pub hasher: PasswordHasher,
     pub throttle: SignInThrottle,
     /// Hashes API keys and client secrets for storage and lookup.

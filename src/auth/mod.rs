@@ -1,32 +1,42 @@
-//! Who is asking: database sessions behind a signed cookie, CSRF-checked forms, the
-//! password pool, sign-in throttling, and the authorization policy.
+//! Who is asking: database sessions behind an encrypted cookie (`actix-session`, see
+//! [`session_store`]), CSRF-checked forms, the password pool, sign-in throttling, and
+//! the authorization policy.
 
 pub mod api;
 pub mod csrf;
 pub mod password;
 pub mod policy;
+pub mod session_store;
 pub mod throttle;
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use actix_session::SessionExt;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, web};
 
 use crate::error::AppError;
-use crate::models::sessions::Session;
 use crate::models::users::User;
 use crate::services;
 use crate::state::AppState;
 
 pub const SESSION_COOKIE: &str = "gatehouse_session";
-pub const SESSION_PURPOSE: &str = "session";
+
+/// The session a signed-in user came with.
+#[derive(Debug, Clone)]
+pub struct CurrentSession {
+    /// The session's public id (the account page's "this session").
+    pub id: String,
+    /// The token every form of this session carries.
+    pub csrf_token: String,
+}
 
 /// A signed-in user and the session they came with.
 #[derive(Debug)]
 pub struct Identity {
     pub user: User,
-    pub session: Session,
+    pub session: CurrentSession,
 }
 
 /// The signed-in user, if any. Loaded once per request and cached.
@@ -54,21 +64,35 @@ impl FromRequest for MaybeIdentity {
     }
 }
 
+/// The session middleware has loaded (and timed out) the session; this reads who it
+/// belongs to. Outside the portal's routes there is no session, so no one.
 async fn load_identity(req: &HttpRequest) -> Result<Option<Identity>, AppError> {
+    let Some((user_id, id, csrf_token)) = session_store::current(&req.get_session()) else {
+        return Ok(None);
+    };
     let state = AppState::from_req(req)?;
-    let Some(cookie) = req.cookie(SESSION_COOKIE) else {
-        return Ok(None);
-    };
-    let Some(token) = state.key.verify(SESSION_PURPOSE, cookie.value()) else {
-        return Ok(None);
-    };
-    let token = token.to_string();
-    let now = state.clock.now_naive();
-    let timeouts = state.session_timeouts();
-    let found = state
-        .db(move |conn| services::sessions::authenticate(conn, &token, now, timeouts))
+    let user = state
+        .db(move |conn| Ok(crate::models::users::find(conn, &user_id)?))
         .await?;
-    Ok(found.map(|(session, user)| Identity { user, session }))
+    Ok(user.map(|user| Identity {
+        user,
+        session: CurrentSession { id, csrf_token },
+    }))
+}
+
+/// Inside the session middleware, an error response learns who the viewer is before the
+/// session leaves the request, so the error page (rendered by `middleware::observe`,
+/// outside) keeps their header.
+pub async fn identify_error_pages(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    let res = next.call(req).await?;
+    if res.response().error().is_some() {
+        // A failure to load leaves the page bare, as before.
+        let _ = MaybeIdentity::from_request(res.request(), &mut Payload::None).await;
+    }
+    Ok(res)
 }
 
 /// The signed-in user; anyone else is sent to the sign-in page.

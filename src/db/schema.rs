@@ -60,6 +60,7 @@ diesel::table! {
         last_seen_at -> Timestamp,
         ip -> Text,
         user_agent -> Text,
+        state -> Text,
     }
 }
 

@@ -1,6 +1,7 @@
 //! The signed-in user's account: profile, email address (change, verification),
 //! password, sessions.
 
+use actix_session::SessionExt;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -14,6 +15,7 @@ use crate::error::{AppError, AppResult};
 use crate::handlers::{EmptyForm, form_problem, service_ctx};
 use crate::models::sessions::Session;
 use crate::services;
+use crate::services::passwords::{self, Attempt, Checked};
 use crate::validate;
 use crate::web::{PageCtx, render_status, see_other_with};
 use crate::when::When;
@@ -196,48 +198,9 @@ pub async fn change_password(
         )
         .await;
     }
-    // The current-password check is a guessing oracle for whoever holds a session:
-    // it is throttled like sign-in.
-    let ip = crate::web::client_ip(&req);
-    let now = state.clock.now();
-    let throttle_key = format!("password-change:{}", me.user.id);
-    if let Err(secs) = state.throttle.check(&ip, &throttle_key, now) {
-        let message = AppError::TooManyRequests {
-            retry_after_secs: secs,
-        }
-        .public_message();
-        return page(
-            ctx,
-            &me,
-            &state,
-            StatusCode::TOO_MANY_REQUESTS,
-            vec![message],
-        )
-        .await;
+    if let Some(problem) = reauthenticate(&req, &me, &state, &form.current_password).await? {
+        return page(ctx, &me, &state, problem.0, vec![problem.1]).await;
     }
-    let current = SecretString::new(
-        form.current_password
-            .expose()
-            .chars()
-            .take(validate::PASSWORD_MAX)
-            .collect::<String>(),
-    );
-    if !state
-        .hasher
-        .verify(current, Some(me.user.password_hash.clone()))
-        .await?
-    {
-        state.throttle.record_failure(&ip, &throttle_key, now);
-        return page(
-            ctx,
-            &me,
-            &state,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            vec!["Your current password is not correct.".into()],
-        )
-        .await;
-    }
-    state.throttle.record_success(&throttle_key);
     let hash = state.hasher.hash(form.new_password.clone()).await?;
     let c = ctx_of(&req, &state, &me);
     let user_id = me.user.id.clone();
@@ -245,6 +208,8 @@ pub async fn change_password(
     let ended = state
         .db(move |conn| services::accounts::change_password(conn, &c, &user_id, &hash, Some(&keep)))
         .await?;
+    // Re-authenticated: this session goes on under a new key.
+    req.get_session().renew();
     Ok(see_other_with(
         &req,
         "/account",
@@ -289,6 +254,7 @@ pub async fn end_session(
         return Err(AppError::NotFound);
     }
     Ok(if current {
+        req.get_session().purge();
         see_other_with(&req, "/login", "info", "You are signed out.")
     } else {
         see_other_with(&req, "/account", "info", "That session is signed out.")
@@ -324,49 +290,13 @@ pub async fn change_email(
             .await;
         }
     };
-    // Like a password change, this is a guessing oracle for the current password.
-    let ip = crate::web::client_ip(&req);
-    let now = state.clock.now();
-    let throttle_key = format!("password-change:{}", me.user.id);
-    if let Err(secs) = state.throttle.check(&ip, &throttle_key, now) {
-        let message = AppError::TooManyRequests {
-            retry_after_secs: secs,
-        }
-        .public_message();
-        return page_with(
-            ctx,
-            &me,
-            &state,
-            StatusCode::TOO_MANY_REQUESTS,
-            vec![message],
-            typed,
-        )
-        .await;
-    }
-    let current = SecretString::new(
-        form.current_password
-            .expose()
-            .chars()
-            .take(validate::PASSWORD_MAX)
-            .collect::<String>(),
-    );
-    if !state
-        .hasher
-        .verify(current, Some(me.user.password_hash.clone()))
-        .await?
+    if let Some((status, message)) =
+        reauthenticate(&req, &me, &state, &form.current_password).await?
     {
-        state.throttle.record_failure(&ip, &throttle_key, now);
-        return page_with(
-            ctx,
-            &me,
-            &state,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            vec!["Your current password is not correct.".into()],
-            typed,
-        )
-        .await;
+        return page_with(ctx, &me, &state, status, vec![message], typed).await;
     }
-    state.throttle.record_success(&throttle_key);
+    // Re-authenticated: this session goes on under a new key.
+    req.get_session().renew();
     let c = ctx_of(&req, &state, &me);
     let user_id = me.user.id.clone();
     let public_base = state.public_base();
@@ -446,6 +376,39 @@ pub async fn resend_verification(
         }
         Err(e) => Err(e),
     }
+}
+
+/// The signed-in user confirms their current password (throttled like sign-in); the
+/// status and message to show when it is refused.
+async fn reauthenticate(
+    req: &HttpRequest,
+    me: &SignedIn,
+    state: &State,
+    password: &SecretString,
+) -> AppResult<Option<(StatusCode, String)>> {
+    let ip = crate::web::client_ip(req);
+    let account_key = passwords::reauth_key(&me.user.id);
+    let attempt = Attempt {
+        ip: &ip,
+        account_key: &account_key,
+        password,
+        now: state.clock.now(),
+    };
+    let stored = me.user.password_hash.clone();
+    let lookup = async { Ok(Some(((), stored))) };
+    Ok(
+        match passwords::check(&state.throttle, &state.hasher, attempt, lookup).await? {
+            Checked::Verified(()) => None,
+            Checked::Wrong => Some((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Your current password is not correct.".into(),
+            )),
+            Checked::Throttled { retry_after_secs } => Some((
+                StatusCode::TOO_MANY_REQUESTS,
+                AppError::TooManyRequests { retry_after_secs }.public_message(),
+            )),
+        },
+    )
 }
 
 fn ctx_of(req: &HttpRequest, state: &State, me: &SignedIn) -> services::Ctx {

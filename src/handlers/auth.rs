@@ -1,60 +1,41 @@
 //! First-run setup, sign-in, sign-out and sign-up.
 
+use actix_session::SessionExt;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
 use crate::auth::csrf::CsrfForm;
-use crate::auth::{MaybeIdentity, SESSION_COOKIE, SESSION_PURPOSE, State};
+use crate::auth::{State, session_store};
 use crate::crypto::SecretString;
 use crate::error::{AppError, AppResult};
 use crate::handlers::{EmptyForm, form_problem, service_ctx};
-use crate::middleware::removal_cookie;
 use crate::models::users;
+use crate::services::passwords::{self, Attempt, Checked};
 use crate::services::{self, accounts::NewAccount};
 use crate::state::AppState;
 use crate::validate;
 use crate::web::{PageCtx, client_ip, render, render_status, safe_next, see_other, see_other_with};
 
-/// Starts a session for `user_id` (ending `previous`, so the id is renewed at sign-in)
-/// and redirects to `next` with the session cookie set.
-pub async fn start_session(
+/// Starts a session for `user_id` and redirects to `next`. The session key is renewed:
+/// a session the browser had before ends, and nothing of it carries over.
+pub fn start_session(
     req: &HttpRequest,
-    state: &AppState,
-    user_id: String,
-    previous: Option<String>,
+    user_id: &str,
     next: &str,
     flash: Option<&str>,
 ) -> AppResult<HttpResponse> {
-    let ip = client_ip(req);
     let user_agent = req
         .headers()
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    let now = state.clock.now_naive();
-    let (token, _) = state
-        .db(move |conn| {
-            if let Some(previous) = previous {
-                services::sessions::end(conn, &previous)?;
-            }
-            services::sessions::create(conn, &user_id, &ip, &user_agent, now)
-        })
-        .await?;
-    let cookie = state.cookie(
-        SESSION_COOKIE,
-        state.key.sign(SESSION_PURPOSE, token.expose()),
-        Some(state.config.session_lifetime),
-    );
-    let mut res = match flash {
+        .unwrap_or("");
+    session_store::sign_in(&req.get_session(), user_id, &client_ip(req), user_agent)?;
+    Ok(match flash {
         Some(message) => see_other_with(req, next, "info", message),
         None => see_other(next),
-    };
-    res.add_cookie(&cookie)
-        .map_err(|e| AppError::internal(format!("cookie: {e}")))?;
-    Ok(res)
+    })
 }
 
 // ---------------------------------------------------------------- setup
@@ -178,13 +159,12 @@ pub async fn setup(
             tracing::info!(user_id = %user.id, org = %org.slug, "first-run setup completed");
             start_session(
                 &req,
-                &state,
-                user.id,
-                None,
+                &user.id,
                 &format!("/o/{}", org.slug),
-                Some("Welcome! Your instance and organisation are ready. We sent you a link to confirm your email address."),
+                Some(
+                    "Welcome! Your instance and organisation are ready. We sent you a link to confirm your email address.",
+                ),
             )
-            .await
         }
         Err(AppError::Gone(_)) => Ok(see_other_with(
             &req,
@@ -265,7 +245,6 @@ const WRONG_CREDENTIALS: &str = "Email or password is not correct.";
 pub async fn login(
     req: HttpRequest,
     ctx: PageCtx,
-    identity: MaybeIdentity,
     state: State,
     CsrfForm(form): CsrfForm<LoginForm>,
 ) -> AppResult<HttpResponse> {
@@ -286,16 +265,6 @@ pub async fn login(
         }
         Ok(res)
     };
-    let ip = client_ip(&req);
-    let now = state.clock.now();
-    let account_key = form.email.trim().to_lowercase();
-    if let Err(secs) = state.throttle.check(&ip, &account_key, now) {
-        let message = AppError::TooManyRequests {
-            retry_after_secs: secs,
-        }
-        .public_message();
-        return again(ctx, StatusCode::TOO_MANY_REQUESTS, message, Some(secs));
-    }
     let email = match validate::email(&form.email) {
         Ok(email) => email,
         Err(message) => return again(ctx, StatusCode::UNPROCESSABLE_ENTITY, message, None),
@@ -308,50 +277,55 @@ pub async fn login(
             None,
         );
     }
-    let lookup = email.clone();
-    let user = state
-        .db(move |conn| Ok(users::find_by_email(conn, &lookup)?))
-        .await?;
-    let stored = user.as_ref().map(|u| u.password_hash.clone());
-    let password = SecretString::new(
-        form.password
-            .expose()
-            .chars()
-            .take(validate::PASSWORD_MAX)
-            .collect::<String>(),
-    );
-    let verified = state.hasher.verify(password, stored).await?;
-    let Some(user) = user.filter(|_| verified) else {
-        state.throttle.record_failure(&ip, &account_key, now);
-        tracing::info!(ip = %ip, "sign-in failed");
-        return again(
-            ctx,
-            StatusCode::UNAUTHORIZED,
-            WRONG_CREDENTIALS.into(),
-            None,
-        );
+    let ip = client_ip(&req);
+    let account_key = form.email.trim().to_lowercase();
+    let attempt = Attempt {
+        ip: &ip,
+        account_key: &account_key,
+        password: &form.password,
+        now: state.clock.now(),
     };
-    state.throttle.record_success(&account_key);
-    let previous = identity.0.as_ref().map(|i| i.session.id.clone());
-    start_session(&req, &state, user.id, previous, &next, None).await
+    let lookup = async {
+        let user = state
+            .db(move |conn| Ok(users::find_by_email(conn, &email)?))
+            .await?;
+        Ok(user.map(|u| {
+            let hash = u.password_hash.clone();
+            (u, hash)
+        }))
+    };
+    match passwords::check(&state.throttle, &state.hasher, attempt, lookup).await? {
+        Checked::Verified(user) => start_session(&req, &user.id, &next, None),
+        Checked::Wrong => {
+            tracing::info!(ip = %ip, "sign-in failed");
+            again(
+                ctx,
+                StatusCode::UNAUTHORIZED,
+                WRONG_CREDENTIALS.into(),
+                None,
+            )
+        }
+        Checked::Throttled { retry_after_secs } => {
+            let message = AppError::TooManyRequests { retry_after_secs }.public_message();
+            again(
+                ctx,
+                StatusCode::TOO_MANY_REQUESTS,
+                message,
+                Some(retry_after_secs),
+            )
+        }
+    }
 }
 
-pub async fn logout(
-    req: HttpRequest,
-    identity: MaybeIdentity,
-    state: State,
-    CsrfForm(_): CsrfForm<EmptyForm>,
-) -> AppResult<HttpResponse> {
-    if let Some(identity) = identity.0 {
-        let id = identity.session.id.clone();
-        state
-            .db(move |conn| services::sessions::end(conn, &id))
-            .await?;
-    }
-    let mut res = see_other_with(&req, "/login", "info", "You are signed out.");
-    res.add_cookie(&removal_cookie(&state, SESSION_COOKIE))
-        .map_err(|e| AppError::internal(format!("cookie: {e}")))?;
-    Ok(res)
+/// Ends the session: the session middleware deletes its row and the cookie.
+pub async fn logout(req: HttpRequest, CsrfForm(_): CsrfForm<EmptyForm>) -> AppResult<HttpResponse> {
+    req.get_session().purge();
+    Ok(see_other_with(
+        &req,
+        "/login",
+        "info",
+        "You are signed out.",
+    ))
 }
 
 // ---------------------------------------------------------------- sign-up
@@ -449,7 +423,14 @@ pub async fn signup(
         .db(move |conn| services::accounts::sign_up(conn, &service_ctx, &account, &public_base))
         .await
     {
-        Ok(user) => start_session(&req, &state, user.id, None, "/orgs", Some("Welcome to Gatehouse! We sent you a link to confirm your email address. Create an organisation or open an invitation link to join one.")).await,
+        Ok(user) => start_session(
+            &req,
+            &user.id,
+            "/orgs",
+            Some(
+                "Welcome to Gatehouse! We sent you a link to confirm your email address. Create an organisation or open an invitation link to join one.",
+            ),
+        ),
         Err(e) => {
             let (status, message) = form_problem(e)?;
             again(ctx, status, vec![message])

@@ -212,18 +212,12 @@ pub async fn sign_up(
         .db(move |conn| services::invitations::sign_up_and_accept(conn, &c, &token, &name, &hash))
         .await
     {
-        Ok((user, org)) => {
-            let previous = identity.0.as_ref().map(|i| i.session.id.clone());
-            start_session(
-                &req,
-                &state,
-                user.id,
-                previous,
-                &format!("/o/{}", org.slug),
-                Some(&format!("Welcome to {}!", org.name)),
-            )
-            .await
-        }
+        Ok((user, org)) => start_session(
+            &req,
+            &user.id,
+            &format!("/o/{}", org.slug),
+            Some(&format!("Welcome to {}!", org.name)),
+        ),
         Err(e) => {
             let (status, message) = form_problem(e)?;
             page(

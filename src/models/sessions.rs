@@ -1,11 +1,11 @@
-//! Browser sessions. The cookie holds a random id; the table holds its SHA-256.
+//! Browser sessions. The cookie holds a random session key; the table holds its
+//! SHA-256 (`token_hash`), who it belongs to and when it was made and last used.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::DbConnection;
-use crate::db::schema::{sessions, users};
-use crate::models::users::User;
+use crate::db::schema::sessions;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = sessions)]
@@ -19,6 +19,18 @@ pub struct Session {
     pub last_seen_at: NaiveDateTime,
     pub ip: String,
     pub user_agent: String,
+    /// Session state beyond the columns: a JSON object of JSON-encoded values.
+    pub state: String,
+}
+
+/// What a session's owner may change about it after it was made.
+#[derive(Debug, Clone, AsChangeset)]
+#[diesel(table_name = sessions)]
+pub struct SessionChanges {
+    pub csrf_token: String,
+    pub ip: String,
+    pub user_agent: String,
+    pub state: String,
 }
 
 pub fn insert(conn: &mut DbConnection, s: &Session) -> QueryResult<()> {
@@ -28,14 +40,13 @@ pub fn insert(conn: &mut DbConnection, s: &Session) -> QueryResult<()> {
         .map(drop)
 }
 
-pub fn find_with_user(
+pub fn find_by_token_hash(
     conn: &mut DbConnection,
     token_hash: &str,
-) -> QueryResult<Option<(Session, User)>> {
+) -> QueryResult<Option<Session>> {
     sessions::table
-        .inner_join(users::table)
         .filter(sessions::token_hash.eq(token_hash))
-        .select((Session::as_select(), User::as_select()))
+        .select(Session::as_select())
         .first(conn)
         .optional()
 }
@@ -46,8 +57,23 @@ pub fn touch(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> QueryResu
         .execute(conn)
 }
 
+/// Changes the session with this key hash; 0 when it has ended.
+pub fn update_by_token_hash(
+    conn: &mut DbConnection,
+    token_hash: &str,
+    changes: &SessionChanges,
+) -> QueryResult<usize> {
+    diesel::update(sessions::table.filter(sessions::token_hash.eq(token_hash)))
+        .set(changes)
+        .execute(conn)
+}
+
 pub fn delete(conn: &mut DbConnection, id: &str) -> QueryResult<usize> {
     diesel::delete(sessions::table.find(id)).execute(conn)
+}
+
+pub fn delete_by_token_hash(conn: &mut DbConnection, token_hash: &str) -> QueryResult<usize> {
+    diesel::delete(sessions::table.filter(sessions::token_hash.eq(token_hash))).execute(conn)
 }
 
 /// Deletes one session of `user_id`; 0 if it is not theirs.

@@ -12,6 +12,7 @@ pub mod nonces;
 pub mod notifications;
 pub mod orgs;
 pub mod outbox;
+pub mod passwords;
 pub mod products;
 pub mod sessions;
 pub mod subscriptions;

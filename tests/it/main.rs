@@ -26,5 +26,6 @@ mod policy;
 mod product_reference;
 mod products;
 mod security;
+mod sessions;
 mod system;
 mod teams;

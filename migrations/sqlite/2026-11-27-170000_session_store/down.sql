@@ -1,0 +1,2 @@
+DELETE FROM sessions;
+ALTER TABLE sessions DROP COLUMN state;
