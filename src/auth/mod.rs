@@ -67,17 +67,14 @@ impl FromRequest for MaybeIdentity {
 /// The session middleware has loaded (and timed out) the session; this reads who it
 /// belongs to. Outside the portal's routes there is no session, so no one.
 async fn load_identity(req: &HttpRequest) -> Result<Option<Identity>, AppError> {
-    let Some((user_id, id, csrf_token)) = session_store::current(&req.get_session()) else {
+    let Some((user_id, session)) = session_store::current(&req.get_session()) else {
         return Ok(None);
     };
     let state = AppState::from_req(req)?;
     let user = state
         .db(move |conn| Ok(crate::models::users::find(conn, &user_id)?))
         .await?;
-    Ok(user.map(|user| Identity {
-        user,
-        session: CurrentSession { id, csrf_token },
-    }))
+    Ok(user.map(|user| Identity { user, session }))
 }
 
 /// Inside the session middleware, an error response learns who the viewer is before the

@@ -288,8 +288,72 @@ pub fn sign_in(
     insert(USER_AGENT, user_agent)
 }
 
-/// The signed-in user's id and session columns from the session state, if signed in.
-pub fn current(session: &Session) -> Option<(String, String, String)> {
+/// Who the session belongs to (their user id) and which session it is, if signed in.
+pub fn current(session: &Session) -> Option<(String, crate::auth::CurrentSession)> {
     let get = |key: &str| session.get::<String>(key).ok().flatten();
-    Some((get(USER_ID)?, get(SESSION_ID)?, get(CSRF_TOKEN)?))
+    Some((
+        get(USER_ID)?,
+        crate::auth::CurrentSession {
+            id: get(SESSION_ID)?,
+            csrf_token: get(CSRF_TOKEN)?,
+        },
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+    use rand::SeedableRng;
+
+    fn rng() -> crate::crypto::Csprng {
+        crate::crypto::Csprng::new(rand::rngs::StdRng::seed_from_u64(1))
+    }
+
+    fn stored() -> StoredSession {
+        let at = NaiveDate::from_ymd_opt(2026, 11, 27)
+            .and_then(|d| d.and_hms_opt(12, 0, 0))
+            .unwrap_or_default();
+        StoredSession {
+            id: "s1".into(),
+            token_hash: "h".into(),
+            user_id: "u1".into(),
+            csrf_token: "c1".into(),
+            created_at: at,
+            last_seen_at: at,
+            ip: "192.0.2.1".into(),
+            user_agent: "ua".into(),
+            state: r#"{"theme":"dark","user_id":"smuggled"}"#.into(),
+        }
+    }
+
+    #[test]
+    fn columns_and_extra_state_round_trip() -> Result<(), Box<dyn std::error::Error>> {
+        let state = to_state(stored())?;
+        assert_eq!(state.get(USER_ID).map(String::as_str), Some("\"u1\""));
+        assert_eq!(state.get(SESSION_ID).map(String::as_str), Some("\"s1\""));
+        assert_eq!(state.get("theme").map(String::as_str), Some("\"dark\""));
+        let back = from_state(state, &rng())?.ok_or("a user")?;
+        assert_eq!(back.user_id, "u1", "a column wins over the JSON column");
+        assert_eq!(back.csrf_token, "c1");
+        assert_eq!(back.ip, "192.0.2.1");
+        assert_eq!(
+            back.state, r#"{"theme":"dark"}"#,
+            "read-only keys are not stored"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn state_without_a_user_is_no_session_and_new_sessions_get_a_csrf_token()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let mut state = HashMap::new();
+        state.insert("theme".to_string(), "\"dark\"".to_string());
+        assert!(from_state(state.clone(), &rng())?.is_none());
+        state.insert(USER_ID.to_string(), "\"u1\"".to_string());
+        let new = from_state(state, &rng())?.ok_or("a user")?;
+        assert_eq!(new.csrf_token.len(), CSRF_LEN);
+        assert!(new.csrf_token.bytes().all(|b| b.is_ascii_alphanumeric()));
+        Ok(())
+    }
 }
