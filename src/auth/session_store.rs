@@ -105,11 +105,14 @@ pub async fn store_failures(
             return err;
         }
         tracing::error!(cause = ?err, "the session store failed");
+        // actix-session hides the store's error inside its own, so every store failure
+        // counts as the database being busy (its one likely cause).
+        let busy = AppError::busy();
         let unavailable = HttpResponse::ServiceUnavailable()
-            .insert_header((header::RETRY_AFTER, "5"))
+            .insert_header((header::RETRY_AFTER, crate::error::RETRY_UNAVAILABLE_SECS))
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .content_type("text/plain; charset=utf-8")
-            .body("The database is busy right now. Please try again in a few seconds.");
+            .body(busy.public_message());
         InternalError::from_response("session store unavailable", unavailable).into()
     })
 }

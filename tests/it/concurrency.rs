@@ -198,10 +198,10 @@ async fn sixteen_concurrent_writers_never_see_a_server_error_nor_lose_a_write() 
 
 /// Holds SQLite's write lock from a connection of its own, as another process
 /// (a backup, the CLI) might.
-struct WriteLock(diesel::SqliteConnection);
+pub(crate) struct WriteLock(diesel::SqliteConnection);
 
 impl WriteLock {
-    fn take(database_url: &str) -> Self {
+    pub(crate) fn take(database_url: &str) -> Self {
         use diesel::Connection;
         use diesel::connection::SimpleConnection;
         let path = database_url
@@ -212,7 +212,7 @@ impl WriteLock {
         Self(conn)
     }
 
-    fn release(mut self) {
+    pub(crate) fn release(mut self) {
         use diesel::connection::SimpleConnection;
         self.0.batch_execute("ROLLBACK").expect("rollback");
     }
