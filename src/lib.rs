@@ -13,6 +13,7 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod handlers;
+pub mod jobs;
 pub mod mail;
 pub mod markdown;
 pub mod middleware;

@@ -16,9 +16,8 @@ use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, HttpResponse, Resp
 use crate::auth::csrf::{CSRF_COOKIE, CSRF_PURPOSE, FreshAnonToken};
 use crate::crypto::random_base62;
 use crate::error::AppError;
-use crate::handlers::app_secrets::REVEAL_COOKIE;
 use crate::state::AppState;
-use crate::web::{ErrorPage, FLASH_COOKIE, FlashShown, PageCtx};
+use crate::web::{ErrorPage, FLASH_COOKIE, FlashShown, PageCtx, REVEAL_COOKIE};
 
 /// The id of the current request, echoed in `X-Request-Id` and shown on error pages.
 #[derive(Debug, Clone)]

@@ -17,6 +17,7 @@ use crate::config::{Config, DatabaseUrl};
 use crate::crypto::{SecretKey, SecretString, hex};
 use crate::db::{self, Pool};
 
+use crate::jobs::outbox::Outbox;
 use crate::state::AppState;
 use crate::{middleware, routes, services};
 
@@ -191,7 +192,7 @@ impl Application {
             hasher,
             throttle: SignInThrottle::default(),
             secrets,
-            outbox: crate::mail::Outbox::new(mailer),
+            outbox: Arc::new(Outbox::new(mailer)),
         });
         let app_state = state.clone();
         let server = HttpServer::new(move || {
@@ -211,9 +212,9 @@ impl Application {
             source,
         })?
         .run();
-        spawn_housekeeping(state.clone());
+        state.housekeeping().spawn();
         let (stop_outbox, stopped) = tokio::sync::watch::channel(false);
-        let outbox_worker = crate::mail::spawn_worker(state.clone(), stopped);
+        let outbox_worker = state.delivery().spawn(stopped);
         Ok(Self {
             port,
             server,
@@ -257,69 +258,4 @@ impl Application {
         }
         served
     }
-}
-
-/// Removes timed-out sessions, stale form nonces, old sent email and expired email
-/// tokens every ten minutes.
-fn spawn_housekeeping(state: web::Data<AppState>) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
-        loop {
-            tick.tick().await;
-            let now = state.clock.now_naive();
-            let timeouts = state.session_timeouts();
-            let base = state.config.public_url.join("");
-            // Each job runs on its own write transaction: one failing does not stop
-            // the others, and none holds SQLite's write lock for longer than it needs.
-            let results = state
-                .db(move |conn| {
-                    Ok([
-                        (
-                            "expiry warnings",
-                            db::write_transaction(conn, |conn| {
-                                services::expiry::warn_due(conn, now, &base)
-                            }),
-                        ),
-                        (
-                            "form nonces",
-                            db::write_transaction(conn, |conn| services::nonces::purge(conn, now))
-                                .map_err(Into::into),
-                        ),
-                        (
-                            "outbox",
-                            db::write_transaction(conn, |conn| services::outbox::purge(conn, now)),
-                        ),
-                        (
-                            "sessions",
-                            db::write_transaction(conn, |conn| {
-                                services::sessions::purge_expired(conn, now, timeouts)
-                            }),
-                        ),
-                        (
-                            "idempotency keys",
-                            db::write_transaction(conn, |conn| {
-                                crate::models::api_tokens::purge_idempotency(
-                                    conn,
-                                    now - crate::handlers::api::support::IDEMPOTENCY_WINDOW,
-                                )
-                            })
-                            .map_err(Into::into),
-                        ),
-                    ])
-                })
-                .await;
-            match results {
-                Ok(results) => {
-                    for (job, result) in results {
-                        match result {
-                            Ok(n) if n > 0 => tracing::info!(job, n, "housekeeping"),
-                            Ok(_) => {}
-                            Err(e) => tracing::warn!(job, error = ?e, "housekeeping job failed"),
-                        }
-                    }
-                }
-                Err(e) => tracing::warn!(error = ?e, "housekeeping could not run"),
-            }
-        }
-    });
 }

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use actix_web::cookie::Cookie;
+use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::{HttpRequest, web};
 
 use crate::auth::password::PasswordHasher;
@@ -14,6 +14,8 @@ use crate::config::Config;
 use crate::crypto::{Csprng, SecretKey};
 use crate::db::{DbConnection, Pool};
 use crate::error::{AppError, AppResult};
+use crate::jobs::housekeeping::Housekeeping;
+use crate::jobs::outbox::{Delivery, Outbox};
 use crate::services::sessions::Timeouts;
 
 /// Shared by every worker and handler.
@@ -29,7 +31,7 @@ pub struct AppState {
     /// Hashes API keys and client secrets for storage and lookup.
     pub secrets: crate::credentials::SecretHasher,
     /// Sends the email the services queue.
-    pub outbox: crate::mail::Outbox,
+    pub outbox: Arc<Outbox>,
 }
 
 impl AppState {
@@ -66,6 +68,25 @@ impl AppState {
         }
     }
 
+    /// The outbox worker's share of the state: a pass sends every message now due.
+    pub fn delivery(&self) -> Delivery {
+        Delivery {
+            pool: self.pool.clone(),
+            clock: self.clock.clone(),
+            outbox: self.outbox.clone(),
+        }
+    }
+
+    /// Housekeeping's share of the state.
+    pub fn housekeeping(&self) -> Housekeeping {
+        Housekeeping {
+            pool: self.pool.clone(),
+            clock: self.clock.clone(),
+            timeouts: self.session_timeouts(),
+            public_base: self.public_base(),
+        }
+    }
+
     /// A cookie with the house attributes for this instance.
     pub fn cookie(
         &self,
@@ -73,7 +94,7 @@ impl AppState {
         value: String,
         max_age: Option<std::time::Duration>,
     ) -> Cookie<'static> {
-        crate::web::build_cookie(
+        build_cookie(
             name,
             value,
             self.config.public_url.https,
@@ -81,4 +102,30 @@ impl AppState {
             max_age,
         )
     }
+}
+
+/// A cookie with the house attributes: HttpOnly, SameSite=Lax, Secure behind https.
+fn build_cookie(
+    name: &'static str,
+    value: String,
+    secure: bool,
+    path: &str,
+    max_age: Option<std::time::Duration>,
+) -> Cookie<'static> {
+    let mut c = Cookie::build(name, value)
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure)
+        .path(if path.is_empty() {
+            "/".to_string()
+        } else {
+            path.to_string()
+        })
+        .finish();
+    if let Some(age) = max_age {
+        c.set_max_age(CookieDuration::seconds(
+            i64::try_from(age.as_secs()).unwrap_or(i64::MAX),
+        ));
+    }
+    c
 }

@@ -4,7 +4,6 @@
 
 use std::net::IpAddr;
 
-use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::http::{StatusCode, header};
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, dev::Payload};
 use askama::Template;
@@ -17,6 +16,9 @@ use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
 pub const FLASH_COOKIE: &str = "gatehouse_flash";
+/// Set on every reveal of a secret; the middleware clears it on the next page. A cookie
+/// change makes browsers drop the reveal page from their back/forward cache.
+pub const REVEAL_COOKIE: &str = "gatehouse_revealed";
 const FLASH_PURPOSE: &str = "flash";
 
 /// An organisation in the header menu.
@@ -259,32 +261,6 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
         .step_by(2)
         .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
         .collect()
-}
-
-/// A cookie with the house attributes: HttpOnly, SameSite=Lax, Secure behind https.
-pub fn build_cookie(
-    name: &'static str,
-    value: String,
-    secure: bool,
-    path: &str,
-    max_age: Option<std::time::Duration>,
-) -> Cookie<'static> {
-    let mut c = Cookie::build(name, value)
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(secure)
-        .path(if path.is_empty() {
-            "/".to_string()
-        } else {
-            path.to_string()
-        })
-        .finish();
-    if let Some(age) = max_age {
-        c.set_max_age(CookieDuration::seconds(
-            i64::try_from(age.as_secs()).unwrap_or(i64::MAX),
-        ));
-    }
-    c
 }
 
 /// The address of the client: the peer, or — when the peer is a trusted proxy — the

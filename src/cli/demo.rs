@@ -11,9 +11,9 @@ use std::time::Instant;
 
 use super::{Failure, fail};
 use crate::clock::SystemClock;
+use crate::config::MailTransport;
 use crate::config::{Config, DatabaseUrl, Settings};
 use crate::demo::{self, Demo, Environment, Size};
-use crate::mail::MailTransport;
 use crate::services::apps::Issuer;
 use crate::startup::Application;
 use crate::telemetry;

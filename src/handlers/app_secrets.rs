@@ -18,11 +18,7 @@ use crate::handlers::{flash_outcome, form_problem};
 use crate::models::apps::App;
 use crate::services::apps::{AuthType, Created, Issuer, NewApp, Owner, Revealed};
 use crate::services::{self, nonces};
-use crate::web::{PageCtx, render_status};
-
-/// Set on every reveal; the next page clears it. A cookie change makes browsers
-/// drop the reveal page from their back/forward cache.
-pub const REVEAL_COOKIE: &str = "gatehouse_revealed";
+use crate::web::{PageCtx, REVEAL_COOKIE, render_status};
 
 #[derive(Template)]
 #[template(path = "apps/new.html")]

@@ -43,13 +43,7 @@ pub async fn healthz() -> HttpResponse {
 
 /// Readiness: the database answers.
 pub async fn readyz(state: State) -> HttpResponse {
-    let ok = state
-        .db(|conn| {
-            use diesel::connection::SimpleConnection;
-            conn.batch_execute("SELECT 1")?;
-            Ok(())
-        })
-        .await;
+    let ok = state.db(|conn| Ok(crate::models::ping(conn)?)).await;
     let (mut res, body) = match ok {
         Ok(()) => (HttpResponse::Ok(), r#"{"status":"ready","database":"ok"}"#),
         Err(e) => {

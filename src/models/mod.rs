@@ -24,3 +24,9 @@ pub mod users;
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
+
+/// Asks the database for nothing: it answers when it is up (readiness).
+pub fn ping(conn: &mut crate::db::DbConnection) -> diesel::QueryResult<()> {
+    use diesel::connection::SimpleConnection;
+    conn.batch_execute("SELECT 1")
+}

@@ -1,4 +1,4 @@
-//! The email outbox: messages queued by the services, sent by `mail::deliver_due`.
+//! The email outbox: messages queued by the services, sent by `jobs::outbox`.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;

@@ -276,8 +276,10 @@ impl TestApp {
 
     /// Sends every email that is due now (waiting for the worker's pass in flight).
     #[allow(dead_code)]
-    pub async fn deliver_mail(&self) -> gatehouse::mail::PassReport {
-        gatehouse::mail::deliver_due(&self.state, None)
+    pub async fn deliver_mail(&self) -> gatehouse::jobs::outbox::PassReport {
+        self.state
+            .delivery()
+            .deliver_due(None)
             .await
             .expect("outbox pass")
     }

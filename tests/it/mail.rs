@@ -270,7 +270,7 @@ async fn queued_mail_survives_a_restart_and_a_crash_mid_send() {
     let second = Application::build(Config::resolve(&settings).unwrap(), clock).unwrap();
     let state = second.state();
     tokio::spawn(second.run_until_stopped());
-    gatehouse::mail::deliver_due(&state, None).await.unwrap();
+    state.delivery().deliver_due(None).await.unwrap();
     let mails = emails_in(dir.path());
     // The four, and the owner's verification link from first-run setup.
     assert_eq!(mails.len(), 5, "{mails:?}");

@@ -3,7 +3,7 @@
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
@@ -277,9 +277,6 @@ fn redact(value: &mut serde_json::Value) {
     }
 }
 
-/// How long an Idempotency-Key is remembered.
-pub const IDEMPOTENCY_WINDOW: Duration = Duration::hours(24);
-
 fn respond(status: StatusCode, body: &serde_json::Value, location: Option<&str>) -> HttpResponse {
     let mut res = HttpResponse::build(status);
     res.insert_header((header::CACHE_CONTROL, "no-store"));
@@ -360,7 +357,7 @@ where
     let fingerprint = hex(&fp.finalize());
     let token_id = actor.token.id.clone();
     let now = actor.ctx.now;
-    let since = now - IDEMPOTENCY_WINDOW;
+    let since = now - api_tokens::IDEMPOTENCY_WINDOW;
 
     let lookup = {
         let (token_id, key_hash) = (token_id.clone(), key_hash.clone());

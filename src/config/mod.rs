@@ -2,154 +2,24 @@
 //! both, flag first), then an optional TOML file (`--config`), then a default.
 //! [`Config::resolve`] checks everything and fails with one sentence before anything
 //! binds or opens.
+//!
+//! The SMTP transport and sender are settings too ([`mail`]), so the mail sender reads
+//! them from here rather than configuration reaching up into the mailer.
+
+mod mail;
+mod settings;
+mod urls;
 
 use std::net::{IpAddr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use ipnet::IpNet;
-use serde::Deserialize;
 
-/// Settings as given on the command line, in the environment or in the config file.
-#[derive(Debug, Clone, Default, clap::Args, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Settings {
-    /// TOML file with any of these settings (flags and environment win over it).
-    #[arg(long, env = "GATEHOUSE_CONFIG", global = true, value_name = "FILE")]
-    #[serde(skip)]
-    pub config: Option<PathBuf>,
-
-    /// Address to listen on [default: 127.0.0.1:8080].
-    #[arg(long, env = "GATEHOUSE_BIND", global = true, value_name = "ADDR")]
-    pub bind: Option<String>,
-
-    /// Directory for the SQLite database, the secret key and other files [default: ./data].
-    #[arg(long, env = "GATEHOUSE_DATA_DIR", global = true, value_name = "DIR")]
-    pub data_dir: Option<PathBuf>,
-
-    /// `sqlite://PATH` or `postgres://USER@HOST:PORT/DB` [default: sqlite://DATA_DIR/gatehouse.db].
-    #[arg(
-        long,
-        env = "GATEHOUSE_DATABASE_URL",
-        global = true,
-        value_name = "URL"
-    )]
-    pub database_url: Option<String>,
-
-    /// The URL people use to reach the portal: links and the Origin check [default: http://BIND].
-    #[arg(long, env = "GATEHOUSE_PUBLIC_URL", global = true, value_name = "URL")]
-    pub public_url: Option<String>,
-
-    /// Comma-separated CIDRs of proxies whose X-Forwarded-For is believed [default: none].
-    #[arg(
-        long,
-        env = "GATEHOUSE_TRUSTED_PROXIES",
-        global = true,
-        value_name = "CIDRS",
-        value_delimiter = ','
-    )]
-    pub trusted_proxies: Option<Vec<String>>,
-
-    /// File holding the instance secret key [default: DATA_DIR/secret.key, generated on first run].
-    #[arg(
-        long,
-        env = "GATEHOUSE_SECRET_KEY_FILE",
-        global = true,
-        value_name = "FILE"
-    )]
-    pub secret_key_file: Option<PathBuf>,
-
-    /// A session ends after this long without a request, e.g. 30m, 12h [default: 12h].
-    #[arg(
-        long,
-        env = "GATEHOUSE_SESSION_IDLE_TIMEOUT",
-        global = true,
-        value_name = "DURATION"
-    )]
-    pub session_idle_timeout: Option<String>,
-
-    /// A session ends this long after sign-in whatever happens, e.g. 7d [default: 7d].
-    #[arg(
-        long,
-        env = "GATEHOUSE_SESSION_LIFETIME",
-        global = true,
-        value_name = "DURATION"
-    )]
-    pub session_lifetime: Option<String>,
-
-    /// Instance part of credential prefixes, e.g. `gate` in `gate_key_…` [default: gate].
-    #[arg(
-        long,
-        env = "GATEHOUSE_CREDENTIAL_PREFIX",
-        global = true,
-        value_name = "NAME"
-    )]
-    pub credential_prefix: Option<String>,
-
-    /// Longest overlap an old credential may keep after a rotation, e.g. 7d [default: 30d].
-    #[arg(
-        long,
-        env = "GATEHOUSE_MAX_CREDENTIAL_OVERLAP",
-        global = true,
-        value_name = "DURATION"
-    )]
-    pub max_credential_overlap: Option<String>,
-
-    /// File with a server-side pepper for credential hashes [default: none].
-    #[arg(
-        long,
-        env = "GATEHOUSE_CREDENTIAL_PEPPER_FILE",
-        global = true,
-        value_name = "FILE"
-    )]
-    pub credential_pepper_file: Option<PathBuf>,
-
-    /// Log format: `text` or `json` [default: text].
-    #[arg(
-        long,
-        env = "GATEHOUSE_LOG_FORMAT",
-        global = true,
-        value_name = "FORMAT"
-    )]
-    pub log_format: Option<String>,
-
-    /// HTTP worker threads [default: number of CPUs].
-    #[arg(long, env = "GATEHOUSE_WORKERS", global = true, value_name = "N")]
-    pub workers: Option<usize>,
-
-    /// Threads reserved for password hashing [default: 2].
-    #[arg(
-        long,
-        env = "GATEHOUSE_PASSWORD_HASH_THREADS",
-        global = true,
-        value_name = "N"
-    )]
-    pub password_hash_threads: Option<usize>,
-
-    /// Milliseconds a request waits for SQLite's write lock before it is answered 503
-    /// (Service Unavailable, with Retry-After) [default: 10000].
-    #[arg(
-        long,
-        env = "GATEHOUSE_SQLITE_BUSY_TIMEOUT",
-        global = true,
-        value_name = "MS"
-    )]
-    pub sqlite_busy_timeout: Option<u64>,
-
-    /// Mail server: `smtp://USER:PASS@HOST:PORT` (STARTTLS), `smtps://…` (TLS) or
-    /// `smtp+plain://HOST:PORT` (no TLS, a local relay) [default: `.eml` files in DATA_DIR/mail].
-    #[arg(long, env = "GATEHOUSE_SMTP_URL", global = true, value_name = "URL")]
-    pub smtp_url: Option<String>,
-
-    /// Sender of every email, e.g. `Gatehouse <portal@example.com>` [default: Gatehouse <gatehouse@localhost>].
-    #[arg(
-        long,
-        env = "GATEHOUSE_MAIL_FROM",
-        global = true,
-        value_name = "ADDRESS"
-    )]
-    pub mail_from: Option<String>,
-}
+pub use mail::{MailTransport, Mailbox, SmtpSecurity, SmtpSettings};
+pub use settings::Settings;
+use settings::read_file;
+pub use urls::{DatabaseUrl, MAX_DURATION_SECS, PublicUrl, parse_duration, redact_url};
 
 /// A configuration problem, said in one sentence.
 #[derive(Debug, thiserror::Error)]
@@ -166,128 +36,11 @@ pub enum LogFormat {
     Json,
 }
 
-/// The externally visible base URL, e.g. `https://portal.example.com`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PublicUrl {
-    /// Scheme, host and port, without a trailing slash.
-    pub origin: String,
-    /// Path prefix without a trailing slash ("" at the root).
-    pub path: String,
-    pub https: bool,
-}
-
-impl PublicUrl {
-    pub fn parse(raw: &str) -> Result<Self, ConfigError> {
-        let err = || {
-            bad(format!(
-                "public URL {raw:?} is not valid: give an absolute http:// or https:// URL such as https://portal.example.com"
-            ))
-        };
-        let (https, rest) = if let Some(rest) = raw.strip_prefix("https://") {
-            (true, rest)
-        } else if let Some(rest) = raw.strip_prefix("http://") {
-            (false, rest)
-        } else {
-            return Err(err());
-        };
-        let (authority, path) = match rest.find('/') {
-            Some(i) => (&rest[..i], rest[i..].trim_end_matches('/')),
-            None => (rest, ""),
-        };
-        let valid_char = |c: char| c.is_ascii_alphanumeric() || "-.:[]_".contains(c);
-        if authority.is_empty()
-            || !authority.chars().all(valid_char)
-            || path.contains(['?', '#'])
-            || path.chars().any(|c| c.is_whitespace() || c.is_control())
-        {
-            return Err(err());
-        }
-        let scheme = if https { "https" } else { "http" };
-        Ok(Self {
-            origin: format!("{scheme}://{}", authority.to_ascii_lowercase()),
-            path: path.to_string(),
-            https,
-        })
-    }
-
-    /// An absolute URL for a path that starts with `/`.
-    pub fn join(&self, path: &str) -> String {
-        format!("{}{}{}", self.origin, self.path, path)
-    }
-}
-
-/// Which database a URL names.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DatabaseUrl {
-    Sqlite(PathBuf),
-    Postgres(String),
-}
-
-impl DatabaseUrl {
-    pub fn parse(raw: &str) -> Result<Self, ConfigError> {
-        if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
-            Ok(Self::Postgres(raw.to_string()))
-        } else if let Some(path) = raw
-            .strip_prefix("sqlite://")
-            .or_else(|| raw.strip_prefix("sqlite:"))
-        {
-            if path.is_empty() || path == ":memory:" {
-                return Err(bad(
-                    "the SQLite database URL needs a file path, e.g. sqlite://data/gatehouse.db",
-                ));
-            }
-            Ok(Self::Sqlite(PathBuf::from(path)))
-        } else {
-            Err(bad(format!(
-                "database URL {:?} is not supported: use sqlite://PATH or postgres://USER@HOST:PORT/DB",
-                redact_url(raw)
-            )))
-        }
-    }
-
-    pub fn is_postgres(&self) -> bool {
-        matches!(self, Self::Postgres(_))
-    }
-}
-
-/// The URL with any password replaced, for messages.
-pub fn redact_url(raw: &str) -> String {
-    if let Some((scheme, rest)) = raw.split_once("://")
-        && let Some((userinfo, host)) = rest.split_once('@')
-        && let Some((user, _password)) = userinfo.split_once(':')
-    {
-        return format!("{scheme}://{user}:[redacted]@{host}");
-    }
-    raw.to_string()
-}
-
-/// Parses `90s`, `30m`, `12h`, `7d` or a number of seconds.
 /// How long an SQLite connection waits for the write lock (or a lock a checkpoint
 /// holds) before giving up with "database is locked", unless configured otherwise.
 /// Every write takes the lock up front (`BEGIN IMMEDIATE`), so a burst of writers
 /// queues here; a request still waiting after this long is answered 503.
 pub const DEFAULT_SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
-
-pub fn parse_duration(raw: &str) -> Option<Duration> {
-    let raw = raw.trim();
-    let (digits, unit) = match raw.find(|c: char| !c.is_ascii_digit()) {
-        Some(i) => raw.split_at(i),
-        None => (raw, "s"),
-    };
-    let n: u64 = digits.parse().ok()?;
-    let secs = match unit {
-        "s" => n,
-        "m" => n.checked_mul(60)?,
-        "h" => n.checked_mul(3600)?,
-        "d" => n.checked_mul(86_400)?,
-        _ => return None,
-    };
-    // Longer than a century is a typo, and would overflow date arithmetic.
-    (secs > 0 && secs <= MAX_DURATION_SECS).then(|| Duration::from_secs(secs))
-}
-
-/// The longest duration any setting accepts: 100 years.
-pub const MAX_DURATION_SECS: u64 = 100 * 366 * 86_400;
 
 /// The resolved, checked configuration.
 #[derive(Debug, Clone)]
@@ -311,9 +64,9 @@ pub struct Config {
     /// How long an SQLite connection waits for the write lock.
     pub sqlite_busy_timeout: Duration,
     /// How email leaves: SMTP, or `.eml` files in the data directory.
-    pub mail_transport: crate::mail::MailTransport,
+    pub mail_transport: MailTransport,
     /// The sender of every email.
-    pub mail_from: crate::mail::Mailbox,
+    pub mail_from: Mailbox,
 }
 
 /// The default public URL for a bind address.
@@ -458,12 +211,12 @@ impl Config {
         };
 
         let mail_transport = match pick(&given.smtp_url, &file.smtp_url) {
-            Some(raw) => crate::mail::MailTransport::parse_smtp_url(&raw).map_err(bad)?,
-            None => crate::mail::MailTransport::Files(data_dir.join("mail")),
+            Some(raw) => MailTransport::parse_smtp_url(&raw).map_err(bad)?,
+            None => MailTransport::Files(data_dir.join("mail")),
         };
         let mail_from = pick(&given.mail_from, &file.mail_from)
             .unwrap_or_else(|| "Gatehouse <gatehouse@localhost>".into());
-        let mail_from = mail_from.trim().parse::<crate::mail::Mailbox>().map_err(|_| {
+        let mail_from = mail_from.trim().parse::<Mailbox>().map_err(|_| {
             bad(format!(
                 "mail sender {mail_from:?} is not an email address: use name@example.com or Name <name@example.com>"
             ))
@@ -500,18 +253,6 @@ fn parse_cidr(raw: &str) -> Result<IpNet, ConfigError> {
                 "trusted proxy {raw:?} is not an IP address or CIDR such as 10.0.0.0/8"
             ))
         })
-}
-
-fn read_file(path: &Path) -> Result<Settings, ConfigError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| bad(format!("cannot read config file {}: {e}", path.display())))?;
-    toml::from_str(&text).map_err(|e| {
-        let reason = e.message().to_string();
-        bad(format!(
-            "config file {} is not valid: {reason}",
-            path.display()
-        ))
-    })
 }
 
 #[cfg(test)]
