@@ -1,7 +1,9 @@
 //! The application state every worker and handler shares: configuration, the pool,
-//! the clock, keys and hashers, and the cookie builder. Built by `startup`, read by the
+//! the clock, keys and hashers, the cookie builder and the client's address (which
+//! depends on the configured trusted proxies). Built by `startup`, read by the
 //! request plumbing (`auth` extractors, `web`, `middleware`) and the handlers.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
@@ -128,4 +130,38 @@ fn build_cookie(
         ));
     }
     c
+}
+
+/// The address of the client: the peer, or — when the peer is a trusted proxy — the
+/// right-most address in `X-Forwarded-For` that is not itself a trusted proxy.
+pub fn client_ip(req: &HttpRequest) -> String {
+    let peer = req.peer_addr().map(|a| a.ip());
+    let Some(peer) = peer else {
+        return "unknown".into();
+    };
+    let Ok(state) = AppState::from_req(req) else {
+        return peer.to_string();
+    };
+    let trusted = |ip: &IpAddr| {
+        state
+            .config
+            .trusted_proxies
+            .iter()
+            .any(|net| net.contains(ip))
+    };
+    if !trusted(&peer) {
+        return peer.to_string();
+    }
+    let mut client = peer;
+    for value in req.headers().get_all("x-forwarded-for") {
+        let Ok(value) = value.to_str() else { continue };
+        for hop in value.split(',').rev() {
+            match hop.trim().parse::<IpAddr>() {
+                Ok(ip) if trusted(&ip) => client = ip,
+                Ok(ip) => return ip.to_string(),
+                Err(_) => return client.to_string(),
+            }
+        }
+    }
+    client.to_string()
 }

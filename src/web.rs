@@ -2,8 +2,6 @@
 //! flash message), rendering with the right headers, redirects with a flash, cookies
 //! and the client's address.
 
-use std::net::IpAddr;
-
 use actix_web::http::{StatusCode, header};
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, dev::Payload};
 use askama::Template;
@@ -261,40 +259,6 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
         .step_by(2)
         .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
         .collect()
-}
-
-/// The address of the client: the peer, or — when the peer is a trusted proxy — the
-/// right-most address in `X-Forwarded-For` that is not itself a trusted proxy.
-pub fn client_ip(req: &HttpRequest) -> String {
-    let peer = req.peer_addr().map(|a| a.ip());
-    let Some(peer) = peer else {
-        return "unknown".into();
-    };
-    let Ok(state) = AppState::from_req(req) else {
-        return peer.to_string();
-    };
-    let trusted = |ip: &IpAddr| {
-        state
-            .config
-            .trusted_proxies
-            .iter()
-            .any(|net| net.contains(ip))
-    };
-    if !trusted(&peer) {
-        return peer.to_string();
-    }
-    let mut client = peer;
-    for value in req.headers().get_all("x-forwarded-for") {
-        let Ok(value) = value.to_str() else { continue };
-        for hop in value.split(',').rev() {
-            match hop.trim().parse::<IpAddr>() {
-                Ok(ip) if trusted(&ip) => client = ip,
-                Ok(ip) => return ip.to_string(),
-                Err(_) => return client.to_string(),
-            }
-        }
-    }
-    client.to_string()
 }
 
 /// A local redirect target from a `next` parameter: a path on this site, else `/`.

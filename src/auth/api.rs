@@ -82,7 +82,7 @@ impl FromRequest for ApiActor {
             let actor = ApiActor {
                 ctx: Ctx {
                     actor_id: Some(found.user.id.clone()),
-                    ip: Some(crate::web::client_ip(&req)),
+                    ip: Some(crate::state::client_ip(&req)),
                     now,
                 },
                 token: found.token,

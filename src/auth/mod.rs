@@ -144,7 +144,7 @@ impl OrgScope {
     pub fn ctx(&self, req: &HttpRequest) -> services::Ctx {
         services::Ctx {
             actor_id: Some(self.identity.user.id.clone()),
-            ip: Some(crate::web::client_ip(req)),
+            ip: Some(crate::state::client_ip(req)),
             now: AppState::from_req(req)
                 .map(|s| s.clock.now_naive())
                 .unwrap_or_default(),

@@ -329,7 +329,7 @@ pub async fn resend_verification(
     state: State,
     CsrfForm(_): CsrfForm<EmptyForm>,
 ) -> AppResult<HttpResponse> {
-    let ip = crate::web::client_ip(&req);
+    let ip = crate::state::client_ip(&req);
     let now = state.clock.now();
     let too_many = |secs: u64| {
         AppError::TooManyRequests {
@@ -386,7 +386,7 @@ async fn reauthenticate(
     state: &State,
     password: &SecretString,
 ) -> AppResult<Option<(StatusCode, String)>> {
-    let ip = crate::web::client_ip(req);
+    let ip = crate::state::client_ip(req);
     let account_key = passwords::reauth_key(&me.user.id);
     let attempt = Attempt {
         ip: &ip,

@@ -15,8 +15,9 @@ use crate::models::users;
 use crate::services::passwords::{self, Attempt, Checked};
 use crate::services::{self, accounts::NewAccount};
 use crate::state::AppState;
+use crate::state::client_ip;
 use crate::validate;
-use crate::web::{PageCtx, client_ip, render, render_status, safe_next, see_other, see_other_with};
+use crate::web::{PageCtx, render, render_status, safe_next, see_other, see_other_with};
 
 /// Starts a session for `user_id` and redirects to `next`. The session key is renewed:
 /// a session the browser had before ends, and nothing of it carries over.

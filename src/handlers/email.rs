@@ -14,8 +14,9 @@ use crate::error::{AppError, AppResult};
 use crate::handlers::{form_problem, service_ctx};
 use crate::middleware::removal_cookie;
 use crate::services::{self, email::Purpose};
+use crate::state::client_ip;
 use crate::validate;
-use crate::web::{PageCtx, client_ip, render, render_status, see_other_with, token_page};
+use crate::web::{PageCtx, render, render_status, see_other_with, token_page};
 
 #[derive(Debug, Deserialize)]
 pub struct TokenForm {

@@ -35,7 +35,7 @@ pub struct EmptyForm {}
 pub fn service_ctx(req: &HttpRequest, state: &AppState, actor_id: Option<&str>) -> Ctx {
     Ctx {
         actor_id: actor_id.map(str::to_string),
-        ip: Some(crate::web::client_ip(req)),
+        ip: Some(crate::state::client_ip(req)),
         now: state.clock.now_naive(),
     }
 }
