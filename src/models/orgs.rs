@@ -76,6 +76,15 @@ pub fn membership(
         .optional()
 }
 
+/// The ids of the organisation's admins and owners.
+pub fn admin_ids(conn: &mut DbConnection, org_id: &str) -> QueryResult<Vec<String>> {
+    memberships::table
+        .filter(memberships::org_id.eq(org_id))
+        .filter(memberships::role.eq_any(["admin", "owner"]))
+        .select(memberships::user_id)
+        .load(conn)
+}
+
 pub fn add_member(conn: &mut DbConnection, m: &Membership) -> QueryResult<()> {
     diesel::insert_into(memberships::table)
         .values(m)

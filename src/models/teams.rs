@@ -224,6 +224,14 @@ pub fn count_members_capped(conn: &mut DbConnection, team_id: &str) -> QueryResu
         .len())
 }
 
+/// The ids of a team's members.
+pub fn member_ids(conn: &mut DbConnection, team_id: &str) -> QueryResult<Vec<String>> {
+    team_members::table
+        .filter(team_members::team_id.eq(team_id))
+        .select(team_members::user_id)
+        .load(conn)
+}
+
 pub fn add_member(conn: &mut DbConnection, m: &TeamMember) -> QueryResult<()> {
     diesel::insert_into(team_members::table)
         .values(m)
