@@ -359,12 +359,14 @@ impl<'a> World<'a> {
                 services::subscriptions::request(
                     conn,
                     &self.ctx(plan.creator, at),
-                    &org,
-                    &a,
-                    &product,
-                    &requester,
-                    plan.note,
-                    base,
+                    services::subscriptions::SubscriptionRequest {
+                        org: &org,
+                        app: &a,
+                        product: &product,
+                        requester: &requester,
+                        note: plan.note,
+                        public_base: base,
+                    },
                 )?;
             }
             Step::ArchiveCatalog => {

@@ -356,11 +356,12 @@ pub async fn request(
     let role = scope.authorize(OrgAction::View)?;
     let org_id = scope.org.id.clone();
     let user_id = scope.identity.user.id.clone();
-    let visible = state
-        .db(move |conn| services::products::visible_for(conn, &org_id, &user_id, role))
+    let key = form.product_id.clone();
+    let product = state
+        .db(move |conn| services::subscriptions::product_for(conn, &org_id, &user_id, role, &key))
         .await?;
     let to = app_url(&scope, &loaded.app.id);
-    let Some(product) = visible.into_iter().find(|p| p.id == form.product_id) else {
+    let Some(product) = product else {
         return flash_outcome(
             &req,
             &to,
@@ -389,7 +390,16 @@ pub async fn request_subscription(
     let result = state
         .db(move |conn| {
             services::subscriptions::request(
-                conn, &c, &org, &target, &product, &requester, &note, &base,
+                conn,
+                &c,
+                services::subscriptions::SubscriptionRequest {
+                    org: &org,
+                    app: &target,
+                    product: &product,
+                    requester: &requester,
+                    note: &note,
+                    public_base: &base,
+                },
             )
         })
         .await;

@@ -475,6 +475,62 @@ async fn team_only_and_archived_products_are_hidden_and_refused() {
     .await
     .assert_status(403);
     assert_eq!(app.count("products"), 2);
+
+    // The subscriptions service refuses the hidden product itself, so a caller that
+    // skips the lookup cannot subscribe a member to it either.
+    let open = publish(&app, &ada, "Open", "open", "auto", &[]).await;
+    let tick = format!("product.{open}");
+    let (page, _) = create_app(
+        &dev,
+        "acme",
+        &[
+            ("name", "Mine"),
+            ("auth_type", "api_key"),
+            ("owner", "me"),
+            (tick.as_str(), "on"),
+        ],
+    )
+    .await;
+    page.assert_status(200);
+    let app_id = app.text("SELECT id AS v FROM apps WHERE name = 'Mine'");
+    let refused = {
+        use gatehouse::clock::Clock;
+        use gatehouse::models::{apps, orgs, products, users};
+        use gatehouse::services::subscriptions::{self, SubscriptionRequest};
+        let mut conn = app.conn();
+        let conn: &mut gatehouse::db::DbConnection = &mut conn;
+        let org = orgs::find_by_slug(conn, "acme").unwrap().unwrap();
+        let user = users::find_by_email(conn, "dev@example.com")
+            .unwrap()
+            .unwrap();
+        let target = apps::find_in_org(conn, &org.id, &app_id).unwrap().unwrap();
+        let hidden = products::find(conn, &org.id, &secret).unwrap().unwrap();
+        let ctx = gatehouse::services::Ctx {
+            actor_id: Some(user.id.clone()),
+            ip: None,
+            now: app.clock.now_naive(),
+        };
+        subscriptions::request(
+            conn,
+            &ctx,
+            SubscriptionRequest {
+                org: &org,
+                app: &target,
+                product: &hidden,
+                requester: &user,
+                note: "",
+                public_base: "http://localhost",
+            },
+        )
+    };
+    let err = refused.expect_err("a hidden product is refused");
+    assert_eq!(err.to_string(), "Choose a product you can see.");
+    assert_eq!(
+        app.text(&format!(
+            "SELECT CAST(COUNT(*) AS TEXT) AS v FROM subscriptions WHERE app_id = '{app_id}'"
+        )),
+        "1"
+    );
 }
 
 #[tokio::test]

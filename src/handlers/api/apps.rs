@@ -376,19 +376,21 @@ fn check_new(conn: &mut DbConnection, actor: &ApiActor, input: &NewAppIn) -> App
         },
     };
     // Only products this member may see; hidden ones are not told apart from unknown.
-    let visible = services::products::visible_for(conn, &actor.org.id, &actor.user.id, actor.role)?;
     let mut products = Vec::new();
     for wanted in &input.products {
-        match visible
-            .iter()
-            .find(|p| &p.slug == wanted || &p.id == wanted)
-        {
+        match services::subscriptions::product_for(
+            conn,
+            &actor.org.id,
+            &actor.user.id,
+            actor.role,
+            wanted,
+        )? {
             Some(p)
                 if !products
                     .iter()
                     .any(|q: &crate::models::products::Product| q.id == p.id) =>
             {
-                products.push(p.clone())
+                products.push(p)
             }
             Some(_) => {}
             None => errors.push(format!(

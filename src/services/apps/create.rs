@@ -130,12 +130,14 @@ pub fn create(
             let sub = subscriptions::request_in_tx(
                 conn,
                 ctx,
-                org,
-                &app,
-                product,
-                requester,
-                &new.note,
-                public_base,
+                &subscriptions::SubscriptionRequest {
+                    org,
+                    app: &app,
+                    product,
+                    requester,
+                    note: &new.note,
+                    public_base,
+                },
             )?;
             pending |= sub.status == "pending";
         }

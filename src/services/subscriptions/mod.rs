@@ -14,10 +14,11 @@ mod suspension;
 
 pub use decide::decide;
 pub(crate) use request::request_in_tx;
-pub use request::{cancel, request};
+pub use request::{SubscriptionRequest, cancel, request};
 pub use rules::{add_rule, remove_rule, set_mode};
 pub use suspension::set_suspended;
 
+use crate::auth::policy::Role;
 use crate::db::DbConnection;
 use crate::error::AppResult;
 use crate::models::apps::App;
@@ -25,6 +26,7 @@ use crate::models::orgs;
 use crate::models::products::{self, Product};
 use crate::models::teams;
 use crate::models::users::User;
+use crate::services;
 
 /// The organisation-wide approval mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +60,48 @@ pub fn mode(conn: &mut DbConnection, org_id: &str) -> AppResult<Mode> {
         .as_deref()
         .and_then(Mode::parse)
         .unwrap_or(Mode::Conditional))
+}
+
+/// The live product named by `key` (its id or slug) that a member with `role` may see,
+/// and so ask for. Hidden, archived and unknown products are all `None`: a member never
+/// learns that a product hidden from them exists.
+pub fn product_for(
+    conn: &mut DbConnection,
+    org_id: &str,
+    user_id: &str,
+    role: Role,
+    key: &str,
+) -> AppResult<Option<Product>> {
+    Ok(
+        services::products::visible_for(conn, org_id, user_id, role)?
+            .into_iter()
+            .find(|p| p.id == key || p.slug == key),
+    )
+}
+
+/// May `user` see `product` (and so ask for it)? Members of the organisation see the
+/// products open to all members and those of their teams; admins and owners see all.
+pub fn may_see(
+    conn: &mut DbConnection,
+    org_id: &str,
+    product: &Product,
+    user: &User,
+) -> AppResult<bool> {
+    let Some(role) = orgs::membership(conn, org_id, &user.id)?.and_then(|m| Role::parse(&m.role))
+    else {
+        return Ok(false);
+    };
+    let product_teams = products::team_ids(conn, &product.id)?;
+    let my_teams: Vec<String> = teams::for_user(conn, org_id, &user.id)?
+        .into_iter()
+        .map(|(t, _)| t.id)
+        .collect();
+    Ok(services::products::visible_to(
+        product,
+        &product_teams,
+        role,
+        &my_teams,
+    ))
 }
 
 /// Does `requester`'s request for `product` wait for an admin?

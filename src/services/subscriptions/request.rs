@@ -11,21 +11,37 @@ use crate::services::notifications::{self, Kind, Message};
 use crate::services::{Ctx, audit};
 
 use super::decide::settle_pending_app;
-use super::{needs_approval, org_admins};
+use super::{may_see, needs_approval, org_admins};
+
+/// A member's request for a product for an app.
+#[derive(Debug, Clone, Copy)]
+pub struct SubscriptionRequest<'a> {
+    pub org: &'a Organisation,
+    pub app: &'a App,
+    pub product: &'a Product,
+    pub requester: &'a User,
+    /// A note to the approvers.
+    pub note: &'a str,
+    /// The absolute base of links in the admins' emails.
+    pub public_base: &'a str,
+}
 
 /// Requests a subscription inside the caller's transaction; returns it (approved at
-/// once, or pending with the admins told).
-#[allow(clippy::too_many_arguments)]
+/// once, or pending with the admins told). The requester must be able to see the
+/// product ([`may_see`]).
 pub(crate) fn request_in_tx(
     conn: &mut DbConnection,
     ctx: &Ctx,
-    org: &Organisation,
-    app: &App,
-    product: &Product,
-    requester: &User,
-    note: &str,
-    public_base: &str,
+    request: &SubscriptionRequest<'_>,
 ) -> AppResult<Subscription> {
+    let SubscriptionRequest {
+        org,
+        app,
+        product,
+        requester,
+        note,
+        public_base,
+    } = *request;
     if product.archived_at.is_some() {
         return Err(AppError::conflict(format!(
             "{} is archived and takes no new subscriptions.",
@@ -44,6 +60,9 @@ pub(crate) fn request_in_tx(
             ));
         }
         _ => {}
+    }
+    if !may_see(conn, &org.id, product, requester)? {
+        return Err(AppError::bad_request("Choose a product you can see."));
     }
     let note: String = note
         .trim()
@@ -128,23 +147,27 @@ pub(crate) fn request_in_tx(
 }
 
 /// Requests a subscription for an existing app.
-#[allow(clippy::too_many_arguments)]
 pub fn request(
     conn: &mut DbConnection,
     ctx: &Ctx,
-    org: &Organisation,
-    app: &App,
-    product: &Product,
-    requester: &User,
-    note: &str,
-    public_base: &str,
+    request: SubscriptionRequest<'_>,
 ) -> AppResult<Subscription> {
+    let SubscriptionRequest { org, .. } = request;
     write_transaction(conn, |conn| {
-        lock_app(conn, &app.id)?;
-        let app = apps::find_in_org(conn, &org.id, &app.id)?.ok_or(AppError::NotFound)?;
+        lock_app(conn, &request.app.id)?;
+        let app = apps::find_in_org(conn, &org.id, &request.app.id)?.ok_or(AppError::NotFound)?;
         // The product as it is now (it may have been archived or changed meanwhile).
-        let product = products::find(conn, &org.id, &product.id)?.ok_or(AppError::NotFound)?;
-        request_in_tx(conn, ctx, org, &app, &product, requester, note, public_base)
+        let product =
+            products::find(conn, &org.id, &request.product.id)?.ok_or(AppError::NotFound)?;
+        request_in_tx(
+            conn,
+            ctx,
+            &SubscriptionRequest {
+                app: &app,
+                product: &product,
+                ..request
+            },
+        )
     })
 }
 

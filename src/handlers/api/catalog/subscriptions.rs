@@ -160,14 +160,21 @@ pub async fn request_subscription(
     let user = actor.user.clone();
     let base = state.public_base();
     support::create_once(&state, &actor, &req, &body, move |conn| {
-        let product = services::products::visible_for(conn, &org.id, &user.id, role)?
-            .into_iter()
-            .find(|p| p.id == key || p.slug == key)
+        let product = services::subscriptions::product_for(conn, &org.id, &user.id, role, &key)?
             .ok_or_else(|| {
                 AppError::invalid("product must name a live product you can see (its slug or id).")
             })?;
         let sub = services::subscriptions::request(
-            conn, &ctx, &org, &app, &product, &user, &note, &base,
+            conn,
+            &ctx,
+            services::subscriptions::SubscriptionRequest {
+                org: &org,
+                app: &app,
+                product: &product,
+                requester: &user,
+                note: &note,
+                public_base: &base,
+            },
         )?;
         Created::new(&subscription_of(&sub, &product)?, None)
     })
