@@ -259,16 +259,13 @@ fn admin(config: &Config, cmd: AdminCommand) -> Result<(), Failure> {
             expires_in_days,
         }) => {
             let hasher = crate::startup::load_secret_hasher(config)?;
-            let token = create_admin_token(
-                &mut conn,
-                &ctx,
-                config,
-                &hasher,
-                &org,
+            let wanted = AdminToken {
+                org,
                 name,
                 read_only,
                 expires_in_days,
-            )?;
+            };
+            let token = create_admin_token(&mut conn, &ctx, config, &hasher, wanted)?;
             // Only the token, so that `TOKEN=$(gatehouse admin token create …)` works.
             println!("{}", token.expose());
             Ok(())
@@ -291,17 +288,29 @@ fn admin(config: &Config, cmd: AdminCommand) -> Result<(), Failure> {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// `admin token create`: an organisation admin token owned by the first owner.
+struct AdminToken {
+    /// The organisation's slug.
+    org: String,
+    name: String,
+    read_only: bool,
+    expires_in_days: Option<u32>,
+}
+
 fn create_admin_token(
     conn: &mut crate::db::DbConnection,
     ctx: &Ctx,
     config: &Config,
     hasher: &crate::credentials::SecretHasher,
-    slug: &str,
-    name: String,
-    read_only: bool,
-    expires_in_days: Option<u32>,
+    wanted: AdminToken,
 ) -> Result<crate::credentials::PlainSecret, Failure> {
+    let AdminToken {
+        org: slug,
+        name,
+        read_only,
+        expires_in_days,
+    } = wanted;
+    let slug = slug.as_str();
     use crate::auth::policy::TokenAccess;
     use crate::services::tokens::{NewToken, TokenKind};
     let org = crate::models::orgs::find_by_slug(conn, slug)

@@ -317,10 +317,12 @@ impl<'a> World<'a> {
                     &self.ctx(self.plan.apps[app].creator, at),
                     &a,
                     self.env.issuer,
-                    &random_base62(24),
-                    overlap,
-                    self.env.max_overlap,
-                    label,
+                    services::apps::Rotation {
+                        nonce: &random_base62(24),
+                        overlap,
+                        max_overlap: self.env.max_overlap,
+                        label,
+                    },
                 )?;
             }
             Step::AddKey(app) => {
@@ -475,12 +477,14 @@ impl<'a> World<'a> {
         let created = services::apps::create(
             conn,
             &self.ctx(plan.creator, at),
-            &org,
-            &requester,
-            self.env.issuer,
-            &random_base62(24),
+            services::apps::Creation {
+                org: &org,
+                requester: &requester,
+                issuer: self.env.issuer,
+                nonce: &random_base62(24),
+                public_base: self.env.public_base,
+            },
             new,
-            self.env.public_base,
         )?;
         match created {
             Created::New { app, .. } => {

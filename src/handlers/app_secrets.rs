@@ -375,7 +375,14 @@ pub async fn create(
                 hasher: &st.secrets,
             };
             let base = st.config.public_url.join("");
-            services::apps::create(conn, &c, &org, &requester, issuer, &nonce, new, &base)
+            let creation = services::apps::Creation {
+                org: &org,
+                requester: &requester,
+                issuer,
+                nonce: &nonce,
+                public_base: &base,
+            };
+            services::apps::create(conn, &c, creation, new)
         })
         .await;
     match result {
@@ -543,7 +550,13 @@ async fn do_rotate(
                 prefix: &st.config.credential_prefix,
                 hasher: &st.secrets,
             };
-            services::apps::rotate(conn, &c, &app, issuer, &nonce, overlap, max, &label)
+            let rotation = services::apps::Rotation {
+                nonce: &nonce,
+                overlap,
+                max_overlap: max,
+                label: &label,
+            };
+            services::apps::rotate(conn, &c, &app, issuer, rotation)
         })
         .await;
     match result {

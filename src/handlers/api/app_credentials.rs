@@ -121,9 +121,14 @@ async fn new_secret(
         };
         let nonce = format!("api:{}", random_base62(24));
         // The service says "bad request" for an overlap over the products' cap.
+        let rotation = services::apps::Rotation {
+            nonce: &nonce,
+            overlap,
+            max_overlap: max,
+            label: &label,
+        };
         let revealed =
-            services::apps::rotate(conn, &a.ctx, &app, issuer, &nonce, overlap, max, &label)
-                .map_err(unacceptable)?;
+            services::apps::rotate(conn, &a.ctx, &app, issuer, rotation).map_err(unacceptable)?;
         let newest = newest_credential(conn, &app.id)?;
         Created::new(
             &Rotated {

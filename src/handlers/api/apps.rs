@@ -439,8 +439,14 @@ pub async fn create_app(
         // is what makes retries safe).
         let nonce = format!("api:{}", random_base62(24));
         let base = st.public_base();
-        let created =
-            services::apps::create(conn, &a.ctx, &a.org, &a.user, issuer, &nonce, new, &base)?;
+        let creation = services::apps::Creation {
+            org: &a.org,
+            requester: &a.user,
+            issuer,
+            nonce: &nonce,
+            public_base: &base,
+        };
+        let created = services::apps::create(conn, &a.ctx, creation, new)?;
         let AppCreatedResult::New { app, revealed } = created else {
             return Err(AppError::internal("a fresh nonce was replayed"));
         };

@@ -23,18 +23,32 @@ impl From<diesel::result::Error> for CreateError {
     }
 }
 
-/// Creates an app with its first credential. `nonce` makes the form single-use.
-#[allow(clippy::too_many_arguments)]
+/// Who asks for a new app, where, and through which form.
+#[derive(Debug, Clone, Copy)]
+pub struct Creation<'a> {
+    pub org: &'a Organisation,
+    pub requester: &'a User,
+    pub issuer: Issuer<'a>,
+    /// Makes the form single-use: a second submission shows the first one's result.
+    pub nonce: &'a str,
+    /// The absolute base of links in the admins' emails.
+    pub public_base: &'a str,
+}
+
+/// Creates an app with its first credential.
 pub fn create(
     conn: &mut DbConnection,
     ctx: &Ctx,
-    org: &Organisation,
-    requester: &User,
-    issuer: Issuer<'_>,
-    nonce: &str,
+    creation: Creation<'_>,
     new: NewApp,
-    public_base: &str,
 ) -> AppResult<Created> {
+    let Creation {
+        org,
+        requester,
+        issuer,
+        nonce,
+        public_base,
+    } = creation;
     let actor_id = requester.id.as_str();
     let label = check_label(&new.label)?;
     if (new.auth_type == AuthType::Jwt) != new.public_key.is_some() {

@@ -37,19 +37,34 @@ pub fn apply_lifetime_cap(conn: &mut DbConnection, ctx: &Ctx, app_id: &str) -> A
     Ok(())
 }
 
+/// A rotation as asked for.
+#[derive(Debug, Clone, Copy)]
+pub struct Rotation<'a> {
+    /// Makes the form single-use.
+    pub nonce: &'a str,
+    /// How long the old secrets keep working (zero: revoked at once — a *reset*).
+    pub overlap: Duration,
+    /// The longest overlap the app's products allow.
+    pub max_overlap: Duration,
+    /// The new credential's label.
+    pub label: &'a str,
+}
+
 /// Rotates an API key or client secret: a new one (revealed once) and the old ones
-/// kept working for `overlap` (none: revoked at once — that is *reset*).
-#[allow(clippy::too_many_arguments)]
+/// kept working for the rotation's overlap.
 pub fn rotate(
     conn: &mut DbConnection,
     ctx: &Ctx,
     app: &App,
     issuer: Issuer<'_>,
-    nonce: &str,
-    overlap: Duration,
-    max_overlap: Duration,
-    label: &str,
+    rotation: Rotation<'_>,
 ) -> AppResult<Revealed> {
+    let Rotation {
+        nonce,
+        overlap,
+        max_overlap,
+        label,
+    } = rotation;
     let label = check_label(label)?;
     if overlap < Duration::zero() {
         return Err(AppError::bad_request("The overlap cannot be negative."));

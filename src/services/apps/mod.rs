@@ -24,9 +24,10 @@ mod create;
 mod keys;
 mod lifecycle;
 
-pub use create::{create, form_kind};
+pub use create::{Creation, create, form_kind};
 pub use keys::{
-    add_public_key, apply_lifetime_cap, lifetime_cap, retire_credential, rotate, rotate_form_kind,
+    Rotation, add_public_key, apply_lifetime_cap, lifetime_cap, retire_credential, rotate,
+    rotate_form_kind,
 };
 pub(crate) use lifecycle::suspend_personal_apps;
 pub use lifecycle::{delete, revoke, transfer, update};
