@@ -51,7 +51,7 @@ run() {
   fi
   echo "==> $backend: seeding $apps apps" >&2
   "$bin" seed --apps "$apps" >"$dir/seed.json"
-  python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(f"    {d[\"apps\"]:,} apps in {d[\"seconds\"]:.1f} s", file=sys.stderr)' "$dir/seed.json"
+  python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("    {:,} apps in {:.1f} s".format(d["apps"], d["seconds"]), file=sys.stderr)' "$dir/seed.json"
   local org token port
   org=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["org"])' "$dir/seed.json")
   token=$("$bin" admin token create --org "$org" --name bench)

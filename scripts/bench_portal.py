@@ -32,8 +32,16 @@ class Client:
         if self.cookies:
             sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         started = time.perf_counter()
-        self.conn.request(method, path, body=body, headers=sent)
-        response = self.conn.getresponse()
+        try:
+            self.conn.request(method, path, body=body, headers=sent)
+            response = self.conn.getresponse()
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            # The server closed the idle kept-alive connection: open a new one.
+            self.conn.close()
+            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
+            started = time.perf_counter()
+            self.conn.request(method, path, body=body, headers=sent)
+            response = self.conn.getresponse()
         data = response.read()
         took = time.perf_counter() - started
         for name, value in response.getheaders():
