@@ -76,6 +76,7 @@ pub struct PageCtx {
     pub csrf_token: String,
     pub flash: Option<Flash>,
     /// Unread inbox items, for the bell in the header.
+    /// Unread notifications, counted up to 100 (see [`PageCtx::unread_shown`]).
     pub unread: i64,
 }
 
@@ -118,6 +119,15 @@ impl PageCtx {
             ));
         }
         self
+    }
+
+    /// The bell's figure: "99+" past the cap.
+    pub fn unread_shown(&self) -> String {
+        if self.unread > crate::models::notifications::UNREAD_CAP {
+            format!("{}+", crate::models::notifications::UNREAD_CAP)
+        } else {
+            self.unread.to_string()
+        }
     }
 
     pub fn is_signed_in(&self) -> bool {

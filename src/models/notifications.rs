@@ -126,12 +126,19 @@ pub fn count_for_user_capped(
     Ok(query.limit(cap).load::<String>(conn)?.len())
 }
 
+/// The most unread items the bell counts ("99+" past it).
+pub const UNREAD_CAP: i64 = 99;
+
+/// Unread items of a user, counted up to [`UNREAD_CAP`] + 1 on the partial index of
+/// unread items: an admin with tens of thousands of unread requests costs the same.
 pub fn unread_count(conn: &mut DbConnection, user_id: &str) -> QueryResult<i64> {
-    notifications::table
+    let ids: Vec<String> = notifications::table
         .filter(notifications::user_id.eq(user_id))
         .filter(notifications::read_at.is_null())
-        .count()
-        .get_result(conn)
+        .select(notifications::id)
+        .limit(UNREAD_CAP + 1)
+        .load(conn)?;
+    Ok(i64::try_from(ids.len()).unwrap_or(i64::MAX))
 }
 
 /// Whether the item exists and is the user's.

@@ -1,3 +1,4 @@
+DROP INDEX notifications_unread;
 DROP INDEX subscriptions_org_status_product_id;
 DROP INDEX subscriptions_org_status_id;
 ALTER TABLE subscriptions DROP COLUMN org_id;

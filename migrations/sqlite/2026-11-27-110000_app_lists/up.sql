@@ -17,3 +17,5 @@ ALTER TABLE subscriptions ADD COLUMN org_id TEXT NOT NULL DEFAULT '';
 UPDATE subscriptions SET org_id = (SELECT products.org_id FROM products WHERE products.id = subscriptions.product_id);
 CREATE INDEX subscriptions_org_status_id ON subscriptions (org_id, status, id);
 CREATE INDEX subscriptions_org_status_product_id ON subscriptions (org_id, status, product_id, id);
+-- The notification bell counts a user's unread items on their own index.
+CREATE INDEX notifications_unread ON notifications (user_id, id) WHERE read_at IS NULL;
