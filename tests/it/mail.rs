@@ -252,7 +252,22 @@ async fn queued_mail_survives_a_restart_and_a_crash_mid_send() {
         let mut c = conn(&first);
         let c: &mut DbConnection = &mut c;
         let now = first.clock.now_naive();
-        let _ = gatehouse::services::outbox::claim_next(c, now, now + Duration::minutes(10));
+        let lease = now + Duration::minutes(10);
+        let claimed = gatehouse::services::outbox::claim_next(c, now, lease)
+            .expect("claim")
+            .expect("the fourth message is due and claimed");
+        assert_eq!(
+            (claimed.to_address.as_str(), claimed.subject.as_str()),
+            ("user4@example.com", "Claimed 4")
+        );
+        assert_eq!((claimed.status.as_str(), claimed.attempts), ("pending", 1));
+        assert_eq!(claimed.next_attempt_at, lease, "leased to its sender");
+        // While the lease holds, nobody else claims it (nor the three backing off).
+        assert!(
+            gatehouse::services::outbox::claim_next(c, now, lease)
+                .expect("claim")
+                .is_none()
+        );
     }
 
     // A new instance on the same database, with working mail and a clock past the
