@@ -5,17 +5,15 @@
 //! see and change which app.
 
 use chrono::Duration;
-use gatehouse::handlers::api::support::ALREADY_RETURNED;
 use serde_json::{Value, json};
 
-use crate::api_kit::{Api, Reply};
-use crate::kit::{Browser, OWNER_EMAIL, TestApp, spawn_app};
+use crate::api_kit::{ALREADY_RETURNED, Api, Reply, ids};
+use crate::kit::{
+    AppBuilder, Browser, ED25519_PEM, OWNER_EMAIL, TeamBuilder, TestApp, spawn_app, str_of,
+};
 
 const BOB: &str = "bob@example.com";
 const CAROL: &str = "carol@example.com";
-
-/// A valid Ed25519 public key (the same one the portal tests use).
-const ED25519_PEM: &str = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----";
 
 /// Ada owns "acme" and holds a read-write admin token for it.
 async fn acme() -> (TestApp, Browser, Api) {
@@ -23,23 +21,6 @@ async fn acme() -> (TestApp, Browser, Api) {
     let owner = app.setup_owner().await;
     let admin = app.api(OWNER_EMAIL, "acme", true, true);
     (app, owner, admin)
-}
-
-fn str_of<'a>(v: &'a Value, field: &str) -> &'a str {
-    v[field]
-        .as_str()
-        .unwrap_or_else(|| panic!("{field} is not a string in {v}"))
-}
-
-/// Creates an API-key app and returns its id.
-async fn new_app(api: &Api, name: &str) -> String {
-    let reply = api
-        .post(
-            "/api/v1/apps",
-            json!({"name": name, "auth_type": "api_key"}),
-        )
-        .await;
-    str_of(reply.expect(201), "id").to_string()
 }
 
 /// The credentials of an app as the API lists them.
@@ -55,16 +36,6 @@ fn credential<'a>(list: &'a [Value], id: &str) -> &'a Value {
     list.iter()
         .find(|c| c["id"] == id)
         .unwrap_or_else(|| panic!("no credential {id} in {list:?}"))
-}
-
-/// The ids of a list reply, in order.
-fn ids(reply: &Reply) -> Vec<String> {
-    reply.body["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .map(|i| str_of(i, "id").to_string())
-        .collect()
 }
 
 /// Asserts a refusal: a 4xx problem document (never a 5xx); returns the status.
@@ -84,29 +55,6 @@ fn refused(reply: &Reply, what: &str) -> u16 {
     assert_eq!(reply.body["status"], reply.status, "{what}");
     assert!(reply.body["detail"].is_string(), "{what}: {}", reply.body);
     reply.status
-}
-
-/// Creates a team in acme through the portal (its creator becomes team admin).
-async fn team(owner: &Browser, name: &str) -> String {
-    let made = owner
-        .submit("/o/acme/teams", "/o/acme/teams", &[("name", name)])
-        .await;
-    made.assert_status(303);
-    made.location()
-        .and_then(|l| l.strip_prefix("/o/acme/teams/"))
-        .expect("redirect to the new team")
-        .to_string()
-}
-
-async fn add_to_team(owner: &Browser, team_id: &str, email: &str, role: &str) {
-    owner
-        .submit(
-            "/account",
-            &format!("/o/acme/teams/{team_id}/members"),
-            &[("email", email), ("role", role)],
-        )
-        .await
-        .assert_status(303);
 }
 
 #[tokio::test]
@@ -413,7 +361,7 @@ async fn concurrent_retries_with_one_idempotency_key_create_one_app() {
 #[tokio::test]
 async fn concurrent_rotations_with_one_idempotency_key_rotate_once() {
     let (app, _owner, admin) = acme().await;
-    let id = new_app(&admin, "Rotated").await;
+    let id = AppBuilder::new("Rotated").create_api(&admin).await;
     let rotate = format!("/api/v1/apps/{id}/rotate");
     let send = || admin.post_once(&rotate, "race-2", json!({"overlap_seconds": 60}));
     let (a, b, c, d) = tokio::join!(send(), send(), send(), send());
@@ -593,7 +541,7 @@ async fn an_idempotency_key_creates_once_and_never_shows_the_secret_again() {
 #[tokio::test]
 async fn if_match_refuses_a_change_based_on_a_stale_read() {
     let (_app, _owner, admin) = acme().await;
-    let id = new_app(&admin, "Original").await;
+    let id = AppBuilder::new("Original").create_api(&admin).await;
     let path = format!("/api/v1/apps/{id}");
 
     let read = admin.get(&path).await;
@@ -661,7 +609,11 @@ async fn the_app_list_pages_through_every_app_exactly_once() {
     let (_app, _owner, admin) = acme().await;
     let mut created = Vec::new();
     for i in 0..5 {
-        created.push(new_app(&admin, &format!("App {i}")).await);
+        created.push(
+            AppBuilder::new(&format!("App {i}"))
+                .create_api(&admin)
+                .await,
+        );
     }
 
     let mut seen = Vec::new();
@@ -870,7 +822,7 @@ async fn bad_input_is_a_4xx_problem_and_creates_nothing() {
     assert_eq!(app.count("apps"), 0);
 
     // Overlaps out of range never reach the database.
-    let id = new_app(&admin, "Rotating").await;
+    let id = AppBuilder::new("Rotating").create_api(&admin).await;
     let rotate = format!("/api/v1/apps/{id}/rotate");
     let overlaps: Vec<(&str, &str, u16)> = vec![
         ("u64::MAX", "18446744073709551615", 422),
@@ -948,7 +900,7 @@ async fn tokens_see_and_change_only_the_apps_their_person_may() {
     let carol = app.api(CAROL, "acme", false, true);
 
     // Bob's own app: invisible to Carol.
-    let bobs = new_app(&bob, "Bob's app").await;
+    let bobs = AppBuilder::new("Bob's app").create_api(&bob).await;
     let bobs_path = format!("/api/v1/apps/{bobs}");
     carol.get(&bobs_path).await.expect_problem(404);
     carol
@@ -975,8 +927,10 @@ async fn tokens_see_and_change_only_the_apps_their_person_may() {
     assert_eq!(bob.get(&bobs_path).await.expect(200)["name"], "Bob's app");
 
     // A team app: Carol is a plain member, Ada (who made the team) its admin.
-    let core = team(&owner, "Core").await;
-    add_to_team(&owner, &core, CAROL, "member").await;
+    let core = TeamBuilder::new("Core")
+        .member(CAROL, "member")
+        .create(&owner)
+        .await;
     let ada = app.api(OWNER_EMAIL, "acme", false, true);
     let made = ada
         .post(
@@ -1053,10 +1007,7 @@ async fn tokens_see_and_change_only_the_apps_their_person_may() {
     assert_eq!(all, expected);
 
     // Another organisation's token: acme's apps do not exist.
-    owner
-        .submit("/orgs/new", "/orgs", &[("name", "Beta"), ("slug", "beta")])
-        .await
-        .assert_redirect("/o/beta");
+    owner.new_org("Beta", "beta").await;
     let beta = app.api(OWNER_EMAIL, "beta", true, true);
     for path in [&bobs_path, &team_path] {
         beta.get(path).await.expect_problem(404);

@@ -3,9 +3,8 @@
 
 use serde_json::{Value, json};
 
-use crate::api_kit::Api;
-use crate::apps::{create_app, revealed_app_id};
-use crate::kit::{Browser, TestApp, spawn_app};
+use crate::api_kit::{Api, item_ids};
+use crate::kit::{AppBuilder, Browser, ProductBuilder, TestApp, spawn_app};
 
 const ADA: &str = "ada@example.com";
 const BOB: &str = "bob@example.com";
@@ -20,56 +19,10 @@ async fn acme_with_bob(app: &TestApp) -> (Browser, Api, Browser, Api) {
     (owner, admin, bob, dev)
 }
 
-/// Publishes a product through the API; returns its id.
-async fn product(api: &Api, slug: &str, mode: &str) -> String {
-    let body = api
-        .post(
-            "/api/v1/products",
-            json!({"name": slug.to_uppercase(), "slug": slug, "approval_mode": mode}),
-        )
-        .await;
-    body.expect(201)["id"].as_str().unwrap().to_string()
-}
-
-/// An api-key app of the browser's user, made through the portal form, subscribed
-/// to the products ticked (`product.<id>`); returns its id.
-async fn portal_app(b: &Browser, name: &str, product_ids: &[&str], note: &str) -> String {
-    let ticks: Vec<String> = product_ids.iter().map(|p| format!("product.{p}")).collect();
-    let mut fields = vec![
-        ("name", name),
-        ("auth_type", "api_key"),
-        ("owner", "me"),
-        ("note", note),
-    ];
-    fields.extend(ticks.iter().map(|t| (t.as_str(), "on")));
-    let (page, _) = create_app(b, "acme", &fields).await;
-    page.assert_status(200);
-    revealed_app_id(&page)
-}
-
-fn app_status(app: &TestApp, id: &str) -> String {
-    app.text(&format!("SELECT status AS v FROM apps WHERE id = '{id}'"))
-}
-
-fn sub_of(app: &TestApp, app_id: &str) -> String {
-    app.text(&format!(
-        "SELECT id AS v FROM subscriptions WHERE app_id = '{app_id}'"
-    ))
-}
-
 fn sub_status(app: &TestApp, id: &str) -> String {
     app.text(&format!(
         "SELECT status AS v FROM subscriptions WHERE id = '{id}'"
     ))
-}
-
-fn ids(list: &Value) -> Vec<String> {
-    list["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["id"].as_str().unwrap().to_string())
-        .collect()
 }
 
 // ------------------------------------------------------------------ products
@@ -153,7 +106,7 @@ async fn products_are_published_read_and_listed() {
 
     // The admin lists all three; the developer, outside the team, two.
     let list = admin.get("/api/v1/products").await;
-    assert_eq!(ids(list.expect(200)).len(), 3);
+    assert_eq!(item_ids(list.expect(200), "id").len(), 3);
     assert!(list.body["items"][0].get("docs_markdown").is_none());
     let mine = dev.get("/api/v1/products").await;
     let slugs: Vec<&str> = mine.expect(200)["items"]
@@ -172,12 +125,12 @@ async fn products_are_published_read_and_listed() {
     // Pages walk the list.
     let first = admin.get("/api/v1/products?limit=2").await;
     let first = first.expect(200).clone();
-    assert_eq!(ids(&first).len(), 2);
+    assert_eq!(item_ids(&first, "id").len(), 2);
     let cursor = first["next_cursor"].as_str().unwrap();
     let second = admin
         .get(&format!("/api/v1/products?limit=2&cursor={cursor}"))
         .await;
-    assert_eq!(ids(second.expect(200)).len(), 1);
+    assert_eq!(item_ids(second.expect(200), "id").len(), 1);
     assert_eq!(second.body["next_cursor"], Value::Null);
     admin
         .get("/api/v1/products?limit=0")
@@ -203,7 +156,9 @@ async fn products_are_published_read_and_listed() {
 async fn bad_products_are_refused_with_every_problem_listed() {
     let app = spawn_app().await;
     let (_, admin, _, _) = acme_with_bob(&app).await;
-    product(&admin, "weather", "auto").await;
+    ProductBuilder::new("WEATHER", "auto")
+        .publish_api(&admin)
+        .await;
 
     let reply = admin
         .post(
@@ -396,8 +351,10 @@ async fn a_patch_changes_only_what_it_names_and_honours_if_match() {
 async fn archived_products_take_no_new_subscriptions_and_come_back() {
     let app = spawn_app().await;
     let (_, admin, bob, dev) = acme_with_bob(&app).await;
-    let id = product(&admin, "weather", "auto").await;
-    let app_id = portal_app(&bob, "Forecast", &[], "").await;
+    let id = ProductBuilder::new("WEATHER", "auto")
+        .publish_api(&admin)
+        .await;
+    let app_id = AppBuilder::new("Forecast").id(&bob).await;
 
     let archived = admin
         .post(&format!("/api/v1/products/{id}/archive"), json!({}))
@@ -411,7 +368,7 @@ async fn archived_products_take_no_new_subscriptions_and_come_back() {
     // Admins still see it, flagged; developers do not.
     let list = admin.get("/api/v1/products").await;
     assert_eq!(list.expect(200)["items"][0]["archived"], true);
-    assert!(ids(dev.get("/api/v1/products").await.expect(200)).is_empty());
+    assert!(item_ids(dev.get("/api/v1/products").await.expect(200), "id").is_empty());
     dev.get("/api/v1/products/weather")
         .await
         .expect_problem(404);
@@ -450,9 +407,11 @@ async fn archived_products_take_no_new_subscriptions_and_come_back() {
 async fn developers_read_only_tokens_and_other_organisations_are_refused() {
     let app = spawn_app().await;
     let (owner, admin, bob, dev) = acme_with_bob(&app).await;
-    let id = product(&admin, "payments", "manual").await;
-    let app_id = portal_app(&bob, "Shop", &[&id], "").await;
-    let sub = sub_of(&app, &app_id);
+    let id = ProductBuilder::new("PAYMENTS", "manual")
+        .publish_api(&admin)
+        .await;
+    let app_id = AppBuilder::new("Shop").products(&[&id]).id(&bob).await;
+    let sub = app.sub_of(&app_id);
 
     // A developer: 403 on everything admins do.
     dev.post(
@@ -512,20 +471,14 @@ async fn developers_read_only_tokens_and_other_organisations_are_refused() {
     assert_eq!(app.count("products"), 1);
 
     // Another organisation's token sees none of it.
-    owner
-        .submit(
-            "/orgs/new",
-            "/orgs",
-            &[("name", "Globex"), ("slug", "globex")],
-        )
-        .await;
+    owner.new_org("Globex", "globex").await;
     let other = app.api(ADA, "globex", true, true);
     other
         .get(&format!("/api/v1/products/{id}"))
         .await
         .expect_problem(404);
-    assert!(ids(other.get("/api/v1/products").await.expect(200)).is_empty());
-    assert!(ids(other.get("/api/v1/approvals").await.expect(200)).is_empty());
+    assert!(item_ids(other.get("/api/v1/products").await.expect(200), "id").is_empty());
+    assert!(item_ids(other.get("/api/v1/approvals").await.expect(200), "id").is_empty());
     other
         .patch(
             &format!("/api/v1/products/{id}"),
@@ -582,10 +535,16 @@ async fn developers_read_only_tokens_and_other_organisations_are_refused() {
 async fn a_manual_request_waits_in_the_queue_and_is_approved() {
     let app = spawn_app().await;
     let (_, admin, bob, dev) = acme_with_bob(&app).await;
-    let id = product(&admin, "payments", "manual").await;
-    let app_id = portal_app(&bob, "Shop", &[&id], "We sell socks").await;
-    assert_eq!(app_status(&app, &app_id), "pending");
-    let sub = sub_of(&app, &app_id);
+    let id = ProductBuilder::new("PAYMENTS", "manual")
+        .publish_api(&admin)
+        .await;
+    let app_id = AppBuilder::new("Shop")
+        .products(&[&id])
+        .note("We sell socks")
+        .id(&bob)
+        .await;
+    assert_eq!(app.app_status(&app_id), "pending");
+    let sub = app.sub_of(&app_id);
 
     let queue = admin.get("/api/v1/approvals").await;
     let item = queue.expect(200)["items"][0].clone();
@@ -605,8 +564,8 @@ async fn a_manual_request_waits_in_the_queue_and_is_approved() {
     let decided = decided.expect(200).clone();
     assert_eq!(decided["status"], "approved");
     assert_eq!(decided["app_status"], "active");
-    assert_eq!(app_status(&app, &app_id), "active");
-    assert!(ids(admin.get("/api/v1/approvals").await.expect(200)).is_empty());
+    assert_eq!(app.app_status(&app_id), "active");
+    assert!(item_ids(admin.get("/api/v1/approvals").await.expect(200), "id").is_empty());
     // Deciding again is a conflict.
     admin
         .post(&format!("/api/v1/approvals/{sub}/approve"), json!({}))
@@ -639,9 +598,11 @@ async fn a_manual_request_waits_in_the_queue_and_is_approved() {
 async fn a_rejection_needs_a_reason() {
     let app = spawn_app().await;
     let (_, admin, bob, dev) = acme_with_bob(&app).await;
-    let id = product(&admin, "payments", "manual").await;
-    let app_id = portal_app(&bob, "Shop", &[&id], "").await;
-    let sub = sub_of(&app, &app_id);
+    let id = ProductBuilder::new("PAYMENTS", "manual")
+        .publish_api(&admin)
+        .await;
+    let app_id = AppBuilder::new("Shop").products(&[&id]).id(&bob).await;
+    let sub = app.sub_of(&app_id);
     let path = format!("/api/v1/approvals/{sub}/reject");
 
     for reason in ["", "   ", "\u{0}\u{1}"] {
@@ -656,7 +617,7 @@ async fn a_rejection_needs_a_reason() {
         .expect_problem(422);
     admin.post(&path, json!({})).await.expect_problem(400);
     assert_eq!(sub_status(&app, &sub), "pending");
-    assert_eq!(app_status(&app, &app_id), "pending");
+    assert_eq!(app.app_status(&app_id), "pending");
 
     let rejected = admin
         .post(&path, json!({"reason": "Not for production use"}))
@@ -665,7 +626,7 @@ async fn a_rejection_needs_a_reason() {
     assert_eq!(rejected["status"], "rejected");
     assert_eq!(rejected["reason"], "Not for production use");
     assert_eq!(rejected["app_status"], "rejected");
-    assert_eq!(app_status(&app, &app_id), "rejected");
+    assert_eq!(app.app_status(&app_id), "rejected");
     let inbox = dev.get("/api/v1/notifications").await;
     assert_eq!(inbox.expect(200)["items"][0]["kind"], "rejected");
 }
@@ -674,24 +635,29 @@ async fn a_rejection_needs_a_reason() {
 async fn many_requests_are_decided_together_or_not_at_all() {
     let app = spawn_app().await;
     let (_, admin, bob, _) = acme_with_bob(&app).await;
-    let id = product(&admin, "payments", "manual").await;
+    let id = ProductBuilder::new("PAYMENTS", "manual")
+        .publish_api(&admin)
+        .await;
     let mut apps = Vec::new();
     let mut subs = Vec::new();
     for i in 0..4 {
-        let a = portal_app(&bob, &format!("App {i}"), &[&id], "").await;
-        subs.push(sub_of(&app, &a));
+        let a = AppBuilder::new(&format!("App {i}"))
+            .products(&[&id])
+            .id(&bob)
+            .await;
+        subs.push(app.sub_of(&a));
         apps.push(a);
     }
     // Paging through the queue.
     let first = admin.get("/api/v1/approvals?limit=3").await;
     let first = first.expect(200).clone();
-    assert_eq!(ids(&first).len(), 3);
+    assert_eq!(item_ids(&first, "id").len(), 3);
     let cursor = first["next_cursor"].as_str().unwrap();
     let rest = admin
         .get(&format!("/api/v1/approvals?limit=3&cursor={cursor}"))
         .await;
-    let mut seen = ids(&first);
-    seen.extend(ids(rest.expect(200)));
+    let mut seen = item_ids(&first, "id");
+    seen.extend(item_ids(rest.expect(200), "id"));
     let mut expected = subs.clone();
     expected.sort();
     assert_eq!(seen, expected);
@@ -756,7 +722,7 @@ async fn many_requests_are_decided_together_or_not_at_all() {
         assert_eq!(item["app_status"], "rejected");
     }
     assert_eq!(app.count("subscriptions WHERE status = 'rejected'"), 3);
-    assert_eq!(app_status(&app, &apps[3]), "active");
+    assert_eq!(app.app_status(&apps[3]), "active");
 }
 
 // ------------------------------------------------------------------ subscriptions
@@ -765,9 +731,13 @@ async fn many_requests_are_decided_together_or_not_at_all() {
 async fn developers_subscribe_their_apps_and_cancel() {
     let app = spawn_app().await;
     let (_, admin, bob, dev) = acme_with_bob(&app).await;
-    let weather = product(&admin, "weather", "auto").await;
-    product(&admin, "payments", "manual").await;
-    let app_id = portal_app(&bob, "Both", &[&weather], "").await;
+    let weather = ProductBuilder::new("WEATHER", "auto")
+        .publish_api(&admin)
+        .await;
+    ProductBuilder::new("PAYMENTS", "manual")
+        .publish_api(&admin)
+        .await;
+    let app_id = AppBuilder::new("Both").products(&[&weather]).id(&bob).await;
     let path = format!("/api/v1/apps/{app_id}/subscriptions");
 
     let asked = dev
@@ -777,7 +747,7 @@ async fn developers_subscribe_their_apps_and_cancel() {
     assert_eq!(asked["status"], "pending");
     assert_eq!(asked["note"], "please");
     assert_eq!(asked["product_slug"], "payments");
-    assert_eq!(app_status(&app, &app_id), "active");
+    assert_eq!(app.app_status(&app_id), "active");
     // The admins are told.
     let ada_inbox = admin.get("/api/v1/notifications?unread=true").await;
     assert_eq!(
@@ -811,7 +781,7 @@ async fn developers_subscribe_their_apps_and_cancel() {
     .expect_problem(404);
 
     let list = dev.get(&path).await;
-    assert_eq!(ids(list.expect(200)).len(), 2);
+    assert_eq!(item_ids(list.expect(200), "id").len(), 2);
 
     let pending = asked["id"].as_str().unwrap();
     let cancelled = dev
@@ -853,7 +823,7 @@ async fn developers_subscribe_their_apps_and_cancel() {
 async fn admins_suspend_and_resume_apps() {
     let app = spawn_app().await;
     let (_, admin, bob, dev) = acme_with_bob(&app).await;
-    let app_id = portal_app(&bob, "Mine", &[], "").await;
+    let app_id = AppBuilder::new("Mine").id(&bob).await;
     let suspend = format!("/api/v1/apps/{app_id}/suspend");
     let resume = format!("/api/v1/apps/{app_id}/resume");
 
@@ -863,7 +833,7 @@ async fn admins_suspend_and_resume_apps() {
         .expect_problem(422);
     admin.post(&suspend, json!({})).await.expect_problem(400);
     admin.post(&resume, json!({})).await.expect_problem(409);
-    assert_eq!(app_status(&app, &app_id), "active");
+    assert_eq!(app.app_status(&app_id), "active");
 
     let done = admin
         .post(&suspend, json!({"reason": "Abuse report 42"}))
@@ -913,7 +883,7 @@ async fn admins_suspend_and_resume_apps() {
         )
         .await
         .expect_problem(400);
-    assert_eq!(app_status(&app, &app_id), "suspended");
+    assert_eq!(app.app_status(&app_id), "suspended");
     assert_eq!(app.count("audit_events WHERE action = 'app.resumed'"), 2);
     admin
         .post("/api/v1/apps/nope/suspend", json!({"reason": "x"}))
@@ -927,14 +897,19 @@ async fn admins_suspend_and_resume_apps() {
 async fn the_inbox_lists_and_marks_read() {
     let app = spawn_app().await;
     let (owner, admin, bob, dev) = acme_with_bob(&app).await;
-    let id = product(&admin, "payments", "manual").await;
+    let id = ProductBuilder::new("PAYMENTS", "manual")
+        .publish_api(&admin)
+        .await;
     for i in 0..3 {
-        portal_app(&bob, &format!("App {i}"), &[&id], "").await;
+        AppBuilder::new(&format!("App {i}"))
+            .products(&[&id])
+            .id(&bob)
+            .await;
     }
     // Three requests: three items for Ada, none for Bob.
-    assert!(ids(dev.get("/api/v1/notifications").await.expect(200)).is_empty());
+    assert!(item_ids(dev.get("/api/v1/notifications").await.expect(200), "id").is_empty());
     let all = admin.get("/api/v1/notifications").await;
-    let all = ids(all.expect(200));
+    let all = item_ids(all.expect(200), "id");
     assert_eq!(all.len(), 3);
 
     admin
@@ -947,7 +922,7 @@ async fn the_inbox_lists_and_marks_read() {
         .await
         .expect(204);
     let unread = admin.get("/api/v1/notifications?unread=true").await;
-    assert_eq!(ids(unread.expect(200)), all[1..].to_vec());
+    assert_eq!(item_ids(unread.expect(200), "id"), all[1..].to_vec());
     let read = admin.get("/api/v1/notifications").await;
     assert!(read.expect(200)["items"][0]["read_at"].is_string());
     assert_eq!(read.body["items"][0]["unread"], false);
@@ -974,23 +949,20 @@ async fn the_inbox_lists_and_marks_read() {
         .await;
     assert_eq!(marked.expect(200), &json!({"marked": 0}));
     assert!(
-        ids(admin
-            .get("/api/v1/notifications?unread=true")
-            .await
-            .expect(200))
+        item_ids(
+            admin
+                .get("/api/v1/notifications?unread=true")
+                .await
+                .expect(200),
+            "id"
+        )
         .is_empty()
     );
 
     // A token of another organisation sees only that organisation's items.
-    owner
-        .submit(
-            "/orgs/new",
-            "/orgs",
-            &[("name", "Globex"), ("slug", "globex")],
-        )
-        .await;
+    owner.new_org("Globex", "globex").await;
     let other = app.api(ADA, "globex", false, true);
-    assert!(ids(other.get("/api/v1/notifications").await.expect(200)).is_empty());
+    assert!(item_ids(other.get("/api/v1/notifications").await.expect(200), "id").is_empty());
     other
         .post(&format!("/api/v1/notifications/{}/read", all[1]), json!({}))
         .await

@@ -10,6 +10,11 @@ use serde_json::Value;
 
 use crate::kit::TestApp;
 
+/// What a replayed response (same Idempotency-Key) shows in place of a secret, written
+/// out here rather than taken from the code under test.
+pub const ALREADY_RETURNED: &str =
+    "(already returned: secrets are shown only in the first response to this Idempotency-Key)";
+
 /// A JSON response: status, headers, parsed body (`Value::Null` when empty).
 #[derive(Debug)]
 pub struct Reply {
@@ -43,6 +48,21 @@ impl Reply {
         assert_eq!(self.body["status"], status);
         self.body["detail"].as_str().expect("detail")
     }
+}
+
+/// The `field` of every item of a list body, in order.
+pub fn item_ids(list: &Value, field: &str) -> Vec<String> {
+    list["items"]
+        .as_array()
+        .unwrap_or_else(|| panic!("items in {list}"))
+        .iter()
+        .map(|i| crate::kit::str_of(i, field).to_string())
+        .collect()
+}
+
+/// The ids of a list reply, in order.
+pub fn ids(reply: &Reply) -> Vec<String> {
+    item_ids(&reply.body, "id")
 }
 
 /// Sends requests with one bearer token.
@@ -145,6 +165,18 @@ impl TestApp {
     /// Makes an API token for the member `email` of organisation `org` through the
     /// real service (`admin`: an organisation admin token; `write`: read-write).
     pub fn token(&self, email: &str, org: &str, admin: bool, write: bool) -> String {
+        self.token_expiring(email, org, admin, write, None)
+    }
+
+    /// As [`TestApp::token`], expiring after `days` when given (the default never does).
+    pub fn token_expiring(
+        &self,
+        email: &str,
+        org: &str,
+        admin: bool,
+        write: bool,
+        days: Option<u32>,
+    ) -> String {
         use gatehouse::models::{orgs, users};
         let mut conn = self.conn();
         let conn: &mut DbConnection = &mut conn;
@@ -171,7 +203,7 @@ impl TestApp {
             } else {
                 TokenAccess::Read
             },
-            expires_in_days: None,
+            expires_in_days: days,
         };
         let (_, secret) =
             gatehouse::services::tokens::create(conn, &ctx, &org, &user, issuer, new, None)

@@ -5,8 +5,8 @@
 
 use serde_json::{Value, json};
 
-use crate::api_kit::{Api, Reply};
-use crate::kit::{Browser, OWNER_EMAIL, TestApp, spawn_app};
+use crate::api_kit::{ALREADY_RETURNED, Api, item_ids};
+use crate::kit::{Browser, OWNER_EMAIL, TeamBuilder, TestApp, spawn_app};
 
 const BOB: &str = "bob@example.com";
 const CAROL: &str = "carol@example.com";
@@ -23,10 +23,7 @@ async fn acme_with_members() -> (TestApp, Browser) {
 
 /// Ada creates a second organisation, "beta", and gets a read-write token for it.
 async fn beta_token(app: &TestApp, owner: &Browser) -> Api {
-    let page = owner
-        .submit("/orgs/new", "/orgs", &[("name", "Beta"), ("slug", "beta")])
-        .await;
-    page.assert_redirect("/o/beta");
+    owner.new_org("Beta", "beta").await;
     app.api(OWNER_EMAIL, "beta", false, true)
 }
 
@@ -36,15 +33,6 @@ fn audited(app: &TestApp, action: &str) -> usize {
         "SELECT id AS v FROM audit_events WHERE action = '{action}'"
     ))
     .len()
-}
-
-fn ids(reply: &Reply, field: &str) -> Vec<String> {
-    reply.body["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .map(|i| i[field].as_str().expect("id").to_string())
-        .collect()
 }
 
 /// Walks every page of a list with `limit`, asserting each page is full but the last.
@@ -61,7 +49,7 @@ async fn all_pages(api: &Api, path: &str, field: &str, limit: usize) -> (Vec<Str
         let reply = api.get(&url).await;
         reply.expect(200);
         pages += 1;
-        let page = ids(&reply, field);
+        let page = item_ids(&reply.body, field);
         match reply.body["next_cursor"].as_str() {
             Some(c) => {
                 assert_eq!(page.len(), limit, "a page before the last is full");
@@ -145,20 +133,26 @@ async fn members_are_listed_page_by_page_and_searched() {
 
     // Search by the start of the email or name, ignoring case, or by exact id.
     let found = bob.get("/api/v1/members?q=CAROL").await;
-    assert_eq!(ids(&found, "email"), vec![CAROL.to_string()]);
+    assert_eq!(item_ids(&found.body, "email"), vec![CAROL.to_string()]);
     let found = bob.get("/api/v1/members?q=ada%20LOVE").await;
-    assert_eq!(ids(&found, "email"), vec![OWNER_EMAIL.to_string()]);
+    assert_eq!(
+        item_ids(&found.body, "email"),
+        vec![OWNER_EMAIL.to_string()]
+    );
     let inside = bob.get("/api/v1/members?q=Lovelace").await;
     assert!(
-        ids(&inside, "email").is_empty(),
+        item_ids(&inside.body, "email").is_empty(),
         "a prefix, not a substring"
     );
     let by_id = bob
         .get(&format!("/api/v1/members?q={}", app.user_id(DAN)))
         .await;
-    assert_eq!(ids(&by_id, "email"), vec![DAN.to_string()]);
+    assert_eq!(item_ids(&by_id.body, "email"), vec![DAN.to_string()]);
     let none = bob.get("/api/v1/members?q=%25").await;
-    assert!(ids(&none, "email").is_empty(), "% is not a wildcard");
+    assert!(
+        item_ids(&none.body, "email").is_empty(),
+        "% is not a wildcard"
+    );
 
     // Malformed queries are 400s.
     bob.get(&format!("/api/v1/members?q={}", "x".repeat(101)))
@@ -380,10 +374,7 @@ async fn invitations_hold_their_link_once() {
     let replayed = again.expect(201);
     assert_eq!(again.header("idempotent-replayed"), Some("true"));
     assert_eq!(replayed["id"], inv["id"]);
-    assert_eq!(
-        replayed["accept_url"],
-        gatehouse::handlers::api::support::ALREADY_RETURNED
-    );
+    assert_eq!(replayed["accept_url"], ALREADY_RETURNED);
     assert!(!again.body.to_string().contains(&link));
     assert_eq!(app.count("invitations"), before + 1);
     // The same key for another request is refused.
@@ -455,7 +446,7 @@ async fn invitations_hold_their_link_once() {
     // The list shows the open invitation (without any link).
     let list = admin.get("/api/v1/invitations").await;
     list.expect(200);
-    assert!(ids(&list, "id").contains(&inv["id"].as_str().unwrap().to_string()));
+    assert!(item_ids(&list.body, "id").contains(&inv["id"].as_str().unwrap().to_string()));
     assert!(
         list.body["items"]
             .as_array()
@@ -503,7 +494,7 @@ async fn invitations_hold_their_link_once() {
         .await
         .expect_problem(409);
     let list = admin.get("/api/v1/invitations").await;
-    assert!(!ids(&list, "id").contains(&id));
+    assert!(!item_ids(&list.body, "id").contains(&id));
     admin
         .delete("/api/v1/invitations/no%20such")
         .await
@@ -541,12 +532,6 @@ async fn invitations_are_listed_page_by_page_and_expire() {
         "{}",
         list.body
     );
-}
-
-/// Creates a team through the API and returns its id.
-async fn new_team(api: &Api, name: &str) -> String {
-    let reply = api.post("/api/v1/teams", json!({ "name": name })).await;
-    reply.expect(201)["id"].as_str().expect("id").to_string()
 }
 
 #[tokio::test]
@@ -637,9 +622,9 @@ async fn teams_are_listed_page_by_page() {
     let ada = app.api(OWNER_EMAIL, "acme", false, true);
     let bob = app.api(BOB, "acme", false, true);
     let mut created = vec![
-        new_team(&ada, "Alpha").await,
-        new_team(&ada, "Beta").await,
-        new_team(&bob, "Gamma").await,
+        TeamBuilder::new("Alpha").create_api(&app, &ada).await,
+        TeamBuilder::new("Beta").create_api(&app, &ada).await,
+        TeamBuilder::new("Gamma").create_api(&app, &bob).await,
     ];
     created.sort();
 
@@ -656,12 +641,12 @@ async fn teams_are_listed_page_by_page() {
     assert!(alpha["your_role"].is_null(), "{alpha}");
 
     let found = bob.get("/api/v1/teams?q=GAM").await;
-    assert_eq!(ids(&found, "name"), vec!["Gamma".to_string()]);
+    assert_eq!(item_ids(&found.body, "name"), vec!["Gamma".to_string()]);
 
     // Another organisation has its own (empty) list.
     let beta = beta_token(&app, &owner).await;
     let theirs = beta.get("/api/v1/teams").await;
-    assert!(ids(&theirs, "id").is_empty());
+    assert!(item_ids(&theirs.body, "id").is_empty());
 }
 
 #[tokio::test]
@@ -671,7 +656,7 @@ async fn team_members_are_managed_by_team_and_org_admins() {
     let bob = app.api(BOB, "acme", false, true);
     let carol = app.api(CAROL, "acme", false, true);
     let (bob_id, carol_id) = (app.user_id(BOB), app.user_id(CAROL));
-    let team = new_team(&ada, "Platform").await;
+    let team = TeamBuilder::new("Platform").create_api(&app, &ada).await;
     let members = format!("/api/v1/teams/{team}/members");
 
     // A developer outside the team sees it but may not manage it.
@@ -812,7 +797,7 @@ async fn team_members_are_managed_by_team_and_org_admins() {
 async fn teams_stay_inside_their_organisation() {
     let (app, owner) = acme_with_members().await;
     let ada = app.api(OWNER_EMAIL, "acme", false, true);
-    let team = new_team(&ada, "Secret").await;
+    let team = TeamBuilder::new("Secret").create_api(&app, &ada).await;
     let bob_id = app.user_id(BOB);
     let beta = beta_token(&app, &owner).await;
 
@@ -839,7 +824,7 @@ async fn teams_stay_inside_their_organisation() {
     .await
     .expect_problem(404);
     // Beta's token cannot add Acme's people to Beta's teams either.
-    let theirs = new_team(&beta, "Beta team").await;
+    let theirs = TeamBuilder::new("Beta team").create_api(&app, &beta).await;
     let reply = beta
         .post(
             &format!("/api/v1/teams/{theirs}/members"),

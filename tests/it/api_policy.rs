@@ -15,16 +15,13 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::api_kit::{Api, Reply};
-use crate::kit::{OWNER_EMAIL, PASSWORD, TestApp, spawn_app};
+use crate::kit::{ED25519_PEM, OWNER_EMAIL, TestApp, spawn_app};
 
 const OWNER: &str = "olivia@example.com";
 const DEV: &str = "dev@example.com";
 const ADMIN: &str = "admin@example.com";
 /// An admin who makes an admin token and is then demoted to developer.
 const BOSS: &str = "boss@example.com";
-
-/// A valid Ed25519 public key (the same one the portal tests use).
-const ED25519_PEM: &str = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----";
 
 const ACTORS: [&str; 10] = [
     "no token",
@@ -206,39 +203,6 @@ async fn own_token_id(api: &Api) -> String {
     field(&current, "id")
 }
 
-/// A read-write personal token of `email` in `org` that expires after `days`, made
-/// through the real service (the kit's tokens never expire).
-fn expiring_token(app: &TestApp, email: &str, org: &str, days: u32) -> String {
-    use gatehouse::auth::policy::TokenAccess;
-    use gatehouse::clock::Clock;
-    use gatehouse::db::DbConnection;
-    use gatehouse::models::{orgs, users};
-    use gatehouse::services::apps::Issuer;
-    use gatehouse::services::tokens::{NewToken, TokenKind};
-    let mut conn = app.conn();
-    let conn: &mut DbConnection = &mut conn;
-    let user = users::find_by_email(conn, email).unwrap().expect("user");
-    let org = orgs::find_by_slug(conn, org).unwrap().expect("org");
-    let ctx = gatehouse::services::Ctx {
-        actor_id: Some(user.id.clone()),
-        ip: None,
-        now: app.clock.now_naive(),
-    };
-    let issuer = Issuer {
-        prefix: &app.state.config.credential_prefix,
-        hasher: &app.state.secrets,
-    };
-    let new = NewToken {
-        kind: TokenKind::Personal,
-        name: "expiring token".into(),
-        access: TokenAccess::Write,
-        expires_in_days: Some(days),
-    };
-    let (_, secret) =
-        gatehouse::services::tokens::create(conn, &ctx, &org, &user, issuer, new, None).unwrap();
-    secret.expose().to_string()
-}
-
 /// What the table may not change (or changes only as its last rows say): counts and
 /// the state of every row that matters, straight from the database.
 fn snapshot(app: &TestApp) -> Vec<(String, String)> {
@@ -319,27 +283,7 @@ async fn every_api_route_against_every_kind_of_token() {
     // Ada: owner of "acme" only; her token is the other organisation's.
     app.setup_owner().await;
     // Olivia owns "globex", the organisation under test.
-    let olivia = app.browser();
-    olivia
-        .submit(
-            "/signup",
-            "/signup",
-            &[
-                ("display_name", "Olivia"),
-                ("email", OWNER),
-                ("password", PASSWORD),
-            ],
-        )
-        .await
-        .assert_redirect("/orgs");
-    olivia
-        .submit(
-            "/orgs/new",
-            "/orgs",
-            &[("name", "Globex"), ("slug", "globex")],
-        )
-        .await
-        .assert_redirect("/o/globex");
+    let olivia = app.second_org("Olivia", OWNER, "Globex", "globex").await;
     app.join(&olivia, "globex", DEV, "developer").await;
     app.join(&olivia, "globex", ADMIN, "admin").await;
     app.join(&olivia, "globex", BOSS, "admin").await;
@@ -358,7 +302,7 @@ async fn every_api_route_against_every_kind_of_token() {
     let admin_token = app.token(ADMIN, "globex", false, true);
     let admin_org_token = app.token(ADMIN, "globex", true, true);
     let owner_token = app.token(OWNER, "globex", false, true);
-    let expiring = expiring_token(&app, OWNER, "globex", 1);
+    let expiring = app.token_expiring(OWNER, "globex", false, true, Some(1));
     let to_revoke = app.token(OWNER, "globex", false, true);
     let boss_token = app.token(BOSS, "globex", true, true);
 

@@ -6,7 +6,7 @@
 use chrono::Duration;
 use serde_json::{Value, json};
 
-use crate::api_kit::{Api, Reply};
+use crate::api_kit::{Api, Reply, ids};
 use crate::kit::{Browser, OWNER_EMAIL, Page, TestApp, extract_value, spawn_app};
 
 const BOB: &str = "bob@example.com";
@@ -60,27 +60,6 @@ async fn current(api: &Api) -> Value {
         .find(|t| t["current"] == true)
         .expect("the calling token is listed")
         .clone()
-}
-
-fn token_ids(reply: &Reply) -> Vec<String> {
-    reply.body["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .map(|t| t["id"].as_str().expect("id").to_string())
-        .collect()
-}
-
-/// Posts a role change from the members page.
-async fn set_role(app: &TestApp, owner: &Browser, email: &str, role: &str) -> Page {
-    let id = app.user_id(email);
-    owner
-        .submit(
-            "/o/acme/members",
-            &format!("/o/acme/members/{id}/role"),
-            &[("role", role)],
-        )
-        .await
 }
 
 #[tokio::test]
@@ -275,11 +254,8 @@ async fn who_may_revoke_which_token_through_the_api() {
     let bob_id = current(&bob).await["id"].as_str().unwrap().to_string();
 
     // Bob sees only his own tokens; Ada sees hers and every admin token.
-    assert_eq!(
-        token_ids(&bob.get("/api/v1/tokens").await),
-        vec![bob_id.clone()]
-    );
-    let mut seen = token_ids(&ada.get("/api/v1/tokens").await);
+    assert_eq!(ids(&bob.get("/api/v1/tokens").await), vec![bob_id.clone()]);
+    let mut seen = ids(&ada.get("/api/v1/tokens").await);
     seen.sort();
     let mut expected = vec![ada_id.clone(), ada_admin_id.clone(), dan_admin_id.clone()];
     expected.sort();
@@ -317,13 +293,10 @@ async fn who_may_revoke_which_token_through_the_api() {
     unauthorized(&dan_admin.get("/api/v1/org").await);
 
     // Another organisation's token does not see acme's tokens.
-    owner
-        .submit("/orgs/new", "/orgs", &[("name", "Beta"), ("slug", "beta")])
-        .await
-        .assert_redirect("/o/beta");
+    owner.new_org("Beta", "beta").await;
     let beta = app.api(OWNER_EMAIL, "beta", true, true);
     assert_eq!(
-        token_ids(&beta.get("/api/v1/tokens").await),
+        ids(&beta.get("/api/v1/tokens").await),
         vec![current(&beta).await["id"].as_str().unwrap().to_string()]
     );
     beta.delete(&format!("/api/v1/tokens/{ada_admin_id}"))
@@ -344,7 +317,7 @@ async fn tokens_follow_their_creators_role_and_membership() {
     assert_eq!(personal.get("/api/v1/org").await.body["role"], "admin");
 
     // Demoted on the members page: the admin token stops at once, and says why.
-    set_role(&app, &owner, DAN, "developer")
+    app.set_role(&owner, "acme", DAN, "developer")
         .await
         .assert_redirect("/o/acme/members");
     assert_eq!(app.role_of("acme", DAN).as_deref(), Some("developer"));
@@ -484,10 +457,7 @@ async fn the_personal_token_form_refuses_bad_input_and_other_organisations() {
     let app = spawn_app().await;
     let owner = app.setup_owner().await;
     let bob = app.join(&owner, "acme", BOB, "developer").await;
-    owner
-        .submit("/orgs/new", "/orgs", &[("name", "Beta"), ("slug", "beta")])
-        .await
-        .assert_redirect("/o/beta");
+    owner.new_org("Beta", "beta").await;
 
     let long = "n".repeat(101);
     let cases: Vec<(&str, Vec<(&str, &str)>)> = vec![

@@ -8,37 +8,14 @@ use gatehouse::db::DbConnection;
 use gatehouse::db::schema::{apps, credentials};
 use gatehouse::models::apps::App;
 
-use crate::apps::{ED25519_PEM, create_app};
-use crate::kit::{Browser, Page, TestApp, extract_value, follow, spawn_app};
+use crate::kit::{
+    AppBuilder, Browser, ED25519_PEM, Page, TeamBuilder, TestApp, create_app, extract_value,
+    follow, revealed_app_id, revealed_secret, spawn_app,
+};
 
 /// An Ed25519 public key as a JWK (RFC 8037, appendix A).
 const ED25519_JWK: &str =
     r#"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#;
-
-/// Creates an API-key app owned by `owner` (`me` or `team:<id>`); returns its id.
-pub async fn new_app(b: &Browser, org: &str, name: &str, owner: &str) -> String {
-    let (page, _) = create_app(
-        b,
-        org,
-        &[("name", name), ("auth_type", "api_key"), ("owner", owner)],
-    )
-    .await;
-    page.assert_status(200);
-    revealed_app_id(&page)
-}
-
-/// The id of the app's one credential, straight from the database.
-pub fn credential_of(app: &TestApp, app_id: &str) -> String {
-    let mut conn = app.conn();
-    let conn: &mut DbConnection = &mut conn;
-    let ids: Vec<String> = credentials::table
-        .filter(credentials::app_id.eq(app_id))
-        .select(credentials::id)
-        .load(conn)
-        .expect("credentials query");
-    assert_eq!(ids.len(), 1, "app {app_id} has one credential");
-    ids[0].clone()
-}
 
 /// The id of the app's credential labelled `label`.
 fn credential_labelled(app: &TestApp, app_id: &str, label: &str) -> String {
@@ -61,37 +38,6 @@ fn stored(app: &TestApp, app_id: &str) -> App {
         .select(App::as_select())
         .first(conn)
         .expect("app exists")
-}
-
-fn revealed_app_id(page: &Page) -> String {
-    extract_value(&page.body, "id=\"reveal-app-id\" value=\"").expect("app id on the reveal page")
-}
-
-fn revealed_secret(page: &Page) -> String {
-    extract_value(&page.body, "id=\"reveal-secret\" value=\"").expect("a secret on the reveal page")
-}
-
-/// Creates a team in acme (its creator becomes team admin); returns its id.
-async fn team(b: &Browser, name: &str) -> String {
-    let made = b
-        .submit("/o/acme/teams", "/o/acme/teams", &[("name", name)])
-        .await;
-    made.assert_status(303);
-    made.location()
-        .and_then(|l| l.strip_prefix("/o/acme/teams/"))
-        .expect("redirect to the new team")
-        .to_string()
-}
-
-async fn add_to_team(admin: &Browser, team_id: &str, email: &str, role: &str) {
-    admin
-        .submit(
-            "/account",
-            &format!("/o/acme/teams/{team_id}/members"),
-            &[("email", email), ("role", role)],
-        )
-        .await
-        .assert_status(303);
 }
 
 /// The flash message the page shows, as (level, message).
@@ -143,8 +89,10 @@ async fn a_team_app_is_seen_by_its_members_and_changed_by_its_admins() {
         .join(&ada, "acme", "olga@example.com", "developer")
         .await;
     let adam = app.join(&ada, "acme", "adam@example.com", "admin").await;
-    let squad = team(&lena, "Squad").await;
-    add_to_team(&lena, &squad, "tom@example.com", "member").await;
+    let squad = TeamBuilder::new("Squad")
+        .member("tom@example.com", "member")
+        .create(&lena)
+        .await;
     let owner_value = format!("team:{squad}");
 
     // The team is an owner choice for its admin only; a plain member cannot pick it.
@@ -166,7 +114,7 @@ async fn a_team_app_is_seen_by_its_members_and_changed_by_its_admins() {
     assert_eq!(app.count("apps"), 0);
 
     // The team admin creates the app for the team.
-    let id = new_app(&lena, "acme", "Shared", &owner_value).await;
+    let id = AppBuilder::new("Shared").team(&squad).id(&lena).await;
     let made = stored(&app, &id);
     assert_eq!(made.owner_team_id.as_deref(), Some(squad.as_str()));
     assert_eq!(made.owner_user_id, None);
@@ -207,7 +155,7 @@ async fn a_team_app_is_seen_by_its_members_and_changed_by_its_admins() {
             .await
             .assert_status(403);
     }
-    let cred = credential_of(&app, &id);
+    let cred = app.credential_of(&id);
     let posts: [(&str, Vec<(&str, &str)>); 8] = [
         (
             "/edit",
@@ -291,12 +239,14 @@ async fn an_owner_moves_an_app_to_a_team_they_admin_and_back() {
     let ada = app.setup_owner().await;
     let dev = app.join(&ada, "acme", "dev@example.com", "developer").await;
     let dev_id = app.user_id("dev@example.com");
-    let core = team(&dev, "Core").await;
+    let core = TeamBuilder::new("Core").create(&dev).await;
     // dev is a plain member of Elsewhere: not a transfer target for them.
-    let elsewhere = team(&ada, "Elsewhere").await;
-    add_to_team(&ada, &elsewhere, "dev@example.com", "member").await;
+    let elsewhere = TeamBuilder::new("Elsewhere")
+        .member("dev@example.com", "member")
+        .create(&ada)
+        .await;
 
-    let id = new_app(&dev, "acme", "Mover", "me").await;
+    let id = AppBuilder::new("Mover").id(&dev).await;
     let page_path = format!("/o/acme/apps/{id}");
     let show = dev.get(&page_path).await;
     assert!(show.contains(&format!("<option value=\"team:{core}\">Team Core</option>")));
@@ -345,8 +295,8 @@ async fn an_owner_moves_an_app_to_a_team_they_admin_and_back() {
     assert_eq!(audit_count(&app, &id, "app.transferred"), 2);
 
     // A name clash at the target: a flash error, nothing changes.
-    let team_clash = new_app(&dev, "acme", "Clash", &format!("team:{core}")).await;
-    let mine = new_app(&dev, "acme", "clash", "me").await;
+    let team_clash = AppBuilder::new("Clash").team(&core).id(&dev).await;
+    let mine = AppBuilder::new("clash").id(&dev).await;
     let refused = act(&dev, &mine, "/transfer", &[("to", &format!("team:{core}"))]).await;
     refused.assert_redirect(&format!("/o/acme/apps/{mine}"));
     let shown = follow(&dev, &refused).await;
@@ -368,11 +318,11 @@ async fn personal_apps_of_a_departing_member_are_suspended_for_admins_to_rehome(
     let ada = app.setup_owner().await;
     let ada_id = app.user_id(crate::kit::OWNER_EMAIL);
     let dev = app.join(&ada, "acme", "dev@example.com", "developer").await;
-    let first = new_app(&dev, "acme", "Left one", "me").await;
-    let second = new_app(&dev, "acme", "Left two", "me").await;
-    let crew = team(&dev, "Crew").await;
-    let crew_app = new_app(&dev, "acme", "Crew app", &format!("team:{crew}")).await;
-    let gone = new_app(&dev, "acme", "Revoked before", "me").await;
+    let first = AppBuilder::new("Left one").id(&dev).await;
+    let second = AppBuilder::new("Left two").id(&dev).await;
+    let crew = TeamBuilder::new("Crew").create(&dev).await;
+    let crew_app = AppBuilder::new("Crew app").team(&crew).id(&dev).await;
+    let gone = AppBuilder::new("Revoked before").id(&dev).await;
     act(&dev, &gone, "/revoke", &[])
         .await
         .assert_redirect("/o/acme/apps");
@@ -406,7 +356,7 @@ async fn personal_apps_of_a_departing_member_are_suspended_for_admins_to_rehome(
     assert!(ada.get("/o/acme/apps").await.contains("Crew app"));
 
     // …and moves one to a team, which makes it active again.
-    let rescue = team(&ada, "Rescue").await;
+    let rescue = TeamBuilder::new("Rescue").create(&ada).await;
     let show = ada.get(&format!("/o/acme/apps/{first}")).await;
     assert!(show.contains("suspended"));
     assert!(show.contains(&format!("value=\"team:{rescue}\"")));
@@ -431,7 +381,7 @@ async fn personal_apps_of_a_departing_member_are_suspended_for_admins_to_rehome(
 
     // Removing a member does the same.
     let sam = app.join(&ada, "acme", "sam@example.com", "developer").await;
-    let sams = new_app(&sam, "acme", "Sam app", "me").await;
+    let sams = AppBuilder::new("Sam app").id(&sam).await;
     let sam_id = app.user_id("sam@example.com");
     ada.submit(
         "/o/acme/members",
@@ -599,9 +549,9 @@ async fn edit_saves_details_and_refuses_duplicates_and_revoked_apps() {
     page.assert_status(200);
     let alpha = revealed_app_id(&page);
     let client_id = stored(&app, &alpha).client_id.expect("a client id");
-    let beta = new_app(&ada, "acme", "Beta", "me").await;
-    let alpha_cred = credential_of(&app, &alpha);
-    let beta_cred = credential_of(&app, &beta);
+    let beta = AppBuilder::new("Beta").id(&ada).await;
+    let alpha_cred = app.credential_of(&alpha);
+    let beta_cred = app.credential_of(&beta);
     let edit = format!("/o/acme/apps/{alpha}/edit");
     let label_field = format!("label.{alpha_cred}");
 

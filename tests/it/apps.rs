@@ -1,40 +1,10 @@
 //! Consumer apps through HTTP: reveal once, replay guard, rotation with overlap,
 //! reset, retire, revoke, delete, transfer, bad input.
 
-use crate::kit::{Browser, Page, TestApp, extract_value, spawn_app};
-
-pub const ED25519_PEM: &str = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----";
-
-/// Opens the new-app form and submits it with these fields (plus its nonce).
-pub async fn create_app(b: &Browser, org: &str, fields: &[(&str, &str)]) -> (Page, String) {
-    let form = b.get(&format!("/o/{org}/apps/new")).await;
-    form.assert_status(200);
-    let nonce = extract_value(&form.body, "name=\"nonce\" value=\"").expect("nonce on the form");
-    let mut all = vec![("csrf_token", form.csrf()), ("nonce", nonce.clone())];
-    all.extend(fields.iter().map(|(k, v)| (*k, v.to_string())));
-    let refs: Vec<(&str, &str)> = all.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    (b.post_raw(&format!("/o/{org}/apps"), &refs).await, nonce)
-}
-
-fn revealed_secret(page: &Page) -> String {
-    extract_value(&page.body, "id=\"reveal-secret\" value=\"").expect("a secret on the reveal page")
-}
-
-pub fn revealed_app_id(page: &Page) -> String {
-    extract_value(&page.body, "id=\"reveal-app-id\" value=\"").expect("app id on the reveal page")
-}
-
-async fn api_key_app(app: &TestApp, b: &Browser, name: &str) -> (String, String) {
-    let (page, _) = create_app(
-        b,
-        "acme",
-        &[("name", name), ("auth_type", "api_key"), ("owner", "me")],
-    )
-    .await;
-    page.assert_status(200);
-    let _ = app;
-    (revealed_app_id(&page), revealed_secret(&page))
-}
+use crate::kit::{
+    AppBuilder, Browser, ED25519_PEM, Page, create_app, extract_value, revealed_app_id,
+    revealed_secret, spawn_app,
+};
 
 #[tokio::test]
 async fn api_key_is_revealed_exactly_once_and_stored_only_as_a_hash() {
@@ -167,7 +137,7 @@ async fn oauth2_and_jwt_apps_reveal_their_client_ids() {
 async fn bad_input_re_shows_the_form_and_writes_nothing() {
     let app = spawn_app().await;
     let ada = app.setup_owner().await;
-    api_key_app(&app, &ada, "Taken").await;
+    AppBuilder::new("Taken").id(&ada).await;
     let long = "x".repeat(101);
     type Case<'a> = (Vec<(&'a str, &'a str)>, u16, &'a str);
     let cases: Vec<Case> = vec![
@@ -298,7 +268,7 @@ async fn rotate(b: &Browser, app_id: &str, overlap: &str, custom: &str) -> Page 
 async fn rotation_keeps_the_old_key_for_the_overlap_then_it_expires() {
     let app = spawn_app().await;
     let ada = app.setup_owner().await;
-    let (app_id, old_key) = api_key_app(&app, &ada, "Rotator").await;
+    let (app_id, old_key) = AppBuilder::new("Rotator").id_and_key(&ada).await;
     let page = rotate(&ada, &app_id, "1h", "").await;
     page.assert_status(200);
     let new_key = revealed_secret(&page);
@@ -383,7 +353,7 @@ async fn rotation_keeps_the_old_key_for_the_overlap_then_it_expires() {
 async fn retire_old_now_and_the_last_credential_stays() {
     let app = spawn_app().await;
     let ada = app.setup_owner().await;
-    let (app_id, _) = api_key_app(&app, &ada, "Retiree").await;
+    let (app_id, _) = AppBuilder::new("Retiree").id_and_key(&ada).await;
     rotate(&ada, &app_id, "24h", "").await.assert_status(200);
     let show = ada.get(&format!("/o/acme/apps/{app_id}")).await;
     let marker = "<td><mark class=\"status status-expiring\">expiring</mark></td>";
@@ -427,8 +397,8 @@ async fn retire_old_now_and_the_last_credential_stays() {
 async fn revoke_moves_the_app_to_the_revoked_table_and_delete_hides_it() {
     let app = spawn_app().await;
     let ada = app.setup_owner().await;
-    let (keep_id, _) = api_key_app(&app, &ada, "Keeper").await;
-    let (gone_id, _) = api_key_app(&app, &ada, "Goner").await;
+    let (keep_id, _) = AppBuilder::new("Keeper").id_and_key(&ada).await;
+    let (gone_id, _) = AppBuilder::new("Goner").id_and_key(&ada).await;
     let confirm = ada.get(&format!("/o/acme/apps/{keep_id}/revoke")).await;
     confirm.assert_status(200);
     assert!(confirm.contains("cannot be undone"));

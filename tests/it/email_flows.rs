@@ -9,23 +9,6 @@ use crate::mail::{link_path, mail_to};
 
 const NEW_PASSWORD: &str = "a brand new passphrase";
 
-async fn sign_up(app: &TestApp, email: &str) -> Browser {
-    let browser = app.browser();
-    browser
-        .submit(
-            "/signup",
-            "/signup",
-            &[
-                ("display_name", "Someone"),
-                ("email", email),
-                ("password", PASSWORD),
-            ],
-        )
-        .await
-        .assert_redirect("/orgs");
-    browser
-}
-
 /// Delivers mail and returns the path of the only link of `prefix` sent to `to`.
 async fn only_link(app: &TestApp, to: &str, subject: &str, prefix: &str) -> String {
     let mails = mail_to(app, to, subject).await;
@@ -88,7 +71,7 @@ async fn first_run_setup_sends_the_owner_a_verification_link_like_sign_up() {
 async fn a_sign_up_verification_link_works_once_and_expires() {
     let app = spawn_app().await;
     app.setup_owner().await;
-    let bob = sign_up(&app, "bob@example.com").await;
+    let bob = app.sign_up("Someone", "bob@example.com").await;
     let account = bob.get("/account").await;
     assert!(account.contains("not verified"));
     assert!(account.contains("Resend the verification link"));
@@ -137,7 +120,7 @@ async fn a_sign_up_verification_link_works_once_and_expires() {
     );
 
     // Expired after 48 hours; a resent link works, and only the newest one.
-    let carol = sign_up(&app, "carol@example.com").await;
+    let carol = app.sign_up("Someone", "carol@example.com").await;
     let old = only_link(
         &app,
         "carol@example.com",
@@ -195,7 +178,7 @@ async fn a_sign_up_verification_link_works_once_and_expires() {
 async fn changing_the_email_address_unverifies_it_and_sends_a_link_to_the_new_one() {
     let app = spawn_app().await;
     let ada = app.setup_owner().await;
-    sign_up(&app, "taken@example.com").await;
+    app.sign_up("Someone", "taken@example.com").await;
 
     // Bad input changes nothing and shows the form again.
     let wrong = ada

@@ -129,18 +129,9 @@ async fn unicode_names_are_kept_intact_and_html_is_shown_escaped() {
     let app = spawn_app().await;
     let ada = app.setup_owner().await;
 
-    let zoe = app.browser();
-    zoe.submit(
-        "/signup",
-        "/signup",
-        &[
-            ("display_name", "  Zoë Ørsted 日本 🚀  "),
-            ("email", "zoe@example.com"),
-            ("password", PASSWORD),
-        ],
-    )
-    .await
-    .assert_redirect("/orgs");
+    let zoe = app
+        .sign_up("  Zoë Ørsted 日本 🚀  ", "zoe@example.com")
+        .await;
     let account = zoe.get("/account").await;
     assert!(account.contains("<span class=\"user-name\">Zoë Ørsted 日本 🚀</span>"));
     assert!(account.contains("value=\"Zoë Ørsted 日本 🚀\""));

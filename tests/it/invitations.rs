@@ -27,24 +27,6 @@ async fn sign_up_through(app: &TestApp, path: &str, name: &str) -> (Browser, Pag
     (browser, joined)
 }
 
-/// Signs `email` up on the open sign-up page.
-async fn open_sign_up(app: &TestApp, email: &str) -> Browser {
-    let browser = app.browser();
-    browser
-        .submit(
-            "/signup",
-            "/signup",
-            &[
-                ("display_name", email),
-                ("email", email),
-                ("password", PASSWORD),
-            ],
-        )
-        .await
-        .assert_redirect("/orgs");
-    browser
-}
-
 /// A signed-in user accepts the invitation at `path`.
 async fn accept(browser: &Browser, path: &str) -> Page {
     let page = browser.get(path).await;
@@ -132,7 +114,7 @@ async fn an_admin_invites_by_link_and_a_new_user_signs_up_through_it() {
 async fn an_existing_signed_in_user_accepts_an_invitation() {
     let app = spawn_app().await;
     let ada = app.setup_owner().await;
-    let bob = open_sign_up(&app, "bob@example.com").await;
+    let bob = app.sign_up("bob@example.com", "bob@example.com").await;
     let path = app.invite(&ada, "acme", "bob@example.com", "admin").await;
 
     let page = bob.get(&path).await;
@@ -164,7 +146,7 @@ async fn an_existing_signed_in_user_accepts_an_invitation() {
 async fn an_invitation_for_someone_else_is_refused_and_stays_usable() {
     let app = spawn_app().await;
     let ada = app.setup_owner().await;
-    let dave = open_sign_up(&app, "dave@example.com").await;
+    let dave = app.sign_up("dave@example.com", "dave@example.com").await;
     let path = app
         .invite(&ada, "acme", "carol@example.com", "developer")
         .await;
@@ -489,7 +471,7 @@ async fn developers_cannot_invite_and_outsiders_do_not_see_the_organisation() {
     .await
     .assert_status(403);
 
-    let outsider = open_sign_up(&app, "olga@example.com").await;
+    let outsider = app.sign_up("olga@example.com", "olga@example.com").await;
     outsider.get("/o/acme").await.assert_status(404);
     outsider.get("/o/acme/members").await.assert_status(404);
     outsider

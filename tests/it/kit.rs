@@ -13,6 +13,9 @@ use gatehouse::startup::Application;
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 
+#[allow(unused_imports)]
+pub use crate::fixtures::*;
+
 pub const OWNER_EMAIL: &str = "ada@example.com";
 pub const PASSWORD: &str = "correct horse battery";
 

@@ -5,8 +5,7 @@
 use chrono::Duration;
 use gatehouse::clock::Clock;
 
-use crate::apps::{create_app, revealed_app_id};
-use crate::kit::{Browser, Page, spawn_app};
+use crate::kit::{AppBuilder, Browser, Page, spawn_app};
 
 /// The organisation tabs of a page (empty when it has none).
 fn tabs(page: &Page) -> String {
@@ -115,14 +114,7 @@ async fn error_pages_keep_the_signed_in_header_and_the_viewers_tabs() {
 async fn a_404_in_an_organisation_the_viewer_is_not_in_reveals_nothing_about_it() {
     let app = spawn_app().await;
     let owner = app.setup_owner().await;
-    owner
-        .submit(
-            "/orgs/new",
-            "/orgs",
-            &[("name", "Globex Secret Labs"), ("slug", "globex")],
-        )
-        .await
-        .assert_redirect("/o/globex");
+    owner.new_org("Globex Secret Labs", "globex").await;
     let developer = app
         .join(&owner, "acme", "dev@example.com", "developer")
         .await;
@@ -158,18 +150,7 @@ async fn dates_read_relative_to_the_app_clock_with_the_exact_utc_time_kept() {
         members.body
     );
 
-    let (page, _) = create_app(
-        &owner,
-        "acme",
-        &[
-            ("name", "Weather"),
-            ("auth_type", "api_key"),
-            ("owner", "me"),
-        ],
-    )
-    .await;
-    page.assert_status(200);
-    let id = revealed_app_id(&page);
+    let id = AppBuilder::new("Weather").id(&owner).await;
     // (Within the session's idle timeout, so the owner stays signed in.)
     app.clock.advance(Duration::hours(5));
     let list = owner.get("/o/acme/apps").await;
@@ -182,17 +163,7 @@ async fn dates_read_relative_to_the_app_clock_with_the_exact_utc_time_kept() {
 async fn statuses_are_badges_with_their_own_class() {
     let app = spawn_app().await;
     let owner = app.setup_owner().await;
-    let (page, _) = create_app(
-        &owner,
-        "acme",
-        &[
-            ("name", "Weather"),
-            ("auth_type", "api_key"),
-            ("owner", "me"),
-        ],
-    )
-    .await;
-    let id = revealed_app_id(&page);
+    let id = AppBuilder::new("Weather").id(&owner).await;
     let list = owner.get("/o/acme/apps").await;
     assert!(list.contains("<mark class=\"status status-active\">active</mark>"));
     let shown = owner.get(&format!("/o/acme/apps/{id}")).await;

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod api_kit;
+mod fixtures;
 mod kit;
 
 mod accounts;

@@ -10,18 +10,6 @@ async fn create_org(browser: &Browser, name: &str, slug: &str) -> Page {
         .await
 }
 
-/// Posts a role change from the members page.
-async fn set_role(app: &TestApp, actor: &Browser, org: &str, email: &str, role: &str) -> Page {
-    let id = app.user_id(email);
-    actor
-        .submit(
-            &format!("/o/{org}/members"),
-            &format!("/o/{org}/members/{id}/role"),
-            &[("role", role)],
-        )
-        .await
-}
-
 /// Posts a member removal from the members page.
 async fn remove(app: &TestApp, actor: &Browser, org: &str, email: &str) -> Page {
     let id = app.user_id(email);
@@ -244,7 +232,7 @@ async fn owners_and_admins_change_roles_within_their_powers() {
         .await;
 
     // Owner: developer → admin.
-    let changed = set_role(&app, &ada, "acme", "bob@example.com", "admin").await;
+    let changed = app.set_role(&ada, "acme", "bob@example.com", "admin").await;
     changed.assert_redirect("/o/acme/members");
     assert!(follow(&ada, &changed).await.contains("Role changed."));
     assert_eq!(
@@ -253,14 +241,14 @@ async fn owners_and_admins_change_roles_within_their_powers() {
     );
 
     // Admin: developer → admin → developer.
-    set_role(&app, &carol, "acme", "dave@example.com", "admin")
+    app.set_role(&carol, "acme", "dave@example.com", "admin")
         .await
         .assert_redirect("/o/acme/members");
     assert_eq!(
         app.role_of("acme", "dave@example.com").as_deref(),
         Some("admin")
     );
-    set_role(&app, &carol, "acme", "dave@example.com", "developer")
+    app.set_role(&carol, "acme", "dave@example.com", "developer")
         .await
         .assert_redirect("/o/acme/members");
     assert_eq!(
@@ -269,18 +257,20 @@ async fn owners_and_admins_change_roles_within_their_powers() {
     );
 
     // An admin cannot make an owner, nor touch one.
-    let up = set_role(&app, &carol, "acme", "dave@example.com", "owner").await;
+    let up = app
+        .set_role(&carol, "acme", "dave@example.com", "owner")
+        .await;
     up.assert_status(403);
     assert!(up.contains("Only organisation owners can do this."));
     assert_eq!(
         app.role_of("acme", "dave@example.com").as_deref(),
         Some("developer")
     );
-    set_role(&app, &carol, "acme", OWNER_EMAIL, "developer")
+    app.set_role(&carol, "acme", OWNER_EMAIL, "developer")
         .await
         .assert_status(403);
     assert_eq!(app.role_of("acme", OWNER_EMAIL).as_deref(), Some("owner"));
-    set_role(&app, &carol, "acme", "carol@example.com", "owner")
+    app.set_role(&carol, "acme", "carol@example.com", "owner")
         .await
         .assert_status(403);
     assert_eq!(
@@ -289,10 +279,12 @@ async fn owners_and_admins_change_roles_within_their_powers() {
     );
 
     // A developer cannot change roles at all.
-    let dev = set_role(&app, &dave, "acme", "bob@example.com", "developer").await;
+    let dev = app
+        .set_role(&dave, "acme", "bob@example.com", "developer")
+        .await;
     dev.assert_status(403);
     assert!(dev.contains("Only organisation admins and owners can do this."));
-    set_role(&app, &dave, "acme", "dave@example.com", "admin")
+    app.set_role(&dave, "acme", "dave@example.com", "admin")
         .await
         .assert_status(403);
     assert_eq!(
@@ -305,7 +297,7 @@ async fn owners_and_admins_change_roles_within_their_powers() {
     );
 
     // The owner can make another owner.
-    set_role(&app, &ada, "acme", "bob@example.com", "owner")
+    app.set_role(&ada, "acme", "bob@example.com", "owner")
         .await
         .assert_redirect("/o/acme/members");
     assert_eq!(
@@ -314,23 +306,13 @@ async fn owners_and_admins_change_roles_within_their_powers() {
     );
 
     // Nonsense roles and people who are not members.
-    let bad = set_role(&app, &ada, "acme", "dave@example.com", "superuser").await;
+    let bad = app
+        .set_role(&ada, "acme", "dave@example.com", "superuser")
+        .await;
     bad.assert_status(400);
     assert!(bad.contains("Choose a role: owner, admin or developer."));
-    let stranger = app.browser();
-    stranger
-        .submit(
-            "/signup",
-            "/signup",
-            &[
-                ("display_name", "Eve"),
-                ("email", "eve@example.com"),
-                ("password", PASSWORD),
-            ],
-        )
-        .await
-        .assert_redirect("/orgs");
-    set_role(&app, &ada, "acme", "eve@example.com", "admin")
+    app.sign_up("Eve", "eve@example.com").await;
+    app.set_role(&ada, "acme", "eve@example.com", "admin")
         .await
         .assert_status(404);
     assert_eq!(app.role_of("acme", "eve@example.com"), None);
@@ -354,7 +336,7 @@ async fn the_last_owner_cannot_leave_be_demoted_or_removed_until_there_is_anothe
     assert_eq!(app.role_of("acme", OWNER_EMAIL).as_deref(), Some("owner"));
 
     // …cannot be demoted (not even by herself)…
-    let demoted = set_role(&app, &ada, "acme", OWNER_EMAIL, "admin").await;
+    let demoted = app.set_role(&ada, "acme", OWNER_EMAIL, "admin").await;
     demoted.assert_redirect("/o/acme/members");
     let shown = follow(&ada, &demoted).await;
     assert!(shown.contains("flash-error"));
@@ -374,10 +356,10 @@ async fn the_last_owner_cannot_leave_be_demoted_or_removed_until_there_is_anothe
     assert_eq!(app.count("memberships"), 3);
 
     // With a second owner, the first may step down.
-    set_role(&app, &ada, "acme", "bob@example.com", "owner")
+    app.set_role(&ada, "acme", "bob@example.com", "owner")
         .await
         .assert_redirect("/o/acme/members");
-    set_role(&app, &ada, "acme", OWNER_EMAIL, "admin")
+    app.set_role(&ada, "acme", OWNER_EMAIL, "admin")
         .await
         .assert_redirect("/o/acme/members");
     assert_eq!(app.role_of("acme", OWNER_EMAIL).as_deref(), Some("admin"));
@@ -388,7 +370,7 @@ async fn the_last_owner_cannot_leave_be_demoted_or_removed_until_there_is_anothe
     assert!(follow(&bob, &bob_left).await.contains(
         "The last owner cannot leave the organisation. Make another member an owner first."
     ));
-    set_role(&app, &bob, "acme", "bob@example.com", "developer")
+    app.set_role(&bob, "acme", "bob@example.com", "developer")
         .await
         .assert_redirect("/o/acme/members");
     assert_eq!(
@@ -397,7 +379,7 @@ async fn the_last_owner_cannot_leave_be_demoted_or_removed_until_there_is_anothe
     );
 
     // Two owners again: one may remove the other, and one may leave.
-    set_role(&app, &bob, "acme", "carol@example.com", "owner")
+    app.set_role(&bob, "acme", "carol@example.com", "owner")
         .await
         .assert_redirect("/o/acme/members");
     let removed = remove(&app, &bob, "acme", "carol@example.com").await;
@@ -409,7 +391,7 @@ async fn the_last_owner_cannot_leave_be_demoted_or_removed_until_there_is_anothe
     );
     assert_eq!(app.role_of("acme", "carol@example.com"), None);
 
-    set_role(&app, &bob, "acme", OWNER_EMAIL, "owner")
+    app.set_role(&bob, "acme", OWNER_EMAIL, "owner")
         .await
         .assert_redirect("/o/acme/members");
     let ada_left = leave(&ada, "acme").await;
@@ -651,11 +633,11 @@ async fn two_owners_stepping_down_at_once_leave_one_owner() {
     let bob_id = app.user_id("bob@example.com");
     let owners = || app.count("memberships WHERE role = 'owner'");
     for round in 0..20 {
-        set_role(&app, &ada, "acme", "bob@example.com", "owner")
+        app.set_role(&ada, "acme", "bob@example.com", "owner")
             .await
             .assert_redirect("/o/acme/members");
         if app.role_of("acme", OWNER_EMAIL).as_deref() != Some("owner") {
-            set_role(&app, &bob, "acme", OWNER_EMAIL, "owner")
+            app.set_role(&bob, "acme", OWNER_EMAIL, "owner")
                 .await
                 .assert_redirect("/o/acme/members");
         }
@@ -675,7 +657,7 @@ async fn two_owners_stepping_down_at_once_leave_one_owner() {
         assert_eq!(owners(), 1, "round {round}: the last-owner guard raced");
         // Whoever is still owner restores the other next round.
         if app.role_of("acme", OWNER_EMAIL).as_deref() != Some("owner") {
-            set_role(&app, &bob, "acme", OWNER_EMAIL, "owner")
+            app.set_role(&bob, "acme", OWNER_EMAIL, "owner")
                 .await
                 .assert_redirect("/o/acme/members");
         }

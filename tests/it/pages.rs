@@ -3,51 +3,14 @@
 //! per-row decisions and plurals, the new-app and rotate forms, wording on the tokens
 //! and revoked-app pages, Unsubscribe, and empty states that say what to do next.
 
-use crate::apps::{create_app, revealed_app_id};
-use crate::kit::{Browser, Page, TestApp, extract_value, spawn_app};
-
-/// An admin publishes a product in `mode`; returns its id.
-async fn publish(app: &TestApp, admin: &Browser, name: &str, mode: &str) -> String {
-    let slug = name.to_lowercase();
-    admin
-        .submit(
-            "/o/acme/admin/products/new",
-            "/o/acme/admin/products",
-            &[
-                ("name", name),
-                ("slug", slug.as_str()),
-                ("summary", "An API"),
-                ("approval_mode", mode),
-                ("visibility", "members"),
-                ("docs_markdown", "Call it."),
-            ],
-        )
-        .await
-        .assert_redirect("/o/acme/admin/products");
-    app.text(&format!(
-        "SELECT id AS v FROM products WHERE slug = '{slug}'"
-    ))
-}
-
-/// Creates an api-key app subscribed to `products`; returns the reveal page.
-async fn new_app(b: &Browser, name: &str, products: &[&str]) -> Page {
-    let ticks: Vec<String> = products.iter().map(|p| format!("product.{p}")).collect();
-    let mut fields = vec![("name", name), ("auth_type", "api_key"), ("owner", "me")];
-    fields.extend(ticks.iter().map(|t| (t.as_str(), "on")));
-    let (page, _) = create_app(b, "acme", &fields).await;
-    page.assert_status(200);
-    page
-}
+use crate::kit::{
+    AppBuilder, Page, ProductBuilder, TestApp, create_app, extract_value, revealed_app_id,
+    spawn_app,
+};
 
 fn sub_of(app: &TestApp, app_id: &str, product_id: &str) -> String {
     app.text(&format!(
         "SELECT id AS v FROM subscriptions WHERE app_id = '{app_id}' AND product_id = '{product_id}'"
-    ))
-}
-
-fn status_of(app: &TestApp, app_id: &str) -> String {
-    app.text(&format!(
-        "SELECT status AS v FROM apps WHERE id = '{app_id}'"
     ))
 }
 
@@ -69,11 +32,20 @@ fn between<'a>(body: &'a str, start: &str, end: &str) -> &'a str {
 async fn a_pending_app_says_what_it_waits_for_on_the_reveal_and_its_page() {
     let app = spawn_app().await;
     let ada = app.setup_owner().await;
-    let ledger = publish(&app, &ada, "Ledger", "manual").await;
-    let payments = publish(&app, &ada, "Payments", "auto").await;
+    let ledger = ProductBuilder::new("Ledger", "manual")
+        .docs("Call it.")
+        .publish(&app, &ada)
+        .await;
+    let payments = ProductBuilder::new("Payments", "auto")
+        .docs("Call it.")
+        .publish(&app, &ada)
+        .await;
     let dev = app.join(&ada, "acme", "dev@example.com", "developer").await;
 
-    let reveal = new_app(&dev, "Billing app", &[&ledger]).await;
+    let reveal = AppBuilder::new("Billing app")
+        .products(&[&ledger])
+        .create(&dev)
+        .await;
     well_formed(&reveal);
     assert!(reveal.contains("<h1>Billing app is waiting for approval</h1>"));
     assert!(!reveal.contains("is ready"));
@@ -81,15 +53,21 @@ async fn a_pending_app_says_what_it_waits_for_on_the_reveal_and_its_page() {
     assert!(reveal.contains("it works only once the app is approved"));
 
     // Only automatic products: ready at once, nothing about approval.
-    let ready = new_app(&dev, "Quick app", &[&payments]).await;
+    let ready = AppBuilder::new("Quick app")
+        .products(&[&payments])
+        .create(&dev)
+        .await;
     assert!(ready.contains("<h1>Quick app is ready</h1>"));
     assert!(!ready.contains("approval-notice"));
 
     // Payments approved at once, Ledger still waiting: the page says why it is pending.
-    let mixed = new_app(&dev, "Mixed app", &[&payments, &ledger]).await;
+    let mixed = AppBuilder::new("Mixed app")
+        .products(&[&payments, &ledger])
+        .create(&dev)
+        .await;
     assert!(mixed.contains("before it can call Ledger."));
     let id = revealed_app_id(&mixed);
-    assert_eq!(status_of(&app, &id), "pending");
+    assert_eq!(app.app_status(&id), "pending");
     let page = dev.get(&format!("/o/acme/apps/{id}")).await;
     well_formed(&page);
     let notice = between(&page.body, "id=\"pending-notice\"", "</article>");
@@ -120,10 +98,16 @@ async fn a_pending_app_says_what_it_waits_for_on_the_reveal_and_its_page() {
 async fn rejected_apps_have_their_own_table_filter_and_count() {
     let app = spawn_app().await;
     let ada = app.setup_owner().await;
-    let ledger = publish(&app, &ada, "Ledger", "manual").await;
+    let ledger = ProductBuilder::new("Ledger", "manual")
+        .docs("Call it.")
+        .publish(&app, &ada)
+        .await;
     let dev = app.join(&ada, "acme", "dev@example.com", "developer").await;
-    let doomed = revealed_app_id(&new_app(&dev, "Doomed app", &[&ledger]).await);
-    new_app(&dev, "Fine app", &[]).await;
+    let doomed = AppBuilder::new("Doomed app")
+        .products(&[&ledger])
+        .id(&dev)
+        .await;
+    AppBuilder::new("Fine app").create(&dev).await;
     let sub = format!("sub.{}", sub_of(&app, &doomed, &ledger));
     ada.submit(
         "/o/acme/admin/approvals",
@@ -136,7 +120,7 @@ async fn rejected_apps_have_their_own_table_filter_and_count() {
     )
     .await
     .assert_redirect("/o/acme/admin/approvals");
-    assert_eq!(status_of(&app, &doomed), "rejected");
+    assert_eq!(app.app_status(&doomed), "rejected");
 
     let list = dev.get("/o/acme/apps").await;
     well_formed(&list);
@@ -164,8 +148,14 @@ async fn rejected_apps_have_their_own_table_filter_and_count() {
 async fn audit_trail_and_activity_read_as_sentences_with_names() {
     let app = spawn_app().await;
     let ada = app.setup_owner().await;
-    let ledger = publish(&app, &ada, "Ledger", "manual").await;
-    let billing = revealed_app_id(&new_app(&ada, "Billing app", &[&ledger]).await);
+    let ledger = ProductBuilder::new("Ledger", "manual")
+        .docs("Call it.")
+        .publish(&app, &ada)
+        .await;
+    let billing = AppBuilder::new("Billing app")
+        .products(&[&ledger])
+        .id(&ada)
+        .await;
     let sub = format!("sub.{}", sub_of(&app, &billing, &ledger));
     ada.submit(
         "/o/acme/admin/approvals",
@@ -240,8 +230,14 @@ async fn audit_trail_and_activity_read_as_sentences_with_names() {
 async fn the_queue_decides_one_row_or_many_with_the_right_plurals() {
     let app = spawn_app().await;
     let ada = app.setup_owner().await;
-    let ledger = publish(&app, &ada, "Ledger", "manual").await;
-    let one = revealed_app_id(&new_app(&ada, "One app", &[&ledger]).await);
+    let ledger = ProductBuilder::new("Ledger", "manual")
+        .docs("Call it.")
+        .publish(&app, &ada)
+        .await;
+    let one = AppBuilder::new("One app")
+        .products(&[&ledger])
+        .id(&ada)
+        .await;
 
     let queue = ada.get("/o/acme/admin/approvals").await;
     well_formed(&queue);
@@ -258,8 +254,14 @@ async fn the_queue_decides_one_row_or_many_with_the_right_plurals() {
     // The owner is named; their address is there on hover, not in the row's text.
     assert!(queue.contains("<span title=\"ada@example.com\">Ada Lovelace</span>"));
 
-    let two = revealed_app_id(&new_app(&ada, "Two app", &[&ledger]).await);
-    let three = revealed_app_id(&new_app(&ada, "Three app", &[&ledger]).await);
+    let two = AppBuilder::new("Two app")
+        .products(&[&ledger])
+        .id(&ada)
+        .await;
+    let three = AppBuilder::new("Three app")
+        .products(&[&ledger])
+        .id(&ada)
+        .await;
     assert!(
         ada.get("/o/acme/admin/approvals")
             .await
@@ -285,7 +287,7 @@ async fn the_queue_decides_one_row_or_many_with_the_right_plurals() {
     .assert_redirect("/o/acme/admin/approvals");
     let page = ada.get("/o/acme/admin/approvals").await;
     assert!(page.contains("Give a reason for the rejection"));
-    assert_eq!(status_of(&app, &one), "pending");
+    assert_eq!(app.app_status(&one), "pending");
 
     // A row's own Approve form decides that row only.
     let approve_one = format!("sub.{sub_one}");
@@ -299,8 +301,8 @@ async fn the_queue_decides_one_row_or_many_with_the_right_plurals() {
     let page = ada.get("/o/acme/admin/approvals").await;
     assert!(page.contains("1 request approved."), "{}", page.body);
     assert!(page.contains("2 requests waiting"));
-    assert_eq!(status_of(&app, &one), "active");
-    assert_eq!(status_of(&app, &two), "pending");
+    assert_eq!(app.app_status(&one), "active");
+    assert_eq!(app.app_status(&two), "pending");
 
     // The bulk form rejects both with one reason.
     let (s2, s3) = (
@@ -328,8 +330,14 @@ async fn the_queue_decides_one_row_or_many_with_the_right_plurals() {
 async fn the_new_app_and_rotate_forms_label_their_fields() {
     let app = spawn_app().await;
     let ada = app.setup_owner().await;
-    publish(&app, &ada, "Ledger", "manual").await;
-    publish(&app, &ada, "Payments", "auto").await;
+    ProductBuilder::new("Ledger", "manual")
+        .docs("Call it.")
+        .publish(&app, &ada)
+        .await;
+    ProductBuilder::new("Payments", "auto")
+        .docs("Call it.")
+        .publish(&app, &ada)
+        .await;
     let form = ada.get("/o/acme/apps/new").await;
     well_formed(&form);
     // The public key sits in a block the stylesheet hides unless JWT is chosen.
@@ -353,7 +361,7 @@ async fn the_new_app_and_rotate_forms_label_their_fields() {
     page.assert_status(422);
     assert_eq!(app.count("apps"), 0);
 
-    let id = revealed_app_id(&new_app(&ada, "Billing app", &[]).await);
+    let id = AppBuilder::new("Billing app").id(&ada).await;
     let rotate = ada.get(&format!("/o/acme/apps/{id}/rotate")).await;
     well_formed(&rotate);
     let custom = between(&rotate.body, "class=\"custom-overlap\"", "</div>");
@@ -377,8 +385,14 @@ async fn tokens_revoked_apps_and_unsubscribe_say_the_right_thing() {
     assert!(!tokens.contains("team_id"));
     assert!(tokens.contains("No tokens yet."));
 
-    let payments = publish(&app, &ada, "Payments", "auto").await;
-    let id = revealed_app_id(&new_app(&ada, "Billing app", &[&payments]).await);
+    let payments = ProductBuilder::new("Payments", "auto")
+        .docs("Call it.")
+        .publish(&app, &ada)
+        .await;
+    let id = AppBuilder::new("Billing app")
+        .products(&[&payments])
+        .id(&ada)
+        .await;
     let show = ada.get(&format!("/o/acme/apps/{id}")).await;
     let row = between(&show.body, "id=\"subscriptions\"", "</table>");
     assert!(row.contains(">Unsubscribe</button>"));
@@ -424,13 +438,19 @@ async fn an_admins_overview_ticks_off_the_getting_started_steps() {
         fresh.contains("href=\"/o/acme/admin/products/new\" role=\"button\">Publish a product</a>")
     );
 
-    let ledger = publish(&app, &ada, "Ledger", "manual").await;
+    let ledger = ProductBuilder::new("Ledger", "manual")
+        .docs("Call it.")
+        .publish(&app, &ada)
+        .await;
     let page = ada.get("/o/acme").await;
     assert_eq!(todo(&page), 2);
     assert!(!page.contains(">Publish a product</a>"));
 
     let dev = app.join(&ada, "acme", "dev@example.com", "developer").await;
-    revealed_app_id(&new_app(&dev, "Billing app", &[&ledger]).await);
+    AppBuilder::new("Billing app")
+        .products(&[&ledger])
+        .id(&dev)
+        .await;
     let page = ada.get("/o/acme").await;
     assert_eq!(todo(&page), 1);
     assert!(page.contains("1 request waiting for you."));

@@ -8,8 +8,7 @@
 //! organisation, outside the team, another team, team member, team admin, owner, org
 //! admin).
 
-use crate::app_access::{credential_of, new_app};
-use crate::kit::{Browser, PASSWORD, TestApp, spawn_app};
+use crate::kit::{AppBuilder, Browser, PASSWORD, TeamBuilder, spawn_app};
 
 const ACTORS: [&str; 6] = [
     "anonymous",
@@ -64,27 +63,9 @@ async fn every_route_against_every_role() {
     // Mo: a developer of "acme" only — a member of another organisation.
     let mo = app.join(&ada, "acme", "mo@example.com", "developer").await;
     // Olivia owns "globex", the organisation under test.
-    let olivia = app.browser();
-    olivia
-        .submit(
-            "/signup",
-            "/signup",
-            &[
-                ("display_name", "Olivia"),
-                ("email", "olivia@example.com"),
-                ("password", PASSWORD),
-            ],
-        )
-        .await
-        .assert_redirect("/orgs");
-    olivia
-        .submit(
-            "/orgs/new",
-            "/orgs",
-            &[("name", "Globex"), ("slug", "globex")],
-        )
-        .await
-        .assert_redirect("/o/globex");
+    let olivia = app
+        .second_org("Olivia", "olivia@example.com", "Globex", "globex")
+        .await;
     let dev = app
         .join(&olivia, "globex", "dev@example.com", "developer")
         .await;
@@ -125,15 +106,17 @@ async fn every_route_against_every_role() {
 
     // Two apps of globex, made by Olivia as team admin: one owned by Squad (dev sees it
     // but may not change it), one owned by Platform (dev does not see it).
-    let squad_app = new_app(&olivia, "globex", "Squad app", &format!("team:{squad}")).await;
-    let platform_app = new_app(
-        &olivia,
-        "globex",
-        "Platform app",
-        &format!("team:{platform}"),
-    )
-    .await;
-    let squad_cred = credential_of(&app, &squad_app);
+    let squad_app = AppBuilder::new("Squad app")
+        .org("globex")
+        .team(&squad)
+        .id(&olivia)
+        .await;
+    let platform_app = AppBuilder::new("Platform app")
+        .org("globex")
+        .team(&platform)
+        .id(&olivia)
+        .await;
+    let squad_cred = app.credential_of(&squad_app);
     let to_dev = format!("user:{dev_id}");
     assert_eq!(app.count("apps"), 2);
     assert_eq!(app.count("credentials"), 2);
@@ -433,38 +416,6 @@ const APP_ACTORS: [&str; 8] = [
     "org admin",
 ];
 
-/// Signs up a new account that owns its own organisation (and is in no other).
-async fn outsider_org(app: &TestApp, email: &str, slug: &str) -> Browser {
-    let b = app.browser();
-    b.submit(
-        "/signup",
-        "/signup",
-        &[
-            ("display_name", email),
-            ("email", email),
-            ("password", PASSWORD),
-        ],
-    )
-    .await
-    .assert_redirect("/orgs");
-    b.submit("/orgs/new", "/orgs", &[("name", slug), ("slug", slug)])
-        .await
-        .assert_redirect(&format!("/o/{slug}"));
-    b
-}
-
-/// Creates a team in acme and returns its id.
-async fn acme_team(b: &Browser, name: &str) -> String {
-    let made = b
-        .submit("/o/acme/teams", "/o/acme/teams", &[("name", name)])
-        .await;
-    made.assert_status(303);
-    made.location()
-        .and_then(|l| l.strip_prefix("/o/acme/teams/"))
-        .expect("redirect to the new team")
-        .to_string()
-}
-
 /// Every app route against every way an actor can stand to an app: the columns the
 /// first table has no room for. Three apps of acme: `team_app` owned by team Squad
 /// (Lena is its team admin, Tom a plain member), `own_app` Paul's personal app, and
@@ -476,7 +427,9 @@ async fn acme_team(b: &Browser, name: &str) -> String {
 async fn every_app_route_against_every_relation_to_the_app() {
     let app = spawn_app().await;
     let ada = app.setup_owner().await;
-    let xena = outsider_org(&app, "xena@example.com", "initech").await;
+    let xena = app
+        .second_org("xena@example.com", "xena@example.com", "initech", "initech")
+        .await;
     let olga = app
         .join(&ada, "acme", "olga@example.com", "developer")
         .await;
@@ -493,9 +446,9 @@ async fn every_app_route_against_every_relation_to_the_app() {
     let adam = app.join(&ada, "acme", "adam@example.com", "admin").await;
     let anon = app.browser();
 
-    let squad = acme_team(&lena, "Squad").await;
-    acme_team(&otto, "Other").await;
-    let vault = acme_team(&ada, "Vault").await;
+    let squad = TeamBuilder::new("Squad").create(&lena).await;
+    TeamBuilder::new("Other").create(&otto).await;
+    let vault = TeamBuilder::new("Vault").create(&ada).await;
     lena.submit(
         "/account",
         &format!("/o/acme/teams/{squad}/members"),
@@ -505,11 +458,11 @@ async fn every_app_route_against_every_relation_to_the_app() {
     .assert_status(303);
     assert_eq!(app.count("team_members"), 4);
 
-    let team_app = new_app(&lena, "acme", "Team app", &format!("team:{squad}")).await;
-    let own_app = new_app(&paul, "acme", "Own app", "me").await;
-    let vault_app = new_app(&ada, "acme", "Vault app", &format!("team:{vault}")).await;
-    let team_cred = credential_of(&app, &team_app);
-    let own_cred = credential_of(&app, &own_app);
+    let team_app = AppBuilder::new("Team app").team(&squad).id(&lena).await;
+    let own_app = AppBuilder::new("Own app").id(&paul).await;
+    let vault_app = AppBuilder::new("Vault app").team(&vault).id(&ada).await;
+    let team_cred = app.credential_of(&team_app);
+    let own_cred = app.credential_of(&own_app);
     let to_olga = format!("user:{}", app.user_id("olga@example.com"));
     assert_eq!(app.count("apps"), 3);
     assert_eq!(app.count("credentials"), 3);

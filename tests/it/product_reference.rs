@@ -6,8 +6,7 @@
 use reqwest::multipart::{Form, Part};
 use serde_json::json;
 
-use crate::kit::{Browser, Page, TestApp, follow, spawn_app};
-use crate::products::{product_id, publish};
+use crate::kit::{Browser, Page, ProductBuilder, TestApp, follow, spawn_app};
 
 const PETS_30_JSON: &str = r##"{
   "openapi": "3.0.3",
@@ -101,7 +100,7 @@ type Upload<'a> = Option<(&'a str, Vec<u8>)>;
 /// An admin and a published product; returns (admin, product id).
 async fn product(app: &TestApp) -> (Browser, String) {
     let ada = app.setup_owner().await;
-    let id = publish(app, &ada, "Pets", "pets", "auto", &[]).await;
+    let id = ProductBuilder::new("Pets", "auto").publish(app, &ada).await;
     (ada, id)
 }
 
@@ -526,7 +525,7 @@ async fn the_product_form_previews_markdown_without_saving() {
 
     // On an existing product too: the preview shows the new text, the product keeps
     // the old one.
-    let id = publish(&app, &ada, "Geo", "geo", "auto", &[]).await;
+    let id = ProductBuilder::new("Geo", "auto").publish(&app, &ada).await;
     let page = ada
         .submit(
             &edit_path(&id),
@@ -546,7 +545,7 @@ async fn the_product_form_previews_markdown_without_saving() {
         app.text(&format!("SELECT name AS v FROM products WHERE id = '{id}'")),
         "Geo"
     );
-    assert_eq!(product_id(&app, "geo"), id);
+    assert_eq!(app.product_id("geo"), id);
     // The preview needs the CSRF token like the form.
     let page = ada
         .post_raw("/o/acme/admin/products", &[("name", "X"), ("preview", "1")])

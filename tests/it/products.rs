@@ -1,80 +1,22 @@
 //! API products, subscriptions and the approval workflow through HTTP.
 
-use crate::apps::{create_app, revealed_app_id};
-use crate::kit::{Browser, PASSWORD, TestApp, spawn_app};
-
-/// An admin publishes a product; returns its id.
-pub async fn publish(
-    app: &TestApp,
-    admin: &Browser,
-    name: &str,
-    slug: &str,
-    mode: &str,
-    extra: &[(&str, &str)],
-) -> String {
-    let mut fields = vec![
-        ("name", name),
-        ("slug", slug),
-        ("summary", "An API"),
-        ("approval_mode", mode),
-        ("visibility", "members"),
-        ("docs_markdown", "# Docs\n\nCall `GET /things`."),
-    ];
-    fields.extend_from_slice(extra);
-    admin
-        .submit(
-            "/o/acme/admin/products/new",
-            "/o/acme/admin/products",
-            &fields,
-        )
-        .await
-        .assert_redirect("/o/acme/admin/products");
-    product_id(app, slug)
-}
-
-pub fn product_id(app: &TestApp, slug: &str) -> String {
-    app.text(&format!(
-        "SELECT id AS v FROM products WHERE slug = '{slug}'"
-    ))
-}
-
-fn app_status(app: &TestApp, id: &str) -> String {
-    app.text(&format!("SELECT status AS v FROM apps WHERE id = '{id}'"))
-}
-
-/// A developer creates an api-key app subscribed to `product`; returns the app id.
-async fn app_with(dev: &Browser, name: &str, product: &str, note: &str) -> String {
-    let tick = format!("product.{product}");
-    let (page, _) = create_app(
-        dev,
-        "acme",
-        &[
-            ("name", name),
-            ("auth_type", "api_key"),
-            ("owner", "me"),
-            (tick.as_str(), "on"),
-            ("note", note),
-        ],
-    )
-    .await;
-    page.assert_status(200);
-    revealed_app_id(&page)
-}
-
-fn sub_ids(app: &TestApp, app_id: &str) -> Vec<String> {
-    app.texts(&format!(
-        "SELECT id AS v FROM subscriptions WHERE app_id = '{app_id}'"
-    ))
-}
+use crate::kit::{
+    AppBuilder, PASSWORD, ProductBuilder, TestApp, create_app, revealed_app_id, spawn_app,
+};
 
 #[tokio::test]
 async fn an_auto_product_makes_the_app_active_at_once() {
     let app = spawn_app().await;
     let ada = app.setup_owner().await;
-    let weather = publish(&app, &ada, "Weather", "weather", "auto", &[]).await;
+    let weather = ProductBuilder::new("Weather", "auto")
+        .publish(&app, &ada)
+        .await;
     let dev = app.join(&ada, "acme", "dev@example.com", "developer").await;
-    let id = app_with(&dev, "Forecast", &weather, "").await;
-    assert_eq!(app_status(&app, &id), "active");
+    let id = AppBuilder::new("Forecast")
+        .products(&[&weather])
+        .id(&dev)
+        .await;
+    assert_eq!(app.app_status(&id), "active");
     let page = dev.get(&format!("/o/acme/apps/{id}")).await;
     assert!(page.contains("Weather"));
     assert!(page.contains("status-approved"));
@@ -85,10 +27,16 @@ async fn an_auto_product_makes_the_app_active_at_once() {
 async fn a_manual_product_waits_for_an_admin_who_is_told_and_approves() {
     let app = spawn_app().await;
     let ada = app.setup_owner().await;
-    let payments = publish(&app, &ada, "Payments", "payments", "manual", &[]).await;
+    let payments = ProductBuilder::new("Payments", "manual")
+        .publish(&app, &ada)
+        .await;
     let dev = app.join(&ada, "acme", "dev@example.com", "developer").await;
-    let id = app_with(&dev, "Shop", &payments, "We sell socks").await;
-    assert_eq!(app_status(&app, &id), "pending");
+    let id = AppBuilder::new("Shop")
+        .products(&[&payments])
+        .note("We sell socks")
+        .id(&dev)
+        .await;
+    assert_eq!(app.app_status(&id), "pending");
 
     // The admin is told, in the inbox (and the outbox holds the email).
     let ada_id = app.user_id("ada@example.com");
@@ -127,7 +75,7 @@ async fn a_manual_product_waits_for_an_admin_who_is_told_and_approves() {
     // A developer cannot see or work the queue.
     dev.get("/o/acme/admin/approvals").await.assert_status(403);
 
-    let sub = sub_ids(&app, &id).remove(0);
+    let sub = app.sub_ids(&id).remove(0);
     let field = format!("sub.{sub}");
     let token = dev.get("/account").await.csrf();
     dev.post_raw(
@@ -140,7 +88,7 @@ async fn a_manual_product_waits_for_an_admin_who_is_told_and_approves() {
     )
     .await
     .assert_status(403);
-    assert_eq!(app_status(&app, &id), "pending");
+    assert_eq!(app.app_status(&id), "pending");
 
     ada.submit(
         "/o/acme/admin/approvals",
@@ -149,7 +97,7 @@ async fn a_manual_product_waits_for_an_admin_who_is_told_and_approves() {
     )
     .await
     .assert_redirect("/o/acme/admin/approvals");
-    assert_eq!(app_status(&app, &id), "active");
+    assert_eq!(app.app_status(&id), "active");
     let dev_id = app.user_id("dev@example.com");
     assert_eq!(
         app.count(&format!(
@@ -177,10 +125,15 @@ async fn a_manual_product_waits_for_an_admin_who_is_told_and_approves() {
 async fn a_rejection_needs_a_reason_which_the_developer_sees() {
     let app = spawn_app().await;
     let ada = app.setup_owner().await;
-    let payments = publish(&app, &ada, "Payments", "payments", "manual", &[]).await;
+    let payments = ProductBuilder::new("Payments", "manual")
+        .publish(&app, &ada)
+        .await;
     let dev = app.join(&ada, "acme", "dev@example.com", "developer").await;
-    let id = app_with(&dev, "Shop", &payments, "").await;
-    let field = format!("sub.{}", sub_ids(&app, &id)[0]);
+    let id = AppBuilder::new("Shop")
+        .products(&[&payments])
+        .id(&dev)
+        .await;
+    let field = format!("sub.{}", app.sub_ids(&id)[0]);
     ada.submit(
         "/o/acme/admin/approvals",
         "/o/acme/admin/approvals",
@@ -188,7 +141,7 @@ async fn a_rejection_needs_a_reason_which_the_developer_sees() {
     )
     .await
     .assert_redirect("/o/acme/admin/approvals");
-    assert_eq!(app_status(&app, &id), "pending", "no reason, no rejection");
+    assert_eq!(app.app_status(&id), "pending", "no reason, no rejection");
     ada.submit(
         "/o/acme/admin/approvals",
         "/o/acme/admin/approvals",
@@ -200,7 +153,7 @@ async fn a_rejection_needs_a_reason_which_the_developer_sees() {
     )
     .await
     .assert_redirect("/o/acme/admin/approvals");
-    assert_eq!(app_status(&app, &id), "rejected");
+    assert_eq!(app.app_status(&id), "rejected");
     let page = dev.get(&format!("/o/acme/apps/{id}")).await;
     assert!(page.contains("Not for production use"));
     assert!(page.contains("status-rejected"));
@@ -210,11 +163,16 @@ async fn a_rejection_needs_a_reason_which_the_developer_sees() {
 async fn fifty_requests_are_approved_in_one_go() {
     let app = spawn_app().await;
     let ada = app.setup_owner().await;
-    let payments = publish(&app, &ada, "Payments", "payments", "manual", &[]).await;
+    let payments = ProductBuilder::new("Payments", "manual")
+        .publish(&app, &ada)
+        .await;
     let mut subs = Vec::new();
     for i in 0..50 {
-        let id = app_with(&ada, &format!("App {i}"), &payments, "").await;
-        subs.extend(sub_ids(&app, &id));
+        let id = AppBuilder::new(&format!("App {i}"))
+            .products(&[&payments])
+            .id(&ada)
+            .await;
+        subs.extend(app.sub_ids(&id));
     }
     assert_eq!(app.count("apps WHERE status = 'pending'"), 50);
     let fields: Vec<String> = subs.iter().map(|s| format!("sub.{s}")).collect();
@@ -236,8 +194,14 @@ async fn fifty_requests_are_approved_in_one_go() {
 async fn the_organisation_mode_and_auto_approve_rules_decide() {
     let app = spawn_app().await;
     let ada = app.setup_owner().await;
-    let manual = publish(&app, &ada, "Manual", "manual-api", "manual", &[]).await;
-    let auto = publish(&app, &ada, "Auto", "auto-api", "auto", &[]).await;
+    let manual = ProductBuilder::new("Manual", "manual")
+        .slug("manual-api")
+        .publish(&app, &ada)
+        .await;
+    let auto = ProductBuilder::new("Auto", "auto")
+        .slug("auto-api")
+        .publish(&app, &ada)
+        .await;
     let dev = app.join(&ada, "acme", "dev@example.com", "developer").await;
     let set_mode = |mode: &'static str| {
         let ada = ada.clone();
@@ -253,21 +217,21 @@ async fn the_organisation_mode_and_auto_approve_rules_decide() {
     };
     // Conditional (the default): each product's mode decides.
     assert_eq!(
-        app_status(&app, &app_with(&dev, "C1", &manual, "").await),
+        app.app_status(&AppBuilder::new("C1").products(&[&manual]).id(&dev).await),
         "pending"
     );
     assert_eq!(
-        app_status(&app, &app_with(&dev, "C2", &auto, "").await),
+        app.app_status(&AppBuilder::new("C2").products(&[&auto]).id(&dev).await),
         "active"
     );
     set_mode("auto").await;
     assert_eq!(
-        app_status(&app, &app_with(&dev, "A1", &manual, "").await),
+        app.app_status(&AppBuilder::new("A1").products(&[&manual]).id(&dev).await),
         "active"
     );
     set_mode("manual").await;
     assert_eq!(
-        app_status(&app, &app_with(&dev, "M1", &auto, "").await),
+        app.app_status(&AppBuilder::new("M1").products(&[&auto]).id(&dev).await),
         "pending"
     );
 
@@ -283,7 +247,7 @@ async fn the_organisation_mode_and_auto_approve_rules_decide() {
     .await
     .assert_redirect("/o/acme/admin/approval-settings");
     assert_eq!(
-        app_status(&app, &app_with(&dev, "T1", &manual, "").await),
+        app.app_status(&AppBuilder::new("T1").products(&[&manual]).id(&dev).await),
         "active"
     );
 
@@ -303,14 +267,14 @@ async fn the_organisation_mode_and_auto_approve_rules_decide() {
         "UPDATE users SET email_verified_at = NULL WHERE id = '{eve}'"
     ));
     assert_eq!(
-        app_status(&app, &app_with(&other, "D1", &manual, "").await),
+        app.app_status(&AppBuilder::new("D1").products(&[&manual]).id(&other).await),
         "pending"
     );
     app.exec(&format!(
         "UPDATE users SET email_verified_at = created_at WHERE id = '{eve}'"
     ));
     assert_eq!(
-        app_status(&app, &app_with(&other, "D2", &manual, "").await),
+        app.app_status(&AppBuilder::new("D2").products(&[&manual]).id(&other).await),
         "active"
     );
     // A bad rule is refused.
@@ -328,10 +292,14 @@ async fn the_organisation_mode_and_auto_approve_rules_decide() {
 async fn an_active_app_keeps_its_products_while_a_new_one_is_pending_and_can_cancel() {
     let app = spawn_app().await;
     let ada = app.setup_owner().await;
-    let auto = publish(&app, &ada, "Weather", "weather", "auto", &[]).await;
-    let manual = publish(&app, &ada, "Payments", "payments", "manual", &[]).await;
+    let auto = ProductBuilder::new("Weather", "auto")
+        .publish(&app, &ada)
+        .await;
+    let manual = ProductBuilder::new("Payments", "manual")
+        .publish(&app, &ada)
+        .await;
     let dev = app.join(&ada, "acme", "dev@example.com", "developer").await;
-    let id = app_with(&dev, "Both", &auto, "").await;
+    let id = AppBuilder::new("Both").products(&[&auto]).id(&dev).await;
     dev.submit(
         &format!("/o/acme/apps/{id}"),
         &format!("/o/acme/apps/{id}/subscriptions"),
@@ -339,7 +307,7 @@ async fn an_active_app_keeps_its_products_while_a_new_one_is_pending_and_can_can
     )
     .await
     .assert_redirect(&format!("/o/acme/apps/{id}"));
-    assert_eq!(app_status(&app, &id), "active");
+    assert_eq!(app.app_status(&id), "active");
     assert_eq!(app.count("subscriptions WHERE status = 'pending'"), 1);
     // Asking twice is a conflict.
     dev.submit(
@@ -366,13 +334,7 @@ async fn admins_suspend_and_resume_apps_and_owners_are_told() {
     let app = spawn_app().await;
     let ada = app.setup_owner().await;
     let dev = app.join(&ada, "acme", "dev@example.com", "developer").await;
-    let (page, _) = create_app(
-        &dev,
-        "acme",
-        &[("name", "Mine"), ("auth_type", "api_key"), ("owner", "me")],
-    )
-    .await;
-    let id = revealed_app_id(&page);
+    let id = AppBuilder::new("Mine").id(&dev).await;
     let suspend = format!("/o/acme/apps/{id}/suspend");
     dev.submit(
         &format!("/o/acme/apps/{id}"),
@@ -383,7 +345,7 @@ async fn admins_suspend_and_resume_apps_and_owners_are_told() {
     .assert_status(403);
     ada.submit(&format!("/o/acme/apps/{id}"), &suspend, &[("reason", "")])
         .await;
-    assert_eq!(app_status(&app, &id), "active", "a reason is required");
+    assert_eq!(app.app_status(&id), "active", "a reason is required");
     ada.submit(
         &format!("/o/acme/apps/{id}"),
         &suspend,
@@ -391,7 +353,7 @@ async fn admins_suspend_and_resume_apps_and_owners_are_told() {
     )
     .await
     .assert_redirect(&format!("/o/acme/apps/{id}"));
-    assert_eq!(app_status(&app, &id), "suspended");
+    assert_eq!(app.app_status(&id), "suspended");
     let dev_id = app.user_id("dev@example.com");
     assert_eq!(
         app.count(&format!(
@@ -411,7 +373,7 @@ async fn admins_suspend_and_resume_apps_and_owners_are_told() {
     )
     .await
     .assert_redirect(&format!("/o/acme/apps/{id}"));
-    assert_eq!(app_status(&app, &id), "active");
+    assert_eq!(app.app_status(&id), "active");
 }
 
 #[tokio::test]
@@ -422,16 +384,12 @@ async fn team_only_and_archived_products_are_hidden_and_refused() {
         .await;
     let team = app.text("SELECT id AS v FROM teams WHERE name = 'Insiders'");
     let team_field = format!("team.{team}");
-    let secret = publish(
-        &app,
-        &ada,
-        "Secret",
-        "secret",
-        "auto",
-        &[("visibility", "teams"), (team_field.as_str(), "on")],
-    )
-    .await;
-    let old = publish(&app, &ada, "Old", "old", "auto", &[]).await;
+    let secret = ProductBuilder::new("Secret", "auto")
+        .field("visibility", "teams")
+        .field(team_field.as_str(), "on")
+        .publish(&app, &ada)
+        .await;
+    let old = ProductBuilder::new("Old", "auto").publish(&app, &ada).await;
     ada.submit(
         "/o/acme/admin/products",
         &format!("/o/acme/admin/products/{old}/archive"),
@@ -478,21 +436,10 @@ async fn team_only_and_archived_products_are_hidden_and_refused() {
 
     // The subscriptions service refuses the hidden product itself, so a caller that
     // skips the lookup cannot subscribe a member to it either.
-    let open = publish(&app, &ada, "Open", "open", "auto", &[]).await;
-    let tick = format!("product.{open}");
-    let (page, _) = create_app(
-        &dev,
-        "acme",
-        &[
-            ("name", "Mine"),
-            ("auth_type", "api_key"),
-            ("owner", "me"),
-            (tick.as_str(), "on"),
-        ],
-    )
-    .await;
-    page.assert_status(200);
-    let app_id = app.text("SELECT id AS v FROM apps WHERE name = 'Mine'");
+    let open = ProductBuilder::new("Open", "auto")
+        .publish(&app, &ada)
+        .await;
+    let app_id = AppBuilder::new("Mine").products(&[&open]).id(&dev).await;
     let refused = {
         use gatehouse::clock::Clock;
         use gatehouse::models::{apps, orgs, products, users};
@@ -537,7 +484,7 @@ async fn team_only_and_archived_products_are_hidden_and_refused() {
 async fn product_docs_render_markdown_without_running_script_and_bad_input_is_refused() {
     let app = spawn_app().await;
     let ada = app.setup_owner().await;
-    publish(&app, &ada, "Docs", "docs", "auto", &[("docs_markdown", "# Hello\n\n<script>alert(1)</script>\n\n[x](javascript:alert(1))\n\n<img src=x onerror=alert(1)>")]).await;
+    ProductBuilder::new("Docs", "auto").field("docs_markdown", "# Hello\n\n<script>alert(1)</script>\n\n[x](javascript:alert(1))\n\n<img src=x onerror=alert(1)>").publish(&app, &ada).await;
     let page = ada.get("/o/acme/products/docs").await;
     page.assert_status(200);
     // The page's title is its one <h1>; the docs' `# Hello` is an <h2>.
@@ -641,17 +588,15 @@ async fn product_docs_render_markdown_without_running_script_and_bad_input_is_re
 async fn owners_are_warned_once_before_an_overlap_ends_or_a_capped_credential_expires() {
     let app = spawn_app().await;
     let ada = app.setup_owner().await;
-    let capped = publish(
-        &app,
-        &ada,
-        "Capped",
-        "capped",
-        "auto",
-        &[("max_credential_lifetime_days", "10")],
-    )
-    .await;
+    let capped = ProductBuilder::new("Capped", "auto")
+        .field("max_credential_lifetime_days", "10")
+        .publish(&app, &ada)
+        .await;
     let dev = app.join(&ada, "acme", "dev@example.com", "developer").await;
-    let id = app_with(&dev, "Short lived", &capped, "").await;
+    let id = AppBuilder::new("Short lived")
+        .products(&[&capped])
+        .id(&dev)
+        .await;
     let dev_id = app.user_id("dev@example.com");
     let base = app.base.clone();
     let warn = |app: &TestApp| {
@@ -686,13 +631,7 @@ async fn owners_are_warned_once_before_an_overlap_ends_or_a_capped_credential_ex
         .await
         .assert_redirect("/");
     // A rotation with a 24 h overlap: the old key's end is announced.
-    let (page, _) = create_app(
-        &dev,
-        "acme",
-        &[("name", "Plain"), ("auth_type", "api_key"), ("owner", "me")],
-    )
-    .await;
-    let plain = revealed_app_id(&page);
+    let plain = AppBuilder::new("Plain").id(&dev).await;
     let form = dev.get(&format!("/o/acme/apps/{plain}/rotate")).await;
     let nonce = crate::kit::extract_value(&form.body, "name=\"nonce\" value=\"").unwrap();
     dev.post_raw(
@@ -734,27 +673,25 @@ async fn owners_are_warned_once_before_an_overlap_ends_or_a_capped_credential_ex
 async fn lifecycle_rules_hold_across_approval_revocation_and_departure() {
     let app = spawn_app().await;
     let ada = app.setup_owner().await;
-    let capped = publish(
-        &app,
-        &ada,
-        "Capped",
-        "capped",
-        "manual",
-        &[("max_credential_lifetime_days", "30")],
-    )
-    .await;
+    let capped = ProductBuilder::new("Capped", "manual")
+        .field("max_credential_lifetime_days", "30")
+        .publish(&app, &ada)
+        .await;
     let dev = app.join(&ada, "acme", "dev@example.com", "developer").await;
 
     // The only request of a pending app cannot be withdrawn (delete the app instead).
-    let lonely = app_with(&dev, "Lonely", &capped, "").await;
-    let sub = sub_ids(&app, &lonely).remove(0);
+    let lonely = AppBuilder::new("Lonely")
+        .products(&[&capped])
+        .id(&dev)
+        .await;
+    let sub = app.sub_ids(&lonely).remove(0);
     dev.submit(
         &format!("/o/acme/apps/{lonely}"),
         &format!("/o/acme/apps/{lonely}/subscriptions/{sub}/cancel"),
         &[],
     )
     .await;
-    assert_eq!(app_status(&app, &lonely), "pending");
+    assert_eq!(app.app_status(&lonely), "pending");
     assert_eq!(app.count("subscriptions WHERE status = 'cancelled'"), 0);
 
     // Approval caps the app's key at the product's lifetime.
@@ -772,7 +709,7 @@ async fn lifecycle_rules_hold_across_approval_revocation_and_departure() {
     )
     .await
     .assert_redirect("/o/acme/admin/approvals");
-    assert_eq!(app_status(&app, &lonely), "active");
+    assert_eq!(app.app_status(&lonely), "active");
     assert_eq!(
         app.count(&format!(
             "credentials WHERE app_id = '{lonely}' AND expires_at IS NOT NULL"
@@ -797,23 +734,16 @@ async fn lifecycle_rules_hold_across_approval_revocation_and_departure() {
 
     // A pending app whose owner leaves stays pending (marked orphaned); moving it to
     // a team does not approve it, and an owner-left suspension is not "resumed".
-    let waiting = app_with(&dev, "Waiting", &capped, "").await;
-    let (page, _) = create_app(
-        &dev,
-        "acme",
-        &[
-            ("name", "Running"),
-            ("auth_type", "api_key"),
-            ("owner", "me"),
-        ],
-    )
-    .await;
-    let running = revealed_app_id(&page);
+    let waiting = AppBuilder::new("Waiting")
+        .products(&[&capped])
+        .id(&dev)
+        .await;
+    let running = AppBuilder::new("Running").id(&dev).await;
     dev.submit("/o/acme", "/o/acme/leave", &[])
         .await
         .assert_redirect("/orgs");
-    assert_eq!(app_status(&app, &waiting), "pending");
-    assert_eq!(app_status(&app, &running), "suspended");
+    assert_eq!(app.app_status(&waiting), "pending");
+    assert_eq!(app.app_status(&running), "suspended");
     let orphaned = ada.get("/o/acme/apps?filter=orphaned").await;
     assert!(orphaned.contains("Waiting") && orphaned.contains("Running"));
     ada.submit(
@@ -822,7 +752,7 @@ async fn lifecycle_rules_hold_across_approval_revocation_and_departure() {
         &[],
     )
     .await;
-    assert_eq!(app_status(&app, &running), "suspended");
+    assert_eq!(app.app_status(&running), "suspended");
     let ada_id = app.user_id("ada@example.com");
     ada.submit(
         &format!("/o/acme/apps/{waiting}"),
@@ -831,7 +761,7 @@ async fn lifecycle_rules_hold_across_approval_revocation_and_departure() {
     )
     .await
     .assert_redirect(&format!("/o/acme/apps/{waiting}"));
-    assert_eq!(app_status(&app, &waiting), "pending");
+    assert_eq!(app.app_status(&waiting), "pending");
 }
 
 /// What a gateway would be told about `key` for `product` now.
@@ -853,8 +783,12 @@ fn gateway_says(app: &TestApp, key: &str, product: Option<&str>) -> &'static str
 async fn credentials_are_refused_while_pending_or_suspended_and_accepted_when_approved() {
     let app = spawn_app().await;
     let ada = app.setup_owner().await;
-    let manual = publish(&app, &ada, "Payments", "payments", "manual", &[]).await;
-    publish(&app, &ada, "Weather", "weather", "auto", &[]).await;
+    let manual = ProductBuilder::new("Payments", "manual")
+        .publish(&app, &ada)
+        .await;
+    ProductBuilder::new("Weather", "auto")
+        .publish(&app, &ada)
+        .await;
     let dev = app.join(&ada, "acme", "dev@example.com", "developer").await;
     let tick = format!("product.{manual}");
     let (page, _) = create_app(
@@ -878,7 +812,7 @@ async fn credentials_are_refused_while_pending_or_suspended_and_accepted_when_ap
     typo.push(if key.ends_with('a') { 'b' } else { 'a' });
     assert_eq!(gateway_says(&app, &typo, None), "MALFORMED");
 
-    let field = format!("sub.{}", sub_ids(&app, &id)[0]);
+    let field = format!("sub.{}", app.sub_ids(&id)[0]);
     ada.submit(
         "/o/acme/admin/approvals",
         "/o/acme/admin/approvals",
@@ -952,31 +886,16 @@ fn figure(page: &crate::kit::Page, id: &str) -> String {
 async fn my_hub_counts_apps_by_status_and_shows_recent_activity() {
     let app = spawn_app().await;
     let ada = app.setup_owner().await;
-    let manual = publish(&app, &ada, "Payments", "payments", "manual", &[]).await;
+    let manual = ProductBuilder::new("Payments", "manual")
+        .publish(&app, &ada)
+        .await;
     let dev = app.join(&ada, "acme", "dev@example.com", "developer").await;
-    app_with(&dev, "Waiting one", &manual, "").await;
-    let (page, _) = create_app(
-        &dev,
-        "acme",
-        &[
-            ("name", "Live one"),
-            ("auth_type", "api_key"),
-            ("owner", "me"),
-        ],
-    )
-    .await;
-    let live = revealed_app_id(&page);
-    let (page, _) = create_app(
-        &dev,
-        "acme",
-        &[
-            ("name", "Dead one"),
-            ("auth_type", "api_key"),
-            ("owner", "me"),
-        ],
-    )
-    .await;
-    let dead = revealed_app_id(&page);
+    AppBuilder::new("Waiting one")
+        .products(&[&manual])
+        .id(&dev)
+        .await;
+    let live = AppBuilder::new("Live one").id(&dev).await;
+    let dead = AppBuilder::new("Dead one").id(&dev).await;
     dev.submit(
         &format!("/o/acme/apps/{dead}/revoke"),
         &format!("/o/acme/apps/{dead}/revoke"),
@@ -1082,10 +1001,17 @@ async fn the_app_list_searches_sorts_and_pages() {
 async fn the_approval_queue_searches_and_filters_by_product() {
     let app = spawn_app().await;
     let ada = app.setup_owner().await;
-    let pay = publish(&app, &ada, "Payments", "payments", "manual", &[]).await;
-    let maps = publish(&app, &ada, "Maps", "maps", "manual", &[]).await;
-    app_with(&ada, "Checkout", &pay, "").await;
-    app_with(&ada, "Navigator", &maps, "").await;
+    let pay = ProductBuilder::new("Payments", "manual")
+        .publish(&app, &ada)
+        .await;
+    let maps = ProductBuilder::new("Maps", "manual")
+        .publish(&app, &ada)
+        .await;
+    AppBuilder::new("Checkout").products(&[&pay]).id(&ada).await;
+    AppBuilder::new("Navigator")
+        .products(&[&maps])
+        .id(&ada)
+        .await;
     let all = ada.get("/o/acme/admin/approvals").await;
     assert!(all.contains("Checkout") && all.contains("Navigator"));
     let by_product = ada
@@ -1103,15 +1029,10 @@ async fn documentation_up_to_its_limit_is_saved_from_the_form_and_longer_is_refu
     // 198,000 bytes of Markdown, about 600 KB once the form percent-encodes it: far more
     // than the portal's ordinary form limit, within the documentation's own.
     let long = format!("# Guide\n\n{}", "é".repeat(99_000));
-    let id = publish(
-        &app,
-        &ada,
-        "Long",
-        "long",
-        "auto",
-        &[("docs_markdown", &long)],
-    )
-    .await;
+    let id = ProductBuilder::new("Long", "auto")
+        .field("docs_markdown", &long)
+        .publish(&app, &ada)
+        .await;
     let page = ada.get("/o/acme/products/long").await;
     page.assert_status(200);
     assert!(page.contains(&"é".repeat(1_000)));

@@ -2,7 +2,7 @@
 //! organisation members by email, team admins, who may manage a team, removal and
 //! leaving taking effect at once, and teams staying inside their organisation.
 
-use crate::kit::{Browser, OWNER_EMAIL, PASSWORD, Page, TestApp, follow, spawn_app};
+use crate::kit::{Browser, OWNER_EMAIL, PASSWORD, Page, TeamBuilder, TestApp, follow, spawn_app};
 
 /// Submits the New team form of `org`.
 async fn create_team(actor: &Browser, org: &str, name: &str) -> Page {
@@ -13,17 +13,6 @@ async fn create_team(actor: &Browser, org: &str, name: &str) -> Page {
             &[("name", name)],
         )
         .await
-}
-
-/// Creates a team and returns its id (from the redirect to its page).
-async fn new_team(actor: &Browser, org: &str, name: &str) -> String {
-    let page = create_team(actor, org, name).await;
-    assert_eq!(page.status.as_u16(), 303, "{}", page.body);
-    let to = page.location().expect("a location");
-    let id = to
-        .strip_prefix(&format!("/o/{org}/teams/"))
-        .expect("redirect to the team page");
-    id.to_string()
 }
 
 async fn add(actor: &Browser, org: &str, team: &str, email: &str, role: &str) -> Page {
@@ -146,7 +135,7 @@ async fn any_member_creates_a_team_and_becomes_its_admin() {
 async fn a_duplicate_name_is_409_and_changes_nothing() {
     let app = spawn_app().await;
     let ada = app.setup_owner().await;
-    new_team(&ada, "acme", "Platform").await;
+    TeamBuilder::new("Platform").create(&ada).await;
     let again = create_team(&ada, "acme", "Platform").await;
     again.assert_status(409);
     assert!(again.contains("A team called &#34;Platform&#34; already exists in Acme."));
@@ -189,7 +178,7 @@ async fn invalid_names_are_422_and_write_nothing() {
     let forged = ada.post_raw("/o/acme/teams", &[("name", "Forged")]).await;
     assert_eq!(forged.status.as_u16(), 403);
     // 100 characters is fine.
-    new_team(&ada, "acme", &"y".repeat(100)).await;
+    TeamBuilder::new(&"y".repeat(100)).create(&ada).await;
     assert_eq!(app.count("teams"), 1);
     assert_eq!(app.count("team_members"), 1);
 }
@@ -200,20 +189,8 @@ async fn members_are_added_by_email_and_must_belong_to_the_organisation() {
     let ada = app.setup_owner().await;
     let _bob = app.join(&ada, "acme", "bob@example.com", "developer").await;
     // Someone with an account who is not in acme.
-    let stranger = app.browser();
-    stranger
-        .submit(
-            "/signup",
-            "/signup",
-            &[
-                ("display_name", "Stranger"),
-                ("email", "stranger@example.com"),
-                ("password", PASSWORD),
-            ],
-        )
-        .await
-        .assert_redirect("/orgs");
-    let team = new_team(&ada, "acme", "Platform").await;
+    app.sign_up("Stranger", "stranger@example.com").await;
+    let team = TeamBuilder::new("Platform").create(&ada).await;
 
     let added = add(&ada, "acme", &team, "Bob@Example.com", "member").await;
     added.assert_redirect(&format!("/o/acme/teams/{team}"));
@@ -286,7 +263,7 @@ async fn team_admins_manage_and_plain_members_may_not() {
         .join(&ada, "acme", "carol@example.com", "developer")
         .await;
     let _dan = app.join(&ada, "acme", "dan@example.com", "developer").await;
-    let team = new_team(&ada, "acme", "Platform").await;
+    let team = TeamBuilder::new("Platform").create(&ada).await;
     add(&ada, "acme", &team, "bob@example.com", "member")
         .await
         .assert_status(303);
@@ -397,7 +374,7 @@ async fn an_org_admin_outside_the_team_manages_it() {
     let dev = app.join(&ada, "acme", "dev@example.com", "developer").await;
     let admin = app.join(&ada, "acme", "admin@example.com", "admin").await;
     let _eve = app.join(&ada, "acme", "eve@example.com", "developer").await;
-    let team = new_team(&dev, "acme", "Dev squad").await;
+    let team = TeamBuilder::new("Dev squad").create(&dev).await;
     assert_eq!(team_role(&app, &team, "admin@example.com"), None);
 
     let page = admin.get(&format!("/o/acme/teams/{team}")).await;
@@ -434,7 +411,7 @@ async fn removal_and_leaving_take_effect_at_once() {
         .join(&ada, "acme", "carol@example.com", "developer")
         .await;
     let _dan = app.join(&ada, "acme", "dan@example.com", "developer").await;
-    let team = new_team(&ada, "acme", "Platform").await;
+    let team = TeamBuilder::new("Platform").create(&ada).await;
     add(&ada, "acme", &team, "bob@example.com", "admin")
         .await
         .assert_status(303);
@@ -501,31 +478,16 @@ async fn removal_and_leaving_take_effect_at_once() {
 async fn teams_stay_inside_their_organisation() {
     let app = spawn_app().await;
     let ada = app.setup_owner().await;
-    let acme_team = new_team(&ada, "acme", "Platform").await;
+    let acme_team = TeamBuilder::new("Platform").create(&ada).await;
 
     // Olivia owns globex and is not in acme.
-    let olivia = app.browser();
-    olivia
-        .submit(
-            "/signup",
-            "/signup",
-            &[
-                ("display_name", "Olivia"),
-                ("email", "olivia@example.com"),
-                ("password", PASSWORD),
-            ],
-        )
-        .await
-        .assert_redirect("/orgs");
-    olivia
-        .submit(
-            "/orgs/new",
-            "/orgs",
-            &[("name", "Globex"), ("slug", "globex")],
-        )
-        .await
-        .assert_redirect("/o/globex");
-    let globex_team = new_team(&olivia, "globex", "Platform").await;
+    let olivia = app
+        .second_org("Olivia", "olivia@example.com", "Globex", "globex")
+        .await;
+    let globex_team = TeamBuilder::new("Platform")
+        .org("globex")
+        .create(&olivia)
+        .await;
 
     // A member of another organisation sees nothing of acme's teams.
     olivia.get("/o/acme/teams").await.assert_status(404);
@@ -568,14 +530,11 @@ async fn teams_stay_inside_their_organisation() {
 
     // A team id of another organisation under acme's address does not exist — even
     // for someone in both organisations.
-    ada.submit(
-        "/orgs/new",
-        "/orgs",
-        &[("name", "Initech"), ("slug", "initech")],
-    )
-    .await
-    .assert_redirect("/o/initech");
-    let other_team = new_team(&ada, "initech", "Platform").await;
+    ada.new_org("Initech", "initech").await;
+    let other_team = TeamBuilder::new("Platform")
+        .org("initech")
+        .create(&ada)
+        .await;
     ada.get(&format!("/o/initech/teams/{other_team}"))
         .await
         .assert_status(200);
@@ -631,7 +590,7 @@ async fn teams_stay_inside_their_organisation() {
 async fn nul_bytes_in_team_addresses_and_fields_are_refused_cleanly() {
     let app = spawn_app().await;
     let ada = app.setup_owner().await;
-    let team = new_team(&ada, "acme", "Platform").await;
+    let team = TeamBuilder::new("Platform").create(&ada).await;
     ada.get("/o/acme/teams/a%00b").await.assert_status(404);
     ada.get("/o/acme/teams?q=a%00b").await.assert_status(200);
     for path in [
