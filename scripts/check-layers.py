@@ -65,8 +65,9 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("services", ["services", "mail", "verify", "jobs", "demo"]),
     # The state every worker and handler shares.
     ("state", ["state"]),
-    # Request plumbing: extractors, CSRF, API authentication, responses, middleware.
-    ("plumbing", ["auth", "web", "middleware"]),
+    # Request plumbing: extractors, CSRF, API authentication, responses, middleware,
+    # the method guards (405 with Allow, HEAD as GET).
+    ("plumbing", ["auth", "web", "middleware", "methods"]),
     ("handlers", ["handlers"]),
     ("routes", ["routes"]),
     ("startup", ["startup"]),

@@ -35,6 +35,12 @@ pub enum AppError {
     /// The request itself is malformed.
     #[error("{0}")]
     BadRequest(String),
+    /// The path exists, but not for this method; `allow` lists the methods it takes.
+    #[error("This address does not accept that method. It accepts {allow}.")]
+    MethodNotAllowed { allow: String },
+    /// The body is larger than this address accepts.
+    #[error("{0}")]
+    TooLarge(String),
     /// The request conflicts with the current state (an illegal transition, a duplicate).
     #[error("{0}")]
     Conflict(String),
@@ -105,6 +111,8 @@ impl ResponseError for AppError {
             Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Gone(_) => StatusCode::GONE,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,

@@ -16,6 +16,7 @@ pub mod handlers;
 pub mod jobs;
 pub mod mail;
 pub mod markdown;
+pub mod methods;
 pub mod middleware;
 pub mod models;
 pub mod openapi;

@@ -146,6 +146,9 @@ fn render_error(err: &Error, req: &HttpRequest, request_id: &str, ctx: PageCtx) 
     if let Some(secs) = retry_after {
         builder.insert_header((header::RETRY_AFTER, secs.to_string()));
     }
+    if let Some(AppError::MethodNotAllowed { allow }) = err.as_error::<AppError>() {
+        builder.insert_header((header::ALLOW, allow.as_str()));
+    }
     let show_id = status.is_server_error().then(|| request_id.to_string());
     if api {
         if status == StatusCode::UNAUTHORIZED {

@@ -19,7 +19,7 @@ use crate::db::{self, Pool};
 
 use crate::jobs::outbox::Outbox;
 use crate::state::AppState;
-use crate::{middleware, routes, services};
+use crate::{methods, middleware, routes, services};
 
 /// Why the application could not start.
 #[derive(Debug, thiserror::Error)]
@@ -201,6 +201,7 @@ impl Application {
                 .app_data(app_state.clone())
                 .app_data(web::PayloadConfig::new(64 * 1024))
                 .app_data(web::FormConfig::default().limit(64 * 1024))
+                .wrap(from_fn(methods::head_as_get))
                 .wrap(from_fn(middleware::security))
                 .wrap(from_fn(middleware::observe))
                 .configure(|cfg| routes::configure(cfg, sessions))

@@ -63,6 +63,17 @@ pub fn check_token(
     Ok(())
 }
 
+/// A form body that could not be read: 413 when it is larger than the route takes
+/// (64 KiB, more on the product forms), 400 otherwise.
+fn unreadable_form(e: actix_web::Error) -> AppError {
+    match e.as_error::<actix_web::error::PayloadError>() {
+        Some(actix_web::error::PayloadError::Overflow) => {
+            AppError::TooLarge("The form is too large to be sent here.".into())
+        }
+        _ => AppError::bad_request(format!("The form could not be read: {e}")),
+    }
+}
+
 /// A URL-encoded form whose CSRF token has been checked.
 #[derive(Debug)]
 pub struct CsrfForm<T>(pub T);
@@ -76,9 +87,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
         let identity = MaybeIdentity::from_request(req, payload);
         let req = req.clone();
         Box::pin(async move {
-            let body = body
-                .await
-                .map_err(|e| AppError::bad_request(format!("The form could not be read: {e}")))?;
+            let body = body.await.map_err(unreadable_form)?;
             let identity = identity.await?;
             let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body)
                 .map_err(|_| AppError::bad_request("The form data is not valid."))?;
@@ -164,8 +173,8 @@ async fn read_parts(mut form: Multipart) -> Result<Vec<Part>, AppError> {
             let chunk = chunk.map_err(unreadable)?;
             total += chunk.len();
             if total > MULTIPART_TOTAL_LIMIT {
-                return Err(AppError::bad_request(
-                    "The form is too large: a document may be at most 1 MiB.",
+                return Err(AppError::TooLarge(
+                    "The form is too large: a document may be at most 1 MiB.".into(),
                 ));
             }
             let room = MULTIPART_PART_LIMIT.saturating_sub(part.bytes.len());

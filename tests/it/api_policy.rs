@@ -527,9 +527,10 @@ async fn every_api_route_against_every_kind_of_token() {
         // Outside the token-guarded scope: the document and its UI.
         row("GET",    v("/openapi.json"), NO_BODY,                               [200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),
         row("GET",    "/api/docs".into(), NO_BODY,                               [308, 308, 308, 308, 308, 308, 308, 308, 308, 308]),
-        // The token is checked before routing: unknown paths and methods need one too.
+        // The token is checked before routing: unknown paths and methods need one too
+        // (a method the path does not take is a 405).
         row("GET",    v("/no-such-route"), NO_BODY,                              [401, 404, 404, 404, 404, 404, 404, 401, 401, 401]),
-        row("PUT",    v("/apps"), json!({}),                                     [401, 404, 404, 403, 404, 404, 404, 401, 401, 401]),
+        row("PUT",    v("/apps"), json!({}),                                     [401, 405, 405, 403, 405, 405, 405, 401, 401, 401]),
 
         // The organisation and its members. The other organisation's token sees
         // its own organisation (Ada is a member of acme, not of globex).

@@ -17,6 +17,7 @@ mod apps;
 mod concurrency;
 mod demo;
 mod email_flows;
+mod ergonomics;
 mod input;
 mod invitations;
 mod layout;

@@ -92,9 +92,12 @@ async fn cross_site_requests_are_refused_by_origin_and_fetch_metadata() {
 async fn no_state_changes_on_get() {
     let app = spawn_app().await;
     let owner = app.setup_owner().await;
-    owner.get("/logout").await.assert_status(404);
-    owner.get("/o/acme/leave").await.assert_status(404);
-    owner.get("/o/acme/delete").await.assert_status(404);
+    // Only POST changes anything: a GET is refused with 405 and `Allow: POST`.
+    for path in ["/logout", "/o/acme/leave", "/o/acme/delete"] {
+        let page = owner.get(path).await;
+        page.assert_status(405);
+        assert_eq!(page.header("allow"), Some("POST"), "{path}");
+    }
     owner.get("/account").await.assert_status(200);
     assert_eq!(app.count("organisations"), 1);
     assert_eq!(app.count("sessions"), 1);

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
 use super::apps::{CredentialOut, NewSecret, load};
+use super::body::OptionalJson;
 use super::support::{self, Created, PageQuery, check_id, create_once, json, unacceptable};
 use crate::api_list;
 use crate::auth::State;
@@ -15,6 +16,7 @@ use crate::auth::policy::AppAction;
 use crate::crypto::random_base62;
 use crate::db::DbConnection;
 use crate::error::{AppError, AppResult};
+use crate::methods;
 use crate::models::apps::{self, Credential};
 use crate::services::apps::Issuer;
 use crate::services::{self};
@@ -24,14 +26,17 @@ use crate::services::{self};
 pub struct Doc;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/apps/{id}/credentials", web::get().to(list_credentials))
-        .route("/apps/{id}/rotate", web::post().to(rotate))
-        .route("/apps/{id}/reset", web::post().to(reset))
-        .route("/apps/{id}/keys", web::post().to(add_key))
-        .route(
-            "/apps/{id}/credentials/{credential_id}/retire",
-            web::post().to(retire),
-        );
+    cfg.route(
+        "/apps/{id}/credentials",
+        methods::get().to(list_credentials),
+    )
+    .route("/apps/{id}/rotate", methods::post().to(rotate))
+    .route("/apps/{id}/reset", methods::post().to(reset))
+    .route("/apps/{id}/keys", methods::post().to(add_key))
+    .route(
+        "/apps/{id}/credentials/{credential_id}/retire",
+        methods::post().to(retire),
+    );
 }
 
 api_list!(CredentialList, CredentialOut);
@@ -145,7 +150,7 @@ async fn new_secret(
 /// Issues a new API key or client secret; the old one keeps working for
 /// `overlap_seconds`, then stops.
 #[utoipa::path(post, path = "/api/v1/apps/{id}/rotate", tag = "apps",
-    request_body = RotateIn,
+    request_body(content = Option<RotateIn>, description = "Optional: may be left out."),
     params(("id" = String, Path, description = "The app's id."),
         ("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key rotate once.")),
     responses((status = 201, body = Rotated, description = "The new secret, shown only here.")))]
@@ -154,7 +159,7 @@ pub async fn rotate(
     actor: ApiActor,
     state: State,
     path: web::Path<String>,
-    body: web::Json<RotateIn>,
+    body: OptionalJson<RotateIn>,
 ) -> AppResult<HttpResponse> {
     new_secret(req, actor, state, path.into_inner(), body.into_inner()).await
 }
@@ -169,7 +174,7 @@ pub struct ResetIn {
 
 /// Replaces the secret at once: the old one stops working now (a leaked key).
 #[utoipa::path(post, path = "/api/v1/apps/{id}/reset", tag = "apps",
-    request_body(content = Option<ResetIn>, description = "Optional."),
+    request_body(content = Option<ResetIn>, description = "Optional: may be left out."),
     params(("id" = String, Path, description = "The app's id."),
         ("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key reset once.")),
     responses((status = 201, body = Rotated, description = "The new secret, shown only here.")))]
@@ -178,9 +183,9 @@ pub async fn reset(
     actor: ApiActor,
     state: State,
     path: web::Path<String>,
-    body: Option<web::Json<ResetIn>>,
+    body: OptionalJson<ResetIn>,
 ) -> AppResult<HttpResponse> {
-    let label = body.map(|b| b.into_inner().label).unwrap_or_default();
+    let label = body.into_inner().label;
     let input = RotateIn {
         overlap_seconds: 0,
         label,

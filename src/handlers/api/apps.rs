@@ -8,6 +8,7 @@ use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
+use super::body::OptionalJson;
 use super::support::{
     self, Created, IfMatch, PageQuery, Time, create_once, json, json_with_etag, opt_time, time,
 };
@@ -18,6 +19,7 @@ use crate::auth::policy::{self, AppAction, AppRelation, OrgAction, OwnerTarget, 
 use crate::crypto::random_base62;
 use crate::db::{DbConnection, lock_app, write_transaction};
 use crate::error::{AppError, AppResult};
+use crate::methods;
 use crate::models::app_list::{AppQuery, AppSort, Owners, Search};
 use crate::models::apps::{self, App, Credential};
 use crate::models::teams;
@@ -39,13 +41,13 @@ use crate::services::{self};
 pub struct Doc;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/apps", web::get().to(list_apps))
-        .route("/apps", web::post().to(create_app))
-        .route("/apps/{id}", web::get().to(get_app))
-        .route("/apps/{id}", web::patch().to(update_app))
-        .route("/apps/{id}", web::delete().to(delete_app))
-        .route("/apps/{id}/revoke", web::post().to(revoke_app))
-        .route("/apps/{id}/transfer", web::post().to(transfer_app));
+    cfg.route("/apps", methods::get().to(list_apps))
+        .route("/apps", methods::post().to(create_app))
+        .route("/apps/{id}", methods::get().to(get_app))
+        .route("/apps/{id}", methods::patch().to(update_app))
+        .route("/apps/{id}", methods::delete().to(delete_app))
+        .route("/apps/{id}/revoke", methods::post().to(revoke_app))
+        .route("/apps/{id}/transfer", methods::post().to(transfer_app));
 }
 
 /// Who owns an app: a person or a team (`null` both: its owner left).
@@ -553,14 +555,14 @@ pub struct ReasonIn {
 
 /// Revokes the app: every credential stops working, for good.
 #[utoipa::path(post, path = "/api/v1/apps/{id}/revoke", tag = "apps",
-    request_body = ReasonIn,
+    request_body(content = Option<ReasonIn>, description = "Optional: may be left out."),
     params(("id" = String, Path, description = "The app's id.")),
     responses((status = 200, body = AppOut, description = "The revoked app.")))]
 pub async fn revoke_app(
     actor: ApiActor,
     state: State,
     path: web::Path<String>,
-    body: web::Json<ReasonIn>,
+    body: OptionalJson<ReasonIn>,
 ) -> AppResult<HttpResponse> {
     let id = path.into_inner();
     let app = state
@@ -593,7 +595,7 @@ pub async fn delete_app(
 }
 
 /// The app's new owner: a team, or (`team_id` null or left out) the caller.
-#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[derive(Debug, Default, Deserialize, Serialize, ToSchema)]
 pub struct TransferIn {
     #[schema(max_length = 64)]
     pub team_id: Option<String>,
@@ -601,14 +603,14 @@ pub struct TransferIn {
 
 /// Moves the app to the caller or to a team.
 #[utoipa::path(post, path = "/api/v1/apps/{id}/transfer", tag = "apps",
-    request_body = TransferIn,
+    request_body(content = Option<TransferIn>, description = "Optional: left out, the app moves to the caller."),
     params(("id" = String, Path, description = "The app's id.")),
     responses((status = 200, body = AppOut, description = "The app under its new owner.")))]
 pub async fn transfer_app(
     actor: ApiActor,
     state: State,
     path: web::Path<String>,
-    body: web::Json<TransferIn>,
+    body: OptionalJson<TransferIn>,
 ) -> AppResult<HttpResponse> {
     let id = path.into_inner();
     let app = state

@@ -6,6 +6,7 @@
 
 pub mod app_credentials;
 pub mod apps;
+pub mod body;
 pub mod catalog;
 pub mod doc;
 pub mod orgs;
@@ -16,6 +17,7 @@ use actix_web::{HttpResponse, web};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::error::AppError;
+use crate::methods;
 
 /// Registers the API, its OpenAPI document and the Swagger UI.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -24,7 +26,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/v1/openapi.json", doc::openapi()))
         .route(
             "/api/docs",
-            web::get().to(|| async {
+            methods::get().to(|| async {
                 HttpResponse::PermanentRedirect()
                     .insert_header(("location", "/api/docs/"))
                     .finish()
@@ -61,6 +63,7 @@ async fn authenticate(
     }
 }
 
-async fn not_found() -> Result<HttpResponse, AppError> {
-    Err(AppError::NotFound)
+/// No route took the request: 405 with `Allow` when the path exists, else 404.
+async fn not_found(req: actix_web::HttpRequest) -> Result<HttpResponse, AppError> {
+    Err(methods::refused(&req))
 }

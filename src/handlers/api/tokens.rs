@@ -12,6 +12,7 @@ use crate::auth::State;
 use crate::auth::api::ApiActor;
 use crate::auth::policy::{self, OrgAction};
 use crate::error::{AppError, AppResult};
+use crate::methods;
 use crate::models::api_tokens::{self, ApiToken, TokenList as TokenScope};
 use crate::services;
 
@@ -20,8 +21,8 @@ use crate::services;
 pub struct Doc;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/tokens", web::get().to(list_tokens))
-        .route("/tokens/{id}", web::delete().to(revoke_token));
+    cfg.route("/tokens", methods::get().to(list_tokens))
+        .route("/tokens/{id}", methods::delete().to(revoke_token));
 }
 
 /// An API token as listed (never the token itself).

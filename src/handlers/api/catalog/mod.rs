@@ -22,6 +22,7 @@ use crate::auth::api::ApiActor;
 use crate::auth::policy::AppAction;
 use crate::db::DbConnection;
 use crate::error::{AppError, AppResult};
+use crate::methods;
 use crate::models::apps::App;
 
 // ------------------------------------------------------------------ shared
@@ -101,58 +102,64 @@ const REASON_MAX: usize = 500;
 pub struct Doc;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/products", web::get().to(products::list_products))
-        .route("/products", web::post().to(products::create_product))
-        .route("/products/{id}", web::get().to(products::get_product))
-        .route("/products/{id}", web::patch().to(products::update_product))
+    cfg.route("/products", methods::get().to(products::list_products))
+        .route("/products", methods::post().to(products::create_product))
+        .route("/products/{id}", methods::get().to(products::get_product))
+        .route(
+            "/products/{id}",
+            methods::patch().to(products::update_product),
+        )
         .route(
             "/products/{id}/archive",
-            web::post().to(products::archive_product),
+            methods::post().to(products::archive_product),
         )
         .route(
             "/products/{id}/restore",
-            web::post().to(products::restore_product),
+            methods::post().to(products::restore_product),
         )
         .route(
             "/apps/{app_id}/subscriptions",
-            web::get().to(subscriptions::list_subscriptions),
+            methods::get().to(subscriptions::list_subscriptions),
         )
         .route(
             "/apps/{app_id}/subscriptions",
-            web::post().to(subscriptions::request_subscription),
+            methods::post().to(subscriptions::request_subscription),
         )
         .route(
             "/subscriptions/{id}/cancel",
-            web::post().to(subscriptions::cancel_subscription),
+            methods::post().to(subscriptions::cancel_subscription),
         )
-        .route("/approvals", web::get().to(approvals::list_approvals))
+        .route("/approvals", methods::get().to(approvals::list_approvals))
         .route(
             "/approvals/decide",
-            web::post().to(approvals::decide_approvals),
+            methods::post().to(approvals::decide_approvals),
         )
         .route(
             "/approvals/{id}/approve",
-            web::post().to(approvals::approve),
+            methods::post().to(approvals::approve),
         )
-        .route("/approvals/{id}/reject", web::post().to(approvals::reject))
+        .route(
+            "/approvals/{id}/reject",
+            methods::post().to(approvals::reject),
+        )
         .route(
             "/apps/{app_id}/suspend",
-            web::post().to(suspension::suspend_app),
+            methods::post().to(suspension::suspend_app),
         )
         .route(
             "/apps/{app_id}/resume",
-            web::post().to(suspension::resume_app),
+            methods::post().to(suspension::resume_app),
         )
         .route(
             "/notifications",
-            web::get().to(notifications::list_notifications),
+            methods::get().to(notifications::list_notifications),
         )
         .route(
             "/notifications/read-all",
-            web::post().to(notifications::mark_all_notifications_read),
+            methods::post().to(notifications::mark_all_notifications_read),
         )
         .route(
             "/notifications/{id}/read",
-            web::post().to(notifications::mark_notification_read),
+            methods::post().to(notifications::mark_notification_read),
         );
 }

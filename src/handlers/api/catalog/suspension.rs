@@ -9,6 +9,7 @@ use crate::auth::State;
 use crate::auth::api::ApiActor;
 use crate::auth::policy::{AppAction, OrgAction};
 use crate::error::{AppError, AppResult};
+use crate::handlers::api::body::OptionalJson;
 use crate::handlers::api::support;
 use crate::models::apps as app_model;
 use crate::services::{self};
@@ -101,24 +102,17 @@ pub async fn suspend_app(
     path = "/api/v1/apps/{app_id}/resume",
     tag = "approvals",
     params(("app_id" = String, Path, description = "The app's id.")),
-    request_body = Option<ResumeIn>,
+    request_body(content = Option<ResumeIn>, description = "Optional: may be left out."),
     responses((status = 200, body = AppStatusOut, description = "The app is active again."))
 )]
 pub async fn resume_app(
     actor: ApiActor,
     state: State,
     path: web::Path<String>,
-    body: web::Bytes,
+    body: OptionalJson<ResumeIn>,
 ) -> AppResult<HttpResponse> {
     actor.authorize(OrgAction::SuspendApps)?;
-    // No body, or `null`, is no reason.
-    let body: ResumeIn = if body.iter().all(u8::is_ascii_whitespace) {
-        ResumeIn::default()
-    } else {
-        serde_json::from_slice::<Option<ResumeIn>>(&body)
-            .map_err(|e| AppError::bad_request(format!("The JSON body is not valid: {e}.")))?
-            .unwrap_or_default()
-    };
+    let body = body.into_inner();
     let reason = reason_text(body.reason.as_deref().unwrap_or_default(), None)?;
     suspend_or_resume(actor, state, path, reason, false).await
 }

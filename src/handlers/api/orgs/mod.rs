@@ -18,6 +18,7 @@ use super::support::{Time, check_id, json, time, unacceptable};
 use crate::auth::api::ApiActor;
 use crate::auth::policy::OrgAction;
 use crate::error::{AppError, AppResult};
+use crate::methods;
 
 #[derive(OpenApi)]
 #[openapi(paths(
@@ -40,44 +41,47 @@ use crate::error::{AppError, AppResult};
 pub struct Doc;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/org", web::get().to(get_org))
-        .route("/members", web::get().to(members::list_members))
-        .route("/members/{user_id}", web::get().to(members::get_member))
+    cfg.route("/org", methods::get().to(get_org))
+        .route("/members", methods::get().to(members::list_members))
+        .route("/members/{user_id}", methods::get().to(members::get_member))
         .route(
             "/members/{user_id}",
-            web::patch().to(members::change_member_role),
+            methods::patch().to(members::change_member_role),
         )
         .route(
             "/members/{user_id}",
-            web::delete().to(members::remove_member),
+            methods::delete().to(members::remove_member),
         )
-        .route("/invitations", web::get().to(invitations::list_invitations))
         .route(
             "/invitations",
-            web::post().to(invitations::create_invitation),
+            methods::get().to(invitations::list_invitations),
+        )
+        .route(
+            "/invitations",
+            methods::post().to(invitations::create_invitation),
         )
         .route(
             "/invitations/{id}",
-            web::delete().to(invitations::revoke_invitation),
+            methods::delete().to(invitations::revoke_invitation),
         )
         .route(
             "/invitations/{id}/resend",
-            web::post().to(invitations::resend_invitation),
+            methods::post().to(invitations::resend_invitation),
         )
-        .route("/teams", web::get().to(teams::list_teams))
-        .route("/teams", web::post().to(teams::create_team))
-        .route("/teams/{id}", web::get().to(teams::get_team))
+        .route("/teams", methods::get().to(teams::list_teams))
+        .route("/teams", methods::post().to(teams::create_team))
+        .route("/teams/{id}", methods::get().to(teams::get_team))
         .route(
             "/teams/{id}/members",
-            web::post().to(teams::add_team_member),
+            methods::post().to(teams::add_team_member),
         )
         .route(
             "/teams/{id}/members/{user_id}",
-            web::patch().to(teams::change_team_member_role),
+            methods::patch().to(teams::change_team_member_role),
         )
         .route(
             "/teams/{id}/members/{user_id}",
-            web::delete().to(teams::remove_team_member),
+            methods::delete().to(teams::remove_team_member),
         );
 }
 
