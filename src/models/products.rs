@@ -370,12 +370,11 @@ pub fn pending_count_capped(
     org_id: &str,
     filter: &QueueFilter,
 ) -> QueryResult<usize> {
-    let cap = i64::try_from(super::page::COUNT_CAP).unwrap_or(i64::MAX) + 1;
-    let ids: Vec<String> = queue_query(org_id, filter)
-        .select(subscriptions::id)
-        .limit(cap)
-        .load(conn)?;
-    Ok(ids.len())
+    Ok(crate::count_capped!(
+        queue_query(org_id, filter),
+        subscriptions::id,
+        conn
+    ))
 }
 
 pub fn approval_mode(conn: &mut DbConnection, org_id: &str) -> QueryResult<Option<String>> {

@@ -227,7 +227,8 @@ pub struct AppFilterQuery {
     /// `me` for the caller's own apps, or a team id.
     #[param(max_length = 64)]
     pub owner: Option<String>,
-    /// Only apps whose name starts with this (any case), or the app with this id.
+    /// Only apps whose name starts with this (any case), or the app with this id. A
+    /// name search lists in name order (its index's order); otherwise oldest first.
     #[param(max_length = 100)]
     pub q: Option<String>,
 }
@@ -237,7 +238,7 @@ const STATUSES: &[&str] = &["pending", "active", "suspended", "rejected", "revok
 /// The apps the token may see: its own and its teams' (all of them for admins).
 #[utoipa::path(get, path = "/api/v1/apps", tag = "apps",
     params(AppFilterQuery, PageQuery),
-    responses((status = 200, body = AppList, description = "The apps, oldest first.")))]
+    responses((status = 200, body = AppList, description = "The apps, oldest first (in name order with `q`).")))]
 pub async fn list_apps(
     actor: ApiActor,
     state: State,
@@ -291,7 +292,10 @@ pub async fn list_apps(
                 statuses: &statuses,
                 search: &search,
                 orphaned_reason: None,
-                sort: AppSort::Oldest,
+                sort: match search {
+                    Search::NamePrefix(_) => AppSort::Name,
+                    _ => AppSort::Oldest,
+                },
             };
             Ok(query.page(conn, &window)?.map(|a| AppOut::from(&a)))
         })
