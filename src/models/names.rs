@@ -90,6 +90,9 @@ pub fn app_owners(
 }
 
 /// Looks up every wanted id of the organisation `org_id` (users are instance-wide).
+/// Rows are found by primary key and the organisation checked afterwards: with the
+/// organisation in SQL, SQLite may walk the organisation's index instead (6 ms at
+/// 40,000 apps for ten names).
 pub fn resolve(conn: &mut DbConnection, org_id: &str, wanted: Wanted) -> QueryResult<Names> {
     let mut names = Names::default();
     let users_wanted = dedup(wanted.users);
@@ -104,31 +107,34 @@ pub fn resolve(conn: &mut DbConnection, org_id: &str, wanted: Wanted) -> QueryRe
     let apps_wanted = dedup(wanted.apps);
     if !apps_wanted.is_empty() {
         names.apps = apps::table
-            .filter(apps::org_id.eq(org_id))
             .filter(apps::id.eq_any(&apps_wanted))
-            .select((apps::id, apps::name))
-            .load::<(String, String)>(conn)?
+            .select((apps::id, apps::name, apps::org_id))
+            .load::<(String, String, String)>(conn)?
             .into_iter()
+            .filter(|(_, _, org)| org == org_id)
+            .map(|(id, name, _)| (id, name))
             .collect();
     }
     let teams_wanted = dedup(wanted.teams);
     if !teams_wanted.is_empty() {
         names.teams = teams::table
-            .filter(teams::org_id.eq(org_id))
             .filter(teams::id.eq_any(&teams_wanted))
-            .select((teams::id, teams::name))
-            .load::<(String, String)>(conn)?
+            .select((teams::id, teams::name, teams::org_id))
+            .load::<(String, String, String)>(conn)?
             .into_iter()
+            .filter(|(_, _, org)| org == org_id)
+            .map(|(id, name, _)| (id, name))
             .collect();
     }
     let products_wanted = dedup(wanted.products);
     if !products_wanted.is_empty() {
         names.products = products::table
-            .filter(products::org_id.eq(org_id))
             .filter(products::id.eq_any(&products_wanted))
-            .select((products::id, products::name))
-            .load::<(String, String)>(conn)?
+            .select((products::id, products::name, products::org_id))
+            .load::<(String, String, String)>(conn)?
             .into_iter()
+            .filter(|(_, _, org)| org == org_id)
+            .map(|(id, name, _)| (id, name))
             .collect();
     }
     Ok(names)
