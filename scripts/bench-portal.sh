@@ -12,8 +12,8 @@
 #                                                # per size is created next to the
 #                                                # one named, and dropped afterwards
 #
-# BENCH_SMALL (default 100), BENCH_LARGE (default 100000) and BENCH_REQUESTS (default
-# 200 per figure) change the run. Seeding 100,000 apps takes a few minutes. Runs
+# BENCH_SMALL (default 100), BENCH_LARGE (default 100000), BENCH_REQUESTS (default
+# 200 per figure) and BENCH_BACKENDS (e.g. "postgres") change the run. Seeding 100,000 apps takes a few minutes. Runs
 # outside CI; loopback only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -69,6 +69,8 @@ run() {
 
 backends=(sqlite)
 [[ -n "$pg_url" ]] && backends+=(postgres)
+# BENCH_BACKENDS="postgres" runs only the named backends.
+if [[ -n "${BENCH_BACKENDS:-}" ]]; then read -r -a backends <<<"$BENCH_BACKENDS"; fi
 for backend in "${backends[@]}"; do
   run "$backend" "$small"
   run "$backend" "$large"
