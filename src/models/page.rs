@@ -80,7 +80,8 @@ impl Window {
         }
     }
 
-    /// A window from an optional encoded cursor; `Err(())` when the text is not one.
+    /// A window from an optional encoded cursor; [`InvalidCursor`] when the text is
+    /// not one of ours.
     pub fn parse(limit: usize, cursor: Option<&str>) -> Result<Self, InvalidCursor> {
         let cursor = match cursor.map(str::trim).filter(|c| !c.is_empty()) {
             None => None,
