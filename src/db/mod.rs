@@ -3,6 +3,7 @@
 //! SQLite's write lock up front.
 
 pub mod schema;
+mod trace;
 
 use std::time::Duration;
 
@@ -67,7 +68,12 @@ impl Manager {
     pub fn open(&self) -> Result<DbConnection, DbError> {
         match &self.url {
             DatabaseUrl::Postgres(url) => diesel::PgConnection::establish(url)
-                .map(DbConnection::Pg)
+                .map(|mut c| {
+                    if trace::enabled() {
+                        c.set_instrumentation(trace::QueryTimer::default());
+                    }
+                    DbConnection::Pg(c)
+                })
                 .map_err(|e| {
                     let (host, port) = postgres_host_port(url);
                     DbError::PostgresUnreachable {
@@ -97,6 +103,9 @@ impl Manager {
                     self.busy_timeout.as_millis()
                 ))
                 .map_err(|e| unavailable(one_line(&e.to_string())))?;
+                if trace::enabled() {
+                    conn.set_instrumentation(trace::QueryTimer::default());
+                }
                 let mut conn = DbConnection::Sqlite(conn);
                 guard_writes(&mut conn, true).map_err(|e| unavailable(one_line(&e.to_string())))?;
                 Ok(conn)

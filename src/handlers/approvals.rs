@@ -83,7 +83,7 @@ pub struct QueueQuery {
 }
 
 /// Requests a page of the queue shows (enough for a bulk decision at a time).
-const QUEUE_PAGE: usize = 100;
+const QUEUE_PAGE: usize = 50;
 
 pub async fn queue(
     ctx: PageCtx,

@@ -46,16 +46,6 @@ impl AppSort {
         }
     }
 
-    /// The sort key and id of an app in this order.
-    pub fn key(self, app: &App) -> (String, String) {
-        let key = match self {
-            Self::Newest | Self::Oldest => app.id.clone(),
-            Self::Name => app.name.to_lowercase(),
-            Self::Status => app.status.clone(),
-        };
-        (key, app.id.clone())
-    }
-
     fn descending(self) -> bool {
         self == Self::Newest
     }
@@ -161,43 +151,53 @@ impl AppQuery<'_> {
         q
     }
 
-    /// One page of the list.
+    /// One page of the list, in two steps: every scan reads only its index (the sort
+    /// key and id of at most a page of entries, no table row), the keys are merged,
+    /// and then only the rows the page shows are loaded, by primary key.
     pub fn page(&self, conn: &mut DbConnection, window: &Window) -> QueryResult<Page<App>> {
         let sort = self.sort;
-        let mut rows: Vec<App> = Vec::new();
+        let desc = sort.descending();
+        let mut keys: Vec<(String, String)> = Vec::new();
         for scope in self.scopes() {
             for status in self.statuses {
                 let scan = self.scan(scope, status);
-                let desc = sort.descending();
-                let part: Vec<App> = match sort {
+                let part: Vec<(String, String)> = match sort {
                     AppSort::Newest | AppSort::Oldest => {
                         crate::keyset!(scan, apps::id, apps::id, window, descending = desc)
-                            .select(App::as_select())
+                            .select((apps::id, apps::id))
                             .load(conn)?
                     }
                     AppSort::Name => {
                         crate::keyset!(scan, apps::name_lower, apps::id, window, descending = desc)
-                            .select(App::as_select())
+                            .select((apps::name_lower, apps::id))
                             .load(conn)?
                     }
                     AppSort::Status => {
                         crate::keyset!(scan, apps::status, apps::id, window, descending = desc)
-                            .select(App::as_select())
+                            .select((apps::status, apps::id))
                             .load(conn)?
                     }
                 };
-                rows.extend(part);
+                keys.extend(part);
             }
         }
         // Merge the scans in the order the window reads (reversed when paging back).
-        let ascending = window.forward() != sort.descending();
-        rows.sort_by_cached_key(|a| sort.key(a));
-        if !ascending {
-            rows.reverse();
+        keys.sort();
+        if window.forward() == desc {
+            keys.reverse();
         }
-        rows.dedup_by(|a, b| a.id == b.id);
-        rows.truncate(window.limit + 1);
-        Ok(Page::from_rows(rows, window, |a| sort.key(a)))
+        keys.dedup_by(|a, b| a.1 == b.1);
+        keys.truncate(window.limit + 1);
+        let page = Page::from_rows(keys, window, Clone::clone);
+        let ids: Vec<&str> = page.items.iter().map(|(_, id)| id.as_str()).collect();
+        let mut rows: std::collections::HashMap<String, App> = apps::table
+            .filter(apps::id.eq_any(&ids))
+            .select(App::as_select())
+            .load(conn)?
+            .into_iter()
+            .map(|a| (a.id.clone(), a))
+            .collect();
+        Ok(Page::map(page, |(_, id)| id).filter_map(|id| rows.remove(&id)))
     }
 
     /// How many apps the list holds, counted up to [`COUNT_CAP`] + 1 (shown "1,000+").

@@ -56,11 +56,8 @@ pub fn progress(conn: &mut DbConnection, org_id: &str) -> QueryResult<Progress> 
         .len()
         == 1;
     let pending_requests = subscriptions::table
-        .inner_join(products::table)
-        .inner_join(apps::table)
-        .filter(products::org_id.eq(org_id))
+        .filter(subscriptions::org_id.eq(org_id))
         .filter(subscriptions::status.eq("pending"))
-        .filter(apps::status.ne_all(["revoked", "deleted"]))
         .select(subscriptions::id)
         .limit(COUNT_CAP)
         .load::<String>(conn)?

@@ -170,6 +170,16 @@ impl<T> Page<T> {
         }
     }
 
+    /// The page with each row replaced, leaving out rows `f` finds gone (rows loaded
+    /// by id after their ids were paged may have vanished meanwhile); the cursors stay.
+    pub fn filter_map<U>(self, f: impl FnMut(T) -> Option<U>) -> Page<U> {
+        Page {
+            items: self.items.into_iter().filter_map(f).collect(),
+            next: self.next,
+            prev: self.prev,
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
     }
@@ -202,30 +212,45 @@ pub fn capped(count: usize) -> String {
     }
 }
 
-/// How many rows `$query` (an expression building a fresh boxed query each time it
-/// is evaluated) matches, counted in SQL up to [`COUNT_CAP`] + 1: one probe at the
-/// cap, then an exact `COUNT(*)` only below it. No row is loaded.
+/// `SELECT COUNT(*) FROM (<query>) AS capped`: counts a limited query's rows in the
+/// database without returning them. Built by [`count_capped!`](crate::count_capped).
+#[derive(Debug, Clone, diesel::query_builder::QueryId)]
+pub struct CountRows<Q>(pub Q);
+
+impl<Q> diesel::query_builder::Query for CountRows<Q> {
+    type SqlType = diesel::sql_types::BigInt;
+}
+
+impl<Q, C> diesel::query_dsl::RunQueryDsl<C> for CountRows<Q> {}
+
+impl<Q, DB> diesel::query_builder::QueryFragment<DB> for CountRows<Q>
+where
+    DB: diesel::backend::Backend,
+    Q: diesel::query_builder::QueryFragment<DB>,
+{
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, DB>,
+    ) -> diesel::QueryResult<()> {
+        out.push_sql("SELECT COUNT(*) FROM (");
+        self.0.walk_ast(out.reborrow())?;
+        out.push_sql(") AS capped");
+        Ok(())
+    }
+}
+
+/// How many rows `$query` (a boxed query) matches, counted in SQL up to
+/// [`COUNT_CAP`] + 1 in one statement that walks at most that many index entries
+/// and loads no row.
 #[macro_export]
 macro_rules! count_capped {
     ($query:expr, $id:expr, $conn:expr) => {{
         #[allow(unused_imports)]
         use diesel::prelude::*;
-        let cap = i64::try_from($crate::models::page::COUNT_CAP).unwrap_or(i64::MAX - 1);
-        let past: Option<String> = $query
-            .select($id)
-            .offset(cap)
-            .limit(1)
-            .first::<String>($conn)
-            .optional()?;
-        match past {
-            Some(_) => $crate::models::page::COUNT_CAP + 1,
-            None => {
-                let n: i64 = $query
-                    .select(diesel::dsl::count_star())
-                    .first::<i64>($conn)?;
-                usize::try_from(n).unwrap_or(usize::MAX)
-            }
-        }
+        let cap = i64::try_from($crate::models::page::COUNT_CAP).unwrap_or(i64::MAX - 1) + 1;
+        let n: i64 = $crate::models::page::CountRows($query.select($id).limit(cap))
+            .get_result::<i64>($conn)?;
+        usize::try_from(n).unwrap_or(usize::MAX)
     }};
 }
 

@@ -300,67 +300,108 @@ pub struct QueueFilter {
     pub app_prefix: Option<String>,
 }
 
-type QueueQuery<'a> = diesel::helper_types::IntoBoxed<
-    'a,
-    diesel::dsl::Filter<
-        diesel::dsl::Filter<
-            diesel::dsl::Filter<
-                diesel::dsl::InnerJoin<
-                    diesel::dsl::InnerJoin<subscriptions::table, products::table>,
-                    apps::table,
-                >,
-                diesel::dsl::Eq<subscriptions::org_id, &'a str>,
-            >,
-            diesel::dsl::Eq<subscriptions::status, &'static str>,
-        >,
-        diesel::dsl::NeAny<apps::status, [&'static str; 2]>,
-    >,
-    <DbConnection as Connection>::Backend,
->;
+/// The product columns a row of the approval queue shows (not its documents).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = products)]
+pub struct ProductName {
+    pub id: String,
+    pub slug: String,
+    pub name: String,
+}
 
-/// The approval queue of an organisation — pending subscriptions of live apps —
-/// filtered in SQL on the `(org_id, status, [product_id,] id)` indexes.
-fn queue_query<'a>(org_id: &'a str, filter: &'a QueueFilter) -> QueueQuery<'a> {
+type Backend = <DbConnection as Connection>::Backend;
+
+/// The queue without a name search: pending subscriptions of the organisation, read
+/// from the `(org_id, status, [product_id,] id)` indexes alone. Revoking or deleting
+/// an app cancels its pending requests, so every one of these belongs to a live app.
+fn queue_plain<'a>(
+    org_id: &'a str,
+    filter: &'a QueueFilter,
+) -> subscriptions::BoxedQuery<'a, Backend> {
     let mut q = subscriptions::table
-        .inner_join(products::table)
-        .inner_join(apps::table)
         .filter(subscriptions::org_id.eq(org_id))
         .filter(subscriptions::status.eq("pending"))
-        .filter(apps::status.ne_all(["revoked", "deleted"]))
         .into_boxed();
     if let Some(product) = &filter.product_id {
         q = q.filter(subscriptions::product_id.eq(product.as_str()));
     }
-    if let Some(prefix) = &filter.app_prefix {
-        q = q
-            .filter(apps::name_lower.ge(prefix.as_str()))
-            .filter(apps::name_lower.lt(super::page::prefix_end(prefix)));
+    q
+}
+
+type JoinedQuery<'a> = diesel::helper_types::IntoBoxed<
+    'a,
+    diesel::dsl::InnerJoin<subscriptions::table, apps::table>,
+    Backend,
+>;
+
+/// The queue searched by the start of the app's name: the same scan, joined to apps.
+fn queue_by_app_name<'a>(
+    org_id: &'a str,
+    filter: &'a QueueFilter,
+    prefix: &'a str,
+) -> JoinedQuery<'a> {
+    let mut q = subscriptions::table
+        .inner_join(apps::table)
+        .filter(subscriptions::org_id.eq(org_id))
+        .filter(subscriptions::status.eq("pending"))
+        .filter(apps::name_lower.ge(prefix))
+        .filter(apps::name_lower.lt(super::page::prefix_end(prefix)))
+        .into_boxed();
+    if let Some(product) = &filter.product_id {
+        q = q.filter(subscriptions::product_id.eq(product.as_str()));
     }
     q
 }
 
-/// One page of the approval queue, oldest first.
+/// One page of the approval queue, oldest first: the page's ids from the index, then
+/// its rows by primary key, and the names of their products.
 pub fn pending_page(
     conn: &mut DbConnection,
     org_id: &str,
     filter: &QueueFilter,
     window: &super::page::Window,
-) -> QueryResult<super::page::Page<(Subscription, Product, App)>> {
-    let rows = crate::keyset!(
-        queue_query(org_id, filter),
-        subscriptions::id,
-        subscriptions::id,
-        window,
-        descending = false
-    )
-    .select((
-        Subscription::as_select(),
-        Product::as_select(),
-        App::as_select(),
-    ))
-    .load(conn)?;
-    Ok(super::page::Page::from_rows(rows, window, |(s, _, _)| {
-        (s.id.clone(), s.id.clone())
+) -> QueryResult<super::page::Page<(Subscription, ProductName, App)>> {
+    let ids: Vec<String> = match &filter.app_prefix {
+        None => crate::keyset!(
+            queue_plain(org_id, filter),
+            subscriptions::id,
+            subscriptions::id,
+            window,
+            descending = false
+        )
+        .select(subscriptions::id)
+        .load(conn)?,
+        Some(prefix) => crate::keyset!(
+            queue_by_app_name(org_id, filter, prefix),
+            subscriptions::id,
+            subscriptions::id,
+            window,
+            descending = false
+        )
+        .select(subscriptions::id)
+        .load(conn)?,
+    };
+    let page = super::page::Page::from_rows(ids, window, |id| (id.clone(), id.clone()));
+    let mut rows: std::collections::HashMap<String, (Subscription, App)> = subscriptions::table
+        .inner_join(apps::table)
+        .filter(subscriptions::id.eq_any(&page.items))
+        .select((Subscription::as_select(), App::as_select()))
+        .load::<(Subscription, App)>(conn)?
+        .into_iter()
+        .map(|(s, a)| (s.id.clone(), (s, a)))
+        .collect();
+    let product_ids: Vec<&str> = rows.values().map(|(s, _)| s.product_id.as_str()).collect();
+    let names: std::collections::HashMap<String, ProductName> = products::table
+        .filter(products::id.eq_any(product_ids))
+        .select(ProductName::as_select())
+        .load::<ProductName>(conn)?
+        .into_iter()
+        .map(|p| (p.id.clone(), p))
+        .collect();
+    Ok(page.filter_map(|id| {
+        let (s, a) = rows.remove(&id)?;
+        let p = names.get(&s.product_id).cloned()?;
+        Some((s, p, a))
     }))
 }
 
@@ -370,11 +411,14 @@ pub fn pending_count_capped(
     org_id: &str,
     filter: &QueueFilter,
 ) -> QueryResult<usize> {
-    Ok(crate::count_capped!(
-        queue_query(org_id, filter),
-        subscriptions::id,
-        conn
-    ))
+    Ok(match &filter.app_prefix {
+        None => crate::count_capped!(queue_plain(org_id, filter), subscriptions::id, conn),
+        Some(prefix) => crate::count_capped!(
+            queue_by_app_name(org_id, filter, prefix),
+            subscriptions::id,
+            conn
+        ),
+    })
 }
 
 pub fn approval_mode(conn: &mut DbConnection, org_id: &str) -> QueryResult<Option<String>> {

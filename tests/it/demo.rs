@@ -163,9 +163,22 @@ async fn the_printed_logins_sign_in_and_the_portal_lists_show_every_state() {
             }
         }
     }
+    // Unfiltered, the Revoked table previews its five newest and links to the rest.
     let all = owner.get("/o/northwind/apps").await;
-    for id in ids(&app, "revoked") {
-        assert!(all.contains(&id), "revoked app {id} not listed");
+    let revoked = ids(&app, "revoked");
+    assert!(revoked.len() > 5, "{}", revoked.len());
+    let shown = revoked
+        .iter()
+        .filter(|id| all.contains(id.as_str()))
+        .count();
+    assert_eq!(shown, 5);
+    assert!(all.contains(&format!(
+        "<a href=\"/o/northwind/apps?filter=revoked\">See all revoked apps ({}) →</a>",
+        revoked.len()
+    )));
+    let only_revoked = owner.get("/o/northwind/apps?filter=revoked").await;
+    for id in &revoked {
+        assert!(only_revoked.contains(id), "revoked app {id} not listed");
     }
     for id in &deleted {
         assert!(!all.contains(id), "deleted app {id} is listed");

@@ -122,6 +122,8 @@ pub struct AppSection {
     pub pager: Pager,
     /// Shown at all: a status filter hides the sections it cannot match.
     pub shown: bool,
+    /// A preview of a section that has more: the link to the whole section.
+    pub see_all: Option<String>,
 }
 
 /// Which table of the Consumer Apps tab an app belongs in: working or waiting apps,
@@ -166,15 +168,15 @@ pub struct ListQuery {
     pub sort: String,
     #[serde(default)]
     pub filter: String,
-    /// The Active table's cursor.
+    /// The paged table's cursor: the Active table, or the one table a status
+    /// filter shows.
     #[serde(default)]
     pub cursor: Option<String>,
-    /// The Rejected and Revoked tables page on their own.
-    #[serde(default)]
-    pub rejected_cursor: Option<String>,
-    #[serde(default)]
-    pub revoked_cursor: Option<String>,
 }
+
+/// Rows the Rejected and Revoked tables preview when no status filter is set: they
+/// hold finished apps, so the page stays short and each links to its full list.
+const PREVIEW_ROWS: usize = 5;
 
 /// A section's page: its rows, its capped count and its cursor's window.
 struct Section {
@@ -207,16 +209,22 @@ pub async fn list(
         .take(100)
         .collect();
     let sort = AppSort::parse(&query.sort);
-    let window = |cursor: &Option<String>| {
-        Window::parse(PAGE_SIZE, cursor.as_deref()).map_err(|_| {
-            AppError::bad_request("That page link is no longer valid: start from the first page.")
-        })
+    let paged = Window::parse(PAGE_SIZE, query.cursor.as_deref()).map_err(|_| {
+        AppError::bad_request("That page link is no longer valid: start from the first page.")
+    })?;
+    // Unfiltered, the Active table pages and the other two preview their newest
+    // rows; a status filter pages the one table it shows.
+    let previews = matches!(filter.as_str(), "" | "orphaned");
+    let windows = if previews {
+        [
+            paged,
+            Window::first(PREVIEW_ROWS),
+            Window::first(PREVIEW_ROWS),
+        ]
+    } else {
+        [paged.clone(), paged.clone(), paged]
     };
-    let windows = [
-        window(&query.cursor)?,
-        window(&query.rejected_cursor)?,
-        window(&query.revoked_cursor)?,
-    ];
+    let sort_for_preview = if previews { AppSort::Newest } else { sort };
     let org_id = scope.org.id.clone();
     let user_id = scope.identity.user.id.clone();
     let now = state.clock.now_naive();
@@ -243,14 +251,14 @@ pub async fn list(
             };
             let orphaned = (section_filter == "orphaned").then_some(OWNER_LEFT);
             let mut sections = Vec::new();
-            for (statuses, window) in statuses.iter().zip(&windows) {
+            for (i, (statuses, window)) in statuses.iter().zip(&windows).enumerate() {
                 let query = AppQuery {
                     org_id: &org_id,
                     owners: &owners,
                     statuses,
                     search: &search,
                     orphaned_reason: orphaned,
-                    sort,
+                    sort: if i == 0 { sort } else { sort_for_preview },
                 };
                 sections.push(Section {
                     page: query.page(conn, window)?,
@@ -277,19 +285,27 @@ pub async fn list(
         ("sort", query.sort.as_str()),
         ("filter", filter.as_str()),
         ("cursor", query.cursor.as_deref().unwrap_or("")),
-        (
-            "rejected_cursor",
-            query.rejected_cursor.as_deref().unwrap_or(""),
-        ),
-        (
-            "revoked_cursor",
-            query.revoked_cursor.as_deref().unwrap_or(""),
-        ),
     ];
+    let slug = &scope.org.slug;
     let mut built = sections
         .into_iter()
-        .zip(["cursor", "rejected_cursor", "revoked_cursor"])
-        .map(|(section, param)| AppSection {
+        .zip(["active", "rejected", "revoked"])
+        .enumerate()
+        .map(|(i, (section, status))| AppSection {
+            see_all: (previews && i > 0 && section.page.next.is_some()).then(|| {
+                let pairs: Vec<(&str, &str)> = [
+                    ("filter", status),
+                    ("q", q_shown.as_str()),
+                    ("sort", query.sort.as_str()),
+                ]
+                .into_iter()
+                .filter(|(_, v)| !v.is_empty())
+                .collect();
+                format!(
+                    "/o/{slug}/apps?{}",
+                    serde_urlencoded::to_string(pairs).unwrap_or_default()
+                )
+            }),
             rows: rows(
                 &section.page.items,
                 &creds,
@@ -300,7 +316,11 @@ pub async fn list(
                 is_admin,
             ),
             total: page::capped(section.total),
-            pager: Pager::new(&section.page, param, &keep),
+            pager: if previews && i > 0 {
+                Pager::default()
+            } else {
+                Pager::new(&section.page, "cursor", &keep)
+            },
             shown: section.shown,
         });
     let (Some(active), Some(rejected), Some(revoked)) = (built.next(), built.next(), built.next())
