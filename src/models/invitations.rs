@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use crate::db::DbConnection;
 use crate::db::schema::{invitations, organisations};
 use crate::models::orgs::Organisation;
-use crate::models::page::{COUNT_CAP, Page, Window};
+use crate::models::page::{Page, Window};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = invitations)]
@@ -78,14 +78,13 @@ pub fn open_page(
     }))
 }
 
-/// How many invitations are open, counted up to just past [`COUNT_CAP`].
+/// How many invitations are open, counted up to just past [`COUNT_CAP`](crate::models::page::COUNT_CAP).
 pub fn count_open_capped(conn: &mut DbConnection, org_id: &str) -> QueryResult<usize> {
-    let cap = i64::try_from(COUNT_CAP).unwrap_or(i64::MAX - 1) + 1;
-    Ok(open_in(org_id)
-        .select(invitations::id)
-        .limit(cap)
-        .load::<String>(conn)?
-        .len())
+    Ok(crate::count_capped!(
+        open_in(org_id).into_boxed(),
+        invitations::id,
+        conn
+    ))
 }
 
 type OpenIn<'a> = diesel::dsl::Filter<

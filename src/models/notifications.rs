@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::db::schema::{notification_preferences, notifications};
-use crate::models::page::{COUNT_CAP, Page, Window};
+use crate::models::page::{Page, Window};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = notifications)]
@@ -109,7 +109,7 @@ pub fn mark_all_read_in_org(
 }
 
 /// How many items the user has (only unread ones when `unread_only`), counted up to
-/// just past [`COUNT_CAP`].
+/// just past [`COUNT_CAP`](crate::models::page::COUNT_CAP).
 pub fn count_for_user_capped(
     conn: &mut DbConnection,
     user_id: &str,
@@ -122,8 +122,7 @@ pub fn count_for_user_capped(
     if unread_only {
         query = query.filter(notifications::read_at.is_null());
     }
-    let cap = i64::try_from(COUNT_CAP).unwrap_or(i64::MAX - 1) + 1;
-    Ok(query.limit(cap).load::<String>(conn)?.len())
+    Ok(crate::count_capped!(query, notifications::id, conn))
 }
 
 /// The most unread items the bell counts ("99+" past it).

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::db::schema::{memberships, organisations, users};
-use crate::models::page::{COUNT_CAP, Page, Window, prefix_end};
+use crate::models::page::{Page, Window, prefix_end};
 use crate::models::users::User;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -285,8 +285,7 @@ pub fn count_members_capped(
         org_id,
         search
     );
-    let cap = i64::try_from(COUNT_CAP).unwrap_or(i64::MAX - 1) + 1;
-    Ok(query.limit(cap).load::<String>(conn)?.len())
+    Ok(crate::count_capped!(query, users::id, conn))
 }
 
 /// Orders for the member list, each a keyset on (key, user id).

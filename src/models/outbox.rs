@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::db::schema::email_outbox;
-use crate::models::page::{COUNT_CAP, Page, Window};
+use crate::models::page::{Page, Window};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = email_outbox)]
@@ -118,15 +118,15 @@ pub fn page_with_status(
     }))
 }
 
-/// How many messages have `status`, counted up to just past [`COUNT_CAP`].
+/// How many messages have `status`, counted up to just past [`COUNT_CAP`](crate::models::page::COUNT_CAP).
 pub fn count_with_status_capped(conn: &mut DbConnection, status: &str) -> QueryResult<usize> {
-    let cap = i64::try_from(COUNT_CAP).unwrap_or(i64::MAX - 1) + 1;
-    Ok(email_outbox::table
-        .filter(email_outbox::status.eq(status))
-        .select(email_outbox::id)
-        .limit(cap)
-        .load::<String>(conn)?
-        .len())
+    Ok(crate::count_capped!(
+        email_outbox::table
+            .filter(email_outbox::status.eq(status))
+            .into_boxed(),
+        email_outbox::id,
+        conn
+    ))
 }
 
 /// Puts a dead message back in the queue with a fresh count of attempts.

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use crate::db::DbConnection;
 use crate::db::schema::{team_members, teams, users};
 use crate::models::names::name_key;
-use crate::models::page::{COUNT_CAP, Page, Window, prefix_end};
+use crate::models::page::{Page, Window, prefix_end};
 use crate::models::users::User;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -122,11 +122,10 @@ pub fn page(
     Ok(page.map(|(t, _)| t))
 }
 
-/// How many teams match `search`, counted up to just past [`COUNT_CAP`].
+/// How many teams match `search`, counted up to just past [`COUNT_CAP`](crate::models::page::COUNT_CAP).
 pub fn count_capped(conn: &mut DbConnection, org_id: &str, search: &str) -> QueryResult<usize> {
     let query = team_search!(teams::table.select(teams::id).into_boxed(), org_id, search);
-    let cap = i64::try_from(COUNT_CAP).unwrap_or(i64::MAX - 1) + 1;
-    Ok(query.limit(cap).load::<String>(conn)?.len())
+    Ok(crate::count_capped!(query, teams::id, conn))
 }
 
 /// How many members each of `team_ids` has (teams without members are absent).
@@ -213,15 +212,15 @@ pub fn members_page(
     Ok(page.map(|(u, m, _)| (u, m)))
 }
 
-/// How many members a team has, counted up to just past [`COUNT_CAP`].
+/// How many members a team has, counted up to just past [`COUNT_CAP`](crate::models::page::COUNT_CAP).
 pub fn count_members_capped(conn: &mut DbConnection, team_id: &str) -> QueryResult<usize> {
-    let cap = i64::try_from(COUNT_CAP).unwrap_or(i64::MAX - 1) + 1;
-    Ok(team_members::table
-        .filter(team_members::team_id.eq(team_id))
-        .select(team_members::user_id)
-        .limit(cap)
-        .load::<String>(conn)?
-        .len())
+    Ok(crate::count_capped!(
+        team_members::table
+            .filter(team_members::team_id.eq(team_id))
+            .into_boxed(),
+        team_members::user_id,
+        conn
+    ))
 }
 
 /// The ids of a team's members.
