@@ -200,7 +200,9 @@ fn app_failure(e: crate::error::AppError) -> Failure {
     }
 }
 
-fn read_password() -> Result<SecretString, Failure> {
+/// Reads the new password from standard input and checks it like every form does,
+/// against the account's `words` (its email and name, the organisation's name).
+fn read_password(config: &Config, words: &[&str]) -> Result<SecretString, Failure> {
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line).map_err(|e| {
         fail(
@@ -209,8 +211,9 @@ fn read_password() -> Result<SecretString, Failure> {
         )
     })?;
     let password = line.trim_end_matches(['\n', '\r']).to_string();
-    validate::new_password(&password).map_err(|m| fail(2, m))?;
-    Ok(SecretString::new(password))
+    let password = SecretString::new(password);
+    services::passwords::check_new_blocking(config, &password, words).map_err(|m| fail(2, m))?;
+    Ok(password)
 }
 
 fn admin(config: &Config, cmd: AdminCommand) -> Result<(), Failure> {
@@ -234,7 +237,7 @@ fn admin(config: &Config, cmd: AdminCommand) -> Result<(), Failure> {
                 validate::name(&org, "Organisation name", 100).map_err(|m| fail(2, m))?;
             let slug = org_slug.unwrap_or_else(|| validate::slugify(&org_name));
             let slug = validate::slug(&slug).map_err(|m| fail(2, m))?;
-            let password = read_password()?;
+            let password = read_password(config, &[&email, &display, &org_name])?;
             let hash = hash_blocking(&password).map_err(|e| fail(1, e.to_string()))?;
             let account = NewAccount {
                 email,
@@ -275,7 +278,11 @@ fn admin(config: &Config, cmd: AdminCommand) -> Result<(), Failure> {
             password_stdin: _,
         } => {
             let email = validate::email(&email).map_err(|m| fail(2, m))?;
-            let password = read_password()?;
+            let name = crate::models::users::find_by_email(&mut conn, &email)
+                .map_err(|e| fail(1, format!("cannot read the account: {e}")))?
+                .map(|user| user.display_name)
+                .unwrap_or_default();
+            let password = read_password(config, &[&email, &name])?;
             let hash = hash_blocking(&password).map_err(|e| fail(1, e.to_string()))?;
             let user = services::accounts::reset_password(&mut conn, &ctx, &email, &hash)
                 .map_err(app_failure)?;

@@ -57,22 +57,88 @@ pub fn email(raw: &str) -> Result<String, String> {
 
 pub const PASSWORD_MIN: usize = 10;
 pub const PASSWORD_MAX: usize = 1024;
+/// The zxcvbn score (0–4) a new password must reach: 3 means it takes about 10^10
+/// guesses, out of reach of an online attack and costly offline against Argon2id.
+pub const PASSWORD_MIN_SCORE: u8 = 3;
+/// How many characters zxcvbn scores: its work grows faster than the length, and a
+/// password this long is strong or weak on its first hundred characters already.
+pub const PASSWORD_SCORED_CHARS: usize = 100;
 
-/// A new password: long enough, not absurdly long (hashing cost), no NUL.
-pub fn new_password(raw: &str) -> Result<(), String> {
+/// What every refusal of a weak password says to do instead.
+pub const PASSWORD_ADVICE: &str =
+    "Use a longer passphrase of several unrelated words, such as four words picked at random.";
+
+/// A new password: long enough, not absurdly long (hashing cost), no NUL, and hard to
+/// guess. `context` lists what an attacker tries first besides common passwords and
+/// words: the account's email and name and the instance's names (see
+/// [`password_context`]). A refusal says why and how to fix it.
+pub fn new_password(raw: &str, context: &[&str]) -> Result<(), String> {
     if raw.contains('\0') {
         return Err("Password must not contain NUL characters.".into());
     }
     let n = raw.chars().count();
     if n < PASSWORD_MIN {
         return Err(format!(
-            "Password must be at least {PASSWORD_MIN} characters."
+            "Password must be at least {PASSWORD_MIN} characters. {PASSWORD_ADVICE}"
         ));
     }
     if raw.len() > PASSWORD_MAX {
         return Err(format!("Password must be at most {PASSWORD_MAX} bytes."));
     }
-    Ok(())
+    let scored: String = raw.chars().take(PASSWORD_SCORED_CHARS).collect();
+    let entropy = zxcvbn::zxcvbn(&scored, context);
+    if u8::from(entropy.score()) >= PASSWORD_MIN_SCORE {
+        return Ok(());
+    }
+    Err(format!(
+        "This password is too easy to guess: {} {PASSWORD_ADVICE}",
+        weakness(&entropy, context)
+    ))
+}
+
+/// Why zxcvbn found a password weak, as one sentence.
+fn weakness(entropy: &zxcvbn::Entropy, context: &[&str]) -> String {
+    let context: Vec<String> = context.iter().map(|w| w.to_lowercase()).collect();
+    let personal = entropy.sequence().iter().any(|m| match &m.pattern {
+        zxcvbn::matching::patterns::MatchPattern::Dictionary(d) => {
+            context.contains(&d.matched_word)
+        }
+        _ => false,
+    });
+    if personal {
+        return "it contains your email address, your name or the name of this site.".into();
+    }
+    match entropy.feedback().and_then(|f| f.warning()) {
+        Some(warning) => {
+            let warning = warning.to_string();
+            let mut chars = warning.chars();
+            match chars.next() {
+                Some(first) => first.to_lowercase().chain(chars).collect(),
+                None => warning,
+            }
+        }
+        None => "it follows a pattern that password-guessing tools try early.".into(),
+    }
+}
+
+/// The words a new password is checked against besides zxcvbn's own lists:
+/// "gatehouse", then each of `words` (the account's email and name, an organisation's
+/// name, the instance's names) whole and cut into its runs of letters and digits, so
+/// that the email's local part and domain and each word of a name count too.
+pub fn password_context(words: &[&str]) -> Vec<String> {
+    let mut context = vec!["gatehouse".to_string()];
+    let mut add = |w: &str| {
+        let w = w.trim().to_lowercase();
+        if w.chars().count() >= 3 && !context.contains(&w) {
+            context.push(w);
+        }
+    };
+    for word in words {
+        add(word);
+        word.split(|c: char| !c.is_alphanumeric())
+            .for_each(&mut add);
+    }
+    context
 }
 
 /// Could this be one of our ids (UUIDs, base62 tokens)? Anything else — in particular
@@ -171,11 +237,117 @@ mod tests {
         assert!(slug(&slugify(&"x".repeat(100))).is_ok());
     }
 
+    const NONE: &[&str] = &[];
+
     #[test]
     fn passwords() {
-        assert!(new_password("short").is_err());
-        assert!(new_password("long enough password").is_ok());
-        assert!(new_password(&"x".repeat(2000)).is_err());
-        assert!(new_password("0123456789\0").is_err());
+        assert!(new_password("short", NONE).is_err());
+        assert!(new_password("long enough password", NONE).is_ok());
+        assert!(new_password(&"x".repeat(2000), NONE).is_err());
+        assert!(new_password("0123456789\0", NONE).is_err());
+    }
+
+    /// ASVS 6.2.4 and 6.2.11: common passwords, patterns and the account's own words
+    /// are refused, each with why and how to fix it.
+    #[test]
+    fn weak_passwords_are_refused_with_why_and_how() {
+        let words = password_context(&[
+            "ada.lovelace@example.com",
+            "Ada Lovelace",
+            "portal.example.org",
+        ]);
+        let context: Vec<&str> = words.iter().map(String::as_str).collect();
+        for (weak, why) in [
+            ("1234567890", "common password"),
+            ("password12", "common password"),
+            ("qwertyuiop", "common password"),
+            ("          ", "repeats"),
+            ("ada.lovelace@example.com", "your email address"),
+            ("Lovelace1815!", "your email address, your name"),
+            ("gatehouse2026", "the name of this site"),
+            ("portal.example.org", "the name of this site"),
+            ("abcdefghijklmnop", "sequences"),
+        ] {
+            let message = new_password(weak, &context).expect_err(weak);
+            assert!(
+                message.starts_with("This password is too easy to guess: ")
+                    && message.contains(why),
+                "{weak:?}: {message}"
+            );
+            assert!(message.ends_with(PASSWORD_ADVICE), "{weak:?}: {message}");
+        }
+        // Without the account's words, its email address would have passed.
+        assert!(new_password("ada.lovelace@example.com", NONE).is_ok());
+    }
+
+    /// The passwords the tests, the browser suite, the contract test and the README use
+    /// pass, with the context they are used in.
+    #[test]
+    fn the_project_passwords_stay_strong() {
+        let kit = password_context(&["alice@example.com", "Alice", "127.0.0.1"]);
+        let kit: Vec<&str> = kit.iter().map(String::as_str).collect();
+        for strong in [
+            "correct horse battery",
+            "a brand new passphrase",
+            "yet another passphrase",
+            "first password here",
+            "second password here",
+            "contract test password",
+            "a long passphrase",
+            "a new passphrase",
+        ] {
+            assert!(new_password(strong, &kit).is_ok(), "{strong:?}");
+        }
+        let people = [
+            (
+                "olivia@acme.example",
+                "Olivia Owner",
+                "correct horse battery staple",
+            ),
+            ("dana@acme.example", "Dev Dana", "dana's first passphrase"),
+            ("dana@acme.example", "Dev Dana", "dana's second passphrase"),
+            ("sam@lab.example", "Sam Signup", "sam likes long passwords"),
+        ];
+        for (email, name, password) in people {
+            let words = password_context(&[email, name, "Acme", "127.0.0.1"]);
+            let words: Vec<&str> = words.iter().map(String::as_str).collect();
+            assert!(new_password(password, &words).is_ok(), "{password:?}");
+        }
+    }
+
+    /// Only the first hundred characters are scored: a weak start is not rescued by
+    /// what follows it, and a long password costs no more than a hundred characters.
+    #[test]
+    fn only_the_first_hundred_characters_are_scored() {
+        let weak_start = format!(
+            "{}{}",
+            "a".repeat(PASSWORD_SCORED_CHARS),
+            "Xq7#mV2pL9wzR4tK"
+        );
+        assert!(new_password(&weak_start, NONE).is_err());
+        let strong_start = format!("correct horse battery {}", "a".repeat(900));
+        assert!(new_password(&strong_start, NONE).is_ok());
+    }
+
+    #[test]
+    fn the_context_holds_each_word_and_its_parts() {
+        let words = password_context(&[
+            "Ada.Lovelace@Example.com",
+            "Ada Lovelace",
+            "Gatehouse <gh@x.io>",
+        ]);
+        for w in [
+            "gatehouse",
+            "ada.lovelace@example.com",
+            "lovelace",
+            "example",
+            "com",
+            "ada lovelace",
+            "ada",
+        ] {
+            assert!(words.contains(&w.to_string()), "{w}: {words:?}");
+        }
+        assert!(!words.iter().any(|w| w.chars().count() < 3), "{words:?}");
+        assert_eq!(words.iter().filter(|w| *w == "gatehouse").count(), 1);
     }
 }

@@ -11,6 +11,7 @@ use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
 
 use crate::crypto::{SecretString, random_base62};
 use crate::error::{AppError, AppResult};
+use crate::validate;
 
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -96,6 +97,21 @@ impl PasswordHasher {
 
     pub async fn hash(&self, password: SecretString) -> AppResult<String> {
         self.run(move || hash_blocking(&password)).await?
+    }
+
+    /// Checks a new password ([`validate::new_password`] against `context`) on the
+    /// hashing threads: zxcvbn can take a second over a hundred crafted characters, which
+    /// must not hold an HTTP worker, and the bounded queue caps how many wait.
+    pub async fn check_new(
+        &self,
+        password: SecretString,
+        context: Vec<String>,
+    ) -> AppResult<Result<(), String>> {
+        self.run(move || {
+            let context: Vec<&str> = context.iter().map(String::as_str).collect();
+            validate::new_password(password.expose(), &context)
+        })
+        .await
     }
 
     pub async fn verify(&self, password: SecretString, stored: Option<String>) -> AppResult<bool> {

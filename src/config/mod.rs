@@ -352,6 +352,18 @@ mod tests {
     }
 
     #[test]
+    fn public_url_hosts() {
+        for (url, host) in [
+            ("https://portal.example.com/gh", "portal.example.com"),
+            ("http://127.0.0.1:8080", "127.0.0.1"),
+            ("http://[::1]:8080", "::1"),
+            ("https://Portal.Example.com:8443", "portal.example.com"),
+        ] {
+            assert_eq!(PublicUrl::parse(url).unwrap().host(), host, "{url}");
+        }
+    }
+
+    #[test]
     fn durations_and_redaction() {
         assert_eq!(parse_duration("30m"), Some(Duration::from_secs(1800)));
         assert_eq!(parse_duration("7d"), Some(Duration::from_secs(604_800)));

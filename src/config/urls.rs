@@ -49,6 +49,20 @@ impl PublicUrl {
         })
     }
 
+    /// The host, without scheme, port or IPv6 brackets (`portal.example.com`).
+    pub fn host(&self) -> &str {
+        let authority = self
+            .origin
+            .split_once("://")
+            .map_or(self.origin.as_str(), |(_, rest)| rest);
+        if let Some(v6) = authority.strip_prefix('[') {
+            return v6.split(']').next().unwrap_or(v6);
+        }
+        authority
+            .rsplit_once(':')
+            .map_or(authority, |(host, _port)| host)
+    }
+
     /// An absolute URL for a path that starts with `/`.
     pub fn join(&self, path: &str) -> String {
         format!("{}{}{}", self.origin, self.path, path)

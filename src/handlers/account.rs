@@ -188,7 +188,10 @@ pub async fn change_password(
     state: State,
     CsrfForm(form): CsrfForm<PasswordForm>,
 ) -> AppResult<HttpResponse> {
-    if let Err(message) = validate::new_password(form.new_password.expose()) {
+    let words = [me.user.email.as_str(), me.user.display_name.as_str()];
+    let checked =
+        passwords::check_new(&state.hasher, &state.config, &form.new_password, &words).await?;
+    if let Err(message) = checked {
         return page(
             ctx,
             &me,

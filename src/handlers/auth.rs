@@ -118,7 +118,16 @@ pub async fn setup(
     let email = validate::email(&form.email)
         .map_err(|e| errors.push(e))
         .ok();
-    let _ = validate::new_password(form.password.expose()).map_err(|e| errors.push(e));
+    let words = [
+        form.email.trim(),
+        form.display_name.trim(),
+        form.org_name.trim(),
+    ];
+    if let Err(e) =
+        passwords::check_new(&state.hasher, &state.config, &form.password, &words).await?
+    {
+        errors.push(e);
+    }
     let org_name = validate::name(&form.org_name, "Organisation name", 100)
         .map_err(|e| errors.push(e))
         .ok();
@@ -390,7 +399,12 @@ pub async fn signup(
     let email = validate::email(&form.email)
         .map_err(|e| errors.push(e))
         .ok();
-    let _ = validate::new_password(form.password.expose()).map_err(|e| errors.push(e));
+    let words = [form.email.trim(), form.display_name.trim()];
+    if let Err(e) =
+        passwords::check_new(&state.hasher, &state.config, &form.password, &words).await?
+    {
+        errors.push(e);
+    }
     let (Some(name), Some(email), true) = (name, email, errors.is_empty()) else {
         return again(ctx, StatusCode::UNPROCESSABLE_ENTITY, errors);
     };

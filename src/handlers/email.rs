@@ -13,6 +13,8 @@ use crate::crypto::SecretString;
 use crate::error::{AppError, AppResult};
 use crate::handlers::{form_problem, service_ctx};
 use crate::middleware::removal_cookie;
+use crate::models::users;
+use crate::services::passwords::check_new;
 use crate::services::{self, email::Purpose};
 use crate::state::client_ip;
 use crate::validate;
@@ -246,7 +248,14 @@ pub async fn reset(
             return reset_page(ctx, status, vec![message], String::new(), String::new());
         }
     };
-    if let Err(message) = validate::new_password(form.new_password.expose()) {
+    let lookup = email.clone();
+    let name = state
+        .db(move |conn| Ok(users::find_by_email(conn, &lookup)?.map(|u| u.display_name)))
+        .await?
+        .unwrap_or_default();
+    let words = [email.as_str(), name.as_str()];
+    let checked = check_new(&state.hasher, &state.config, &form.new_password, &words).await?;
+    if let Err(message) = checked {
         return reset_page(
             ctx,
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -14,6 +14,7 @@ use crate::error::{AppError, AppResult};
 use crate::handlers::auth::{start_session, throttle_account_creation};
 use crate::handlers::{form_problem, service_ctx};
 use crate::services;
+use crate::services::passwords::check_new;
 use crate::validate;
 use crate::web::{PageCtx, render_status, see_other_with, token_page};
 
@@ -153,11 +154,40 @@ pub async fn sign_up(
     CsrfForm(form): CsrfForm<InviteSignupForm>,
 ) -> AppResult<HttpResponse> {
     let token_text = form.token.expose().to_string();
+    // A dead link costs no password check or hash; the check needs the invited address.
+    let now = state.clock.now_naive();
+    let lookup = token_text.clone();
+    let (invitation, org) = match state
+        .db(move |conn| services::invitations::find_usable(conn, &lookup, now))
+        .await
+    {
+        Ok(found) => found,
+        Err(e) => {
+            let (status, message) = form_problem(e)?;
+            return page(
+                ctx,
+                &state,
+                &identity,
+                token_text,
+                status,
+                vec![message],
+                form.display_name.clone(),
+            )
+            .await;
+        }
+    };
     let mut errors = Vec::new();
     let name = validate::name(&form.display_name, "Your name", 100)
         .map_err(|e| errors.push(e))
         .ok();
-    let _ = validate::new_password(form.password.expose()).map_err(|e| errors.push(e));
+    let words = [
+        invitation.email.as_str(),
+        form.display_name.trim(),
+        org.name.as_str(),
+    ];
+    if let Err(e) = check_new(&state.hasher, &state.config, &form.password, &words).await? {
+        errors.push(e);
+    }
     let (Some(name), true) = (name, errors.is_empty()) else {
         return page(
             ctx,
@@ -170,25 +200,6 @@ pub async fn sign_up(
         )
         .await;
     };
-    // A dead link costs no password hash.
-    let now = state.clock.now_naive();
-    let lookup = token_text.clone();
-    if let Err(e) = state
-        .db(move |conn| services::invitations::find_usable(conn, &lookup, now))
-        .await
-    {
-        let (status, message) = form_problem(e)?;
-        return page(
-            ctx,
-            &state,
-            &identity,
-            token_text,
-            status,
-            vec![message],
-            form.display_name.clone(),
-        )
-        .await;
-    }
     if let Err(secs) = throttle_account_creation(&req, &state) {
         let message = AppError::TooManyRequests {
             retry_after_secs: secs,

@@ -24,6 +24,7 @@ mod layout;
 mod mail;
 mod orgs;
 mod pages;
+mod passwords;
 mod policy;
 mod product_reference;
 mod products;

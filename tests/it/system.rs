@@ -469,3 +469,83 @@ async fn admin_commands_create_an_owner_and_reset_a_password() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+/// `admin create-owner` and `admin reset-password` check the new password like the
+/// forms: a weak one exits 2 with the reason and the advice, and changes nothing.
+#[tokio::test]
+async fn admin_commands_refuse_a_weak_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let (database_url, _cleanup) = new_database(dir.path());
+    let data_dir = dir.path().to_str().unwrap().to_string();
+    let base_args = [
+        "--data-dir",
+        data_dir.as_str(),
+        "--database-url",
+        database_url.as_str(),
+    ];
+    let create_owner = |password: &str| {
+        run_with_stdin(
+            binary().args(base_args).args([
+                "admin",
+                "create-owner",
+                "--email",
+                "ops@example.com",
+                "--name",
+                "Olga Operator",
+                "--org",
+                "Ops Team",
+                "--password-stdin",
+            ]),
+            &format!("{password}\n"),
+        )
+    };
+    let reset = |password: &str| {
+        run_with_stdin(
+            binary().args(base_args).args([
+                "admin",
+                "reset-password",
+                "--email",
+                "ops@example.com",
+                "--password-stdin",
+            ]),
+            &format!("{password}\n"),
+        )
+    };
+    #[track_caller]
+    fn assert_weak(out: &std::process::Output, why: &str) {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains("This password is too easy to guess"),
+            "{stderr}"
+        );
+        assert!(stderr.contains(why), "{stderr}");
+        assert!(
+            stderr.contains("Use a longer passphrase of several unrelated words"),
+            "{stderr}"
+        );
+    }
+    assert_weak(&create_owner("password12"), "very common password");
+    assert_weak(&create_owner("ops@example.com"), "your email address");
+    // The organisation's name and the owner's name count too.
+    assert_weak(&create_owner("Ops Team 2026"), "your name");
+    assert_weak(&create_owner("Olga Operator!"), "your name");
+
+    // Nothing was created: the first good password makes the owner.
+    let made = create_owner("first password here");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+
+    assert_weak(&reset("qwertyuiop"), "top-100 common password");
+    // The account's name is looked up: strong for anyone but Olga Operator.
+    assert_weak(&reset("Olga Operator!"), "your name");
+    let reset_ok = reset("second password here");
+    assert!(
+        reset_ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&reset_ok.stderr)
+    );
+}
