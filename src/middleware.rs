@@ -14,6 +14,7 @@ use actix_web::middleware::Next;
 use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError, web};
 
 use crate::auth::csrf::{CSRF_COOKIE, CSRF_PURPOSE, FreshAnonToken};
+use crate::config::PublicUrl;
 use crate::crypto::random_base62;
 use crate::error::AppError;
 use crate::state::AppState;
@@ -198,7 +199,9 @@ fn is_safe(method: &Method) -> bool {
 
 /// May a state-changing browser request have come from this site? Browsers send
 /// `Sec-Fetch-Site` and `Origin`; tools that send neither are judged by the CSRF token.
-fn same_origin(req: &ServiceRequest, public_origin: &str) -> bool {
+/// The Origin must be the public URL's, or the requested host under the public URL's
+/// scheme: a page served over the other scheme is another origin.
+fn same_origin(req: &ServiceRequest, public_url: &PublicUrl) -> bool {
     let headers = req.headers();
     if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
         && site != "same-origin"
@@ -213,14 +216,12 @@ fn same_origin(req: &ServiceRequest, public_origin: &str) -> bool {
         return false;
     };
     let origin = origin.to_ascii_lowercase();
-    if origin == public_origin {
+    if origin == public_url.origin {
         return true;
     }
+    let scheme = if public_url.https { "https" } else { "http" };
     match headers.get(header::HOST).and_then(|h| h.to_str().ok()) {
-        Some(host) => {
-            let host = host.to_ascii_lowercase();
-            origin == format!("http://{host}") || origin == format!("https://{host}")
-        }
+        Some(host) => origin == format!("{scheme}://{}", host.to_ascii_lowercase()),
         None => false,
     }
 }
@@ -254,7 +255,7 @@ pub async fn security(
         && path != "/healthz"
         && path != "/readyz";
 
-    if page && !is_safe(req.method()) && !same_origin(&req, &state.config.public_url.origin) {
+    if page && !is_safe(req.method()) && !same_origin(&req, &state.config.public_url) {
         let refused = AppError::CsrfRejected(
             "This request came from another site and was refused. Use the forms on this site."
                 .into(),

@@ -88,6 +88,55 @@ async fn cross_site_requests_are_refused_by_origin_and_fetch_metadata() {
     assert_eq!(app.count("organisations"), 2);
 }
 
+/// The public URL is `http://…`: a page on `https://` at the same host is another
+/// origin (issue 11), whether it matches the public URL's host or the request's Host.
+#[tokio::test]
+async fn the_origin_check_compares_the_scheme_too() {
+    let app = spawn_app().await;
+    let owner = app.setup_owner().await;
+    let token = owner.get("/orgs/new").await.csrf();
+    let authority = app.base.trim_start_matches("http://").to_string();
+    let port = authority.rsplit(':').next().unwrap().to_string();
+    let post = |origin: String, host: Option<String>| {
+        let mut req = owner
+            .client
+            .post(format!("{}/orgs", app.base))
+            .header("Origin", origin)
+            .form(&[("csrf_token", token.as_str()), ("name", "Other Scheme")]);
+        if let Some(host) = host {
+            req = req.header("Host", host);
+        }
+        req.send()
+    };
+    for (origin, host) in [
+        (format!("https://{authority}"), None),
+        (
+            format!("https://localhost:{port}"),
+            Some(format!("localhost:{port}")),
+        ),
+    ] {
+        let refused = post(origin.clone(), host).await.unwrap();
+        assert_eq!(refused.status().as_u16(), 403, "{origin}");
+        assert!(
+            refused
+                .text()
+                .await
+                .unwrap()
+                .contains("came from another site")
+        );
+    }
+    assert_eq!(app.count("organisations"), 1);
+    // The same host under the public URL's scheme is this site.
+    let same = post(
+        format!("http://localhost:{port}"),
+        Some(format!("localhost:{port}")),
+    )
+    .await
+    .unwrap();
+    assert_eq!(same.status().as_u16(), 303);
+    assert_eq!(app.count("organisations"), 2);
+}
+
 #[tokio::test]
 async fn no_state_changes_on_get() {
     let app = spawn_app().await;
