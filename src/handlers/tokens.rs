@@ -420,7 +420,7 @@ async fn admin_page(
             ctx: ctx.in_org(scope),
             heading: "Admin API tokens".into(),
             intro: format!(
-                "Tokens that act with admin rights in {} on behalf of the admin who creates them, for automation. A token stops working when its creator is no longer an admin. Apps it creates belong to the admin who made it, unless the request names a team to own them.",
+                "Tokens that act with admin rights in {} on behalf of the admin who creates them, for automation. A token is revoked when its creator stops being an admin, and stays revoked if they become one again. Apps it creates belong to the admin who made it, unless the request names a team to own them.",
                 scope.org.name
             ),
             base: format!("/o/{}/admin/tokens", scope.org.slug),

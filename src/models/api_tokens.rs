@@ -146,6 +146,25 @@ pub fn revoke_all_in_org(
     .execute(conn)
 }
 
+/// Revokes every live admin token `user_id` made in an organisation (they are no
+/// longer an admin there).
+pub fn revoke_admin_tokens_of(
+    conn: &mut DbConnection,
+    org_id: &str,
+    user_id: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        api_tokens::table
+            .filter(api_tokens::org_id.eq(org_id))
+            .filter(api_tokens::user_id.eq(user_id))
+            .filter(api_tokens::kind.eq("admin"))
+            .filter(api_tokens::revoked_at.is_null()),
+    )
+    .set(api_tokens::revoked_at.eq(Some(now)))
+    .execute(conn)
+}
+
 pub fn touch(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> QueryResult<usize> {
     diesel::update(api_tokens::table.find(id))
         .set(api_tokens::last_used_at.eq(Some(now)))

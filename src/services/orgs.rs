@@ -158,13 +158,23 @@ pub fn change_role(
             guard_last_owner(conn, &org.id, "be given another role")?;
         }
         orgs::set_role(conn, &org.id, target_user_id, new_role.as_str())?;
+        // An admin token acts for an admin: once its creator is not one, it is dead for
+        // good, so that promoting them again does not bring it back.
+        let mut detail = format!("{} → {}", current.as_str(), new_role.as_str());
+        if current >= Role::Admin && new_role < Role::Admin {
+            let revoked =
+                api_tokens::revoke_admin_tokens_of(conn, &org.id, target_user_id, ctx.now)?;
+            if revoked > 0 {
+                detail.push_str(&format!("; {revoked} admin API tokens revoked"));
+            }
+        }
         audit::record(
             conn,
             ctx,
             Some(&org.id),
             "member.role_changed",
             Some(&format!("user:{target_user_id}")),
-            &format!("{} → {}", current.as_str(), new_role.as_str()),
+            &detail,
         )?;
         Ok(())
     })

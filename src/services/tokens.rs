@@ -1,6 +1,6 @@
 //! API tokens: personal access tokens (act as their user, with the user's current
 //! role) and organisation admin tokens (act with admin rights for the admin who made
-//! them, and stop working when that person is no longer an admin). Each is bound to
+//! them, and are revoked for good when that person stops being an admin). Each is bound to
 //! one organisation, may expire, is read-only or read-write, is shown once and kept
 //! only as a hash.
 
@@ -203,7 +203,16 @@ pub fn authenticate(
     }
     let token = api_tokens::find_by_hash(conn, &hasher.hash(presented))?.ok_or_else(invalid)?;
     if token.revoked_at.is_some() {
-        return Err(AppError::Unauthorized("This API token was revoked.".into()));
+        // Demoting an admin revokes their admin tokens: say so while it is the case.
+        let creator_demoted = token.kind == TokenKind::Admin.as_str()
+            && orgs::membership(conn, &token.org_id, &token.user_id)?
+                .and_then(|m| Role::parse(&m.role))
+                .is_some_and(|role| role < Role::Admin);
+        return Err(AppError::Unauthorized(if creator_demoted {
+            "This admin token was revoked: the person who created it is no longer an admin of the organisation.".into()
+        } else {
+            "This API token was revoked.".into()
+        }));
     }
     if !token.is_live(now) {
         return Err(AppError::Unauthorized("This API token has expired.".into()));

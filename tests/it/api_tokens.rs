@@ -359,6 +359,107 @@ async fn tokens_follow_their_creators_role_and_membership() {
     );
 }
 
+/// Demotion revokes the creator's admin tokens for good: promoting them again, on the
+/// members page or through the API, does not bring them back (issue 11).
+#[tokio::test]
+async fn a_demoted_admins_admin_tokens_stay_dead_after_re_promotion() {
+    let app = spawn_app().await;
+    let owner = app.setup_owner().await;
+    app.join(&owner, "acme", DAN, "admin").await;
+    let owner_api = app.api(OWNER_EMAIL, "acme", true, true);
+    let dan_id = app.user_id(DAN);
+    let by_page = app.api(DAN, "acme", true, true);
+    let personal = app.api(DAN, "acme", false, true);
+    by_page.get("/api/v1/org").await.expect(200);
+
+    // On the members page: demoted, then made an admin again.
+    app.set_role(&owner, "acme", DAN, "developer")
+        .await
+        .assert_redirect("/o/acme/members");
+    let detail = unauthorized(&by_page.get("/api/v1/org").await);
+    assert!(detail.contains("no longer an admin"), "{detail}");
+    app.set_role(&owner, "acme", DAN, "admin")
+        .await
+        .assert_redirect("/o/acme/members");
+    assert_eq!(app.role_of("acme", DAN).as_deref(), Some("admin"));
+    let detail = unauthorized(&by_page.get("/api/v1/org").await);
+    assert!(detail.contains("revoked"), "{detail}");
+    unauthorized(
+        &by_page
+            .post(
+                "/api/v1/apps",
+                json!({"name": "Revived", "auth_type": "api_key"}),
+            )
+            .await,
+    );
+    assert_eq!(app.count("apps"), 0);
+    // His personal token was never an admin token: it carries his role again.
+    assert_eq!(
+        personal.get("/api/v1/org").await.expect(200)["role"],
+        "admin"
+    );
+
+    // Through the API: the same.
+    let by_api = app.api(DAN, "acme", true, false);
+    by_api.get("/api/v1/org").await.expect(200);
+    for role in ["developer", "admin"] {
+        owner_api
+            .patch(
+                &format!("/api/v1/members/{dan_id}"),
+                json!({ "role": role }),
+                None,
+            )
+            .await
+            .expect(200);
+    }
+    let detail = unauthorized(&by_api.get("/api/v1/org").await);
+    assert!(detail.contains("revoked"), "{detail}");
+    // The demotions are on record, and a new admin token works.
+    assert_eq!(
+        app.count("audit_events WHERE action = 'member.role_changed' AND detail LIKE '%1 admin API tokens revoked%'"),
+        2
+    );
+    app.api(DAN, "acme", true, true)
+        .get("/api/v1/org")
+        .await
+        .expect(200);
+}
+
+/// Admin tokens whose creator was demoted before demotion revoked them are revoked by
+/// the migration, so that a later promotion does not revive them either.
+#[tokio::test]
+async fn the_migration_revokes_admin_tokens_of_earlier_demotions() {
+    let app = spawn_app().await;
+    let owner = app.setup_owner().await;
+    app.join(&owner, "acme", DAN, "admin").await;
+    app.join(&owner, "acme", BOB, "admin").await;
+    let stale = app.api(DAN, "acme", true, true);
+    let kept = app.api(BOB, "acme", true, true);
+    let dan_id = app.user_id(DAN);
+    // Demoted the way it was done before the fix: the token is left as it was.
+    app.exec(&format!(
+        "UPDATE memberships SET role = 'developer' WHERE user_id = '{dan_id}'"
+    ));
+    let up = if app.database_url.starts_with("postgres") {
+        include_str!("../../migrations/postgres/2026-11-28-120000_demoted_admin_tokens/up.sql")
+    } else {
+        include_str!("../../migrations/sqlite/2026-11-28-120000_demoted_admin_tokens/up.sql")
+    };
+    app.exec(up);
+    app.exec(&format!(
+        "UPDATE memberships SET role = 'admin' WHERE user_id = '{dan_id}'"
+    ));
+    let detail = unauthorized(&stale.get("/api/v1/org").await);
+    assert!(detail.contains("revoked"), "{detail}");
+    // An admin's token and the owner's sign-in are untouched.
+    kept.get("/api/v1/org").await.expect(200);
+    assert_eq!(
+        app.count("api_tokens WHERE revoked_at IS NOT NULL"),
+        1,
+        "only the demoted admin's token"
+    );
+}
+
 #[tokio::test]
 async fn a_personal_token_is_made_on_the_account_page_and_shown_once() {
     let app = spawn_app().await;

@@ -1,0 +1,2 @@
+-- Revoked tokens stay revoked: there is nothing to undo.
+SELECT 1;
