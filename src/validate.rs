@@ -10,10 +10,42 @@ fn no_control(s: &str, what: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// A display name or organisation name: trimmed, 1–`max` characters.
+/// Bidirectional embedding, override and isolate controls (U+202A–U+202E,
+/// U+2066–U+2069): invisible, they reorder how the text around them is shown, so a name
+/// could display as another ("Acme\u{202E}gnp.exe" shows as "Acmeexe.png").
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Zero-width characters (space, non-joiner, joiner, word joiner, BOM): invisible, so at
+/// either end of a name they make a look-alike of another name. Inside a name the
+/// joiner and non-joiner are kept: some scripts and emoji sequences need them.
+fn is_zero_width(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}')
+}
+
+/// Refuses what would make a name look like another in a list: direction controls
+/// anywhere, zero-width characters at either end.
+fn no_invisible(s: &str, what: &str) -> Result<(), String> {
+    if s.chars().any(is_bidi_control) {
+        return Err(format!(
+            "{what} must not contain text-direction control characters (U+202A to U+202E, U+2066 to U+2069): they change how the name is shown."
+        ));
+    }
+    if s.starts_with(is_zero_width) || s.ends_with(is_zero_width) {
+        return Err(format!(
+            "{what} must not start or end with an invisible zero-width character."
+        ));
+    }
+    Ok(())
+}
+
+/// A name (display, organisation, team, product, app, token): trimmed, 1–`max`
+/// characters, no control characters, nothing that hides how it reads.
 pub fn name(raw: &str, what: &str, max: usize) -> Result<String, String> {
     let s = raw.trim();
     no_control(s, what)?;
+    no_invisible(s, what)?;
     if s.is_empty() {
         return Err(format!("{what} is required."));
     }
@@ -218,6 +250,37 @@ mod tests {
         ] {
             assert!(email(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn names_refuse_direction_controls_and_zero_width_ends() {
+        for c in [
+            '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}',
+            '\u{2068}', '\u{2069}',
+        ] {
+            let message = name(&format!("Acme{c}gnp.exe"), "App name", 100).unwrap_err();
+            assert!(
+                message.starts_with("App name must not contain text-direction control"),
+                "{c:?}: {message}"
+            );
+        }
+        for c in ['\u{200B}', '\u{200C}', '\u{200D}', '\u{2060}', '\u{FEFF}'] {
+            for raw in [
+                format!("{c}Acme"),
+                format!("Acme{c}"),
+                format!("  Acme{c}  "),
+                c.to_string(),
+            ] {
+                let message = name(&raw, "Team name", 100).unwrap_err();
+                assert!(message.contains("zero-width"), "{raw:?}: {message}");
+            }
+        }
+        // Joiners inside a name are kept: Persian words and emoji sequences need them.
+        for kept in ["می\u{200C}خواهم", "👩\u{200D}💻 Devs", "क्\u{200D}ष"] {
+            assert_eq!(name(kept, "Name", 100).unwrap(), kept);
+        }
+        // Right-to-left text itself is fine.
+        assert_eq!(name("שלום עולם", "Name", 100).unwrap(), "שלום עולם");
     }
 
     #[test]

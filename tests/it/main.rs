@@ -22,6 +22,7 @@ mod input;
 mod invitations;
 mod layout;
 mod mail;
+mod names;
 mod orgs;
 mod pages;
 mod passwords;

@@ -157,7 +157,12 @@ pub fn parse_callback_urls(raw: &str) -> Result<Vec<String>, String> {
             ));
         };
         let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-        let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+        if authority.contains('@') {
+            return Err(format!(
+                "Callback URL {line:?} must not hold a user name or password before the host (user@host): it hides which host the URL goes to."
+            ));
+        }
+        let host = authority;
         let host_only = if host.starts_with('[') {
             host.split(']')
                 .next()
@@ -385,9 +390,17 @@ mod tests {
             "https://x.com/a b",
             "https://x.com/#frag",
             "http://localhost.evil.com/cb",
+            "https://evil@x.example/",
+            "https://user:pass@x.example/cb",
+            "https://x.example@evil.example/cb",
+            "http://localhost@evil.example/cb",
         ] {
             assert!(parse_callback_urls(bad).is_err(), "{bad}");
         }
         assert!(parse_callback_urls("").unwrap().is_empty());
+        let message = parse_callback_urls("https://evil@x.example/").unwrap_err();
+        assert!(message.contains("user name or password"), "{message}");
+        // An @ after the host (in the path or query) is only data.
+        assert!(parse_callback_urls("https://x.example/cb?to=a@b.example").is_ok());
     }
 }
