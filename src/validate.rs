@@ -372,7 +372,7 @@ mod tests {
             ("sam@lab.example", "Sam Signup", "sam likes long passwords"),
         ];
         for (email, name, password) in people {
-            let words = password_context(&[email, name, "Acme", "127.0.0.1"]);
+            let words = password_context(&[email, name, "Acme Corp", "127.0.0.1"]);
             let words: Vec<&str> = words.iter().map(String::as_str).collect();
             assert!(new_password(password, &words).is_ok(), "{password:?}");
         }
