@@ -138,7 +138,7 @@ fn weakness(entropy: &zxcvbn::Entropy, context: &[&str]) -> String {
         _ => false,
     });
     if personal {
-        return "it contains your email address, your name or the name of this site.".into();
+        return "it contains your email address, your name, the name of your organisation or the name of this site.".into();
     }
     match entropy.feedback().and_then(|f| f.warning()) {
         Some(warning) => {

@@ -77,7 +77,7 @@ async fn setup_refuses_a_weak_password_and_keeps_the_code() {
         (
             "Zorblatt Industries!",
             "Zorblatt Industries",
-            "your name or the name of this site",
+            "the name of your organisation",
         ),
     ] {
         let page = app
