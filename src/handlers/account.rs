@@ -189,8 +189,18 @@ pub async fn change_password(
     CsrfForm(form): CsrfForm<PasswordForm>,
 ) -> AppResult<HttpResponse> {
     let words = [me.user.email.as_str(), me.user.display_name.as_str()];
-    let checked =
-        passwords::check_new(&state.hasher, &state.config, &form.new_password, &words).await?;
+    let checked = passwords::check_new(
+        (
+            &state.throttle,
+            &crate::state::client_ip(&req),
+            state.clock.now(),
+        ),
+        &state.hasher,
+        &state.config,
+        &form.new_password,
+        &words,
+    )
+    .await?;
     if let Err(message) = checked {
         return page(
             ctx,

@@ -123,8 +123,18 @@ pub async fn setup(
         form.display_name.trim(),
         form.org_name.trim(),
     ];
-    if let Err(e) =
-        passwords::check_new(&state.hasher, &state.config, &form.password, &words).await?
+    if let Err(e) = passwords::check_new(
+        (
+            &state.throttle,
+            &crate::state::client_ip(&req),
+            state.clock.now(),
+        ),
+        &state.hasher,
+        &state.config,
+        &form.password,
+        &words,
+    )
+    .await?
     {
         errors.push(e);
     }
@@ -400,8 +410,18 @@ pub async fn signup(
         .map_err(|e| errors.push(e))
         .ok();
     let words = [form.email.trim(), form.display_name.trim()];
-    if let Err(e) =
-        passwords::check_new(&state.hasher, &state.config, &form.password, &words).await?
+    if let Err(e) = passwords::check_new(
+        (
+            &state.throttle,
+            &crate::state::client_ip(&req),
+            state.clock.now(),
+        ),
+        &state.hasher,
+        &state.config,
+        &form.password,
+        &words,
+    )
+    .await?
     {
         errors.push(e);
     }

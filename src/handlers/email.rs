@@ -254,7 +254,18 @@ pub async fn reset(
         .await?
         .unwrap_or_default();
     let words = [email.as_str(), name.as_str()];
-    let checked = check_new(&state.hasher, &state.config, &form.new_password, &words).await?;
+    let checked = check_new(
+        (
+            &state.throttle,
+            &crate::state::client_ip(&req),
+            state.clock.now(),
+        ),
+        &state.hasher,
+        &state.config,
+        &form.new_password,
+        &words,
+    )
+    .await?;
     if let Err(message) = checked {
         return reset_page(
             ctx,

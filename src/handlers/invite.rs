@@ -185,7 +185,19 @@ pub async fn sign_up(
         form.display_name.trim(),
         org.name.as_str(),
     ];
-    if let Err(e) = check_new(&state.hasher, &state.config, &form.password, &words).await? {
+    if let Err(e) = check_new(
+        (
+            &state.throttle,
+            &crate::state::client_ip(&req),
+            state.clock.now(),
+        ),
+        &state.hasher,
+        &state.config,
+        &form.password,
+        &words,
+    )
+    .await?
+    {
         errors.push(e);
     }
     let (Some(name), true) = (name, errors.is_empty()) else {

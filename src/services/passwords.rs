@@ -14,8 +14,11 @@ use crate::auth::password::PasswordHasher;
 use crate::auth::throttle::SignInThrottle;
 use crate::config::Config;
 use crate::crypto::SecretString;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::validate;
+
+/// The throttle's name for new-password checks ([`check_new`]).
+const NEW_PASSWORD_CHECKS: &str = "new-password";
 
 /// The outcome of [`check`].
 #[derive(Debug)]
@@ -108,12 +111,22 @@ pub fn new_password_context(config: &Config, account_words: &[&str]) -> Vec<Stri
 /// Checks a new password on the hashing threads (zxcvbn's work on a crafted hundred
 /// characters must not hold an HTTP worker). `Ok(Err(message))` says why it is refused
 /// and how to choose a better one; `Err` is a full hashing queue or a lost thread.
+///
+/// Scoring a crafted hundred characters can take a second of a hashing thread, so the
+/// checks are counted per source address like setup attempts: past the free ones the
+/// request is refused with 429 before any scoring, and a flood from one address cannot
+/// keep the hashing threads (and so every sign-in) busy.
 pub async fn check_new(
+    (throttle, ip, now): (&SignInThrottle, &str, DateTime<Utc>),
     hasher: &PasswordHasher,
     config: &Config,
     password: &SecretString,
     account_words: &[&str],
 ) -> AppResult<Result<(), String>> {
+    if let Err(retry_after_secs) = throttle.check_address(NEW_PASSWORD_CHECKS, ip, now) {
+        return Err(AppError::TooManyRequests { retry_after_secs });
+    }
+    throttle.record_address(NEW_PASSWORD_CHECKS, ip, now);
     hasher
         .check_new(
             password.clone(),

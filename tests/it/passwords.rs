@@ -251,3 +251,42 @@ async fn a_reset_link_refuses_a_weak_password_and_stays_usable() {
         .await
         .assert_redirect("/login");
 }
+
+/// Scoring a crafted password can take a hashing thread a second, so one address gets
+/// a bounded number of checks: past them the form answers 429 without scoring, and
+/// nothing is created.
+#[tokio::test]
+async fn one_address_cannot_keep_the_strength_check_busy() {
+    let app = spawn_app().await;
+    app.setup_owner().await;
+    let browser = app.browser();
+    let mut statuses = Vec::new();
+    for i in 0..30 {
+        let page = browser
+            .submit(
+                "/signup",
+                "/signup",
+                &[
+                    ("display_name", "Flood"),
+                    ("email", &format!("flood{i}@example.com")),
+                    ("password", "1|!7@$1|!7@$1|!7@$1|!7@$"),
+                ],
+            )
+            .await;
+        statuses.push(page.status);
+    }
+    assert!(
+        statuses[..15].iter().all(|s| s.as_u16() == 422),
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.last().map(|s| s.as_u16()),
+        Some(429),
+        "{statuses:?}"
+    );
+    assert_eq!(
+        app.count("users WHERE email LIKE 'flood%'"),
+        0,
+        "nothing is created"
+    );
+}
