@@ -1,7 +1,9 @@
 //! A product's API reference: an OpenAPI 3.0 or 3.1 document (JSON or YAML, up to
 //! 1 MiB) is parsed, checked and rendered once, when an admin saves it, into HTML the
 //! docs page shows as is. Everything taken from the document is escaped, and every
-//! description is Markdown sanitised by `crate::markdown`, exactly like product docs.
+//! description is Markdown sanitised by `crate::markdown`, exactly like product docs:
+//! each distinct description once, however many rows show it. Compiling is blocking
+//! work: callers run it on a blocking thread, before any database work.
 
 mod check;
 mod node;
@@ -40,13 +42,14 @@ pub fn compile(raw: &str) -> Result<Compiled, Vec<String>> {
     let root = node::parse(raw).map_err(|e| vec![e])?;
     check::check(&root)?;
     let openapi_version = root.str_at("openapi").unwrap_or("").to_string();
-    let (html, operations) = render::render(&root, &openapi_version);
-    if html.len() > MAX_HTML_BYTES {
+    let Some((html, operations)) =
+        render::render(&root, &openapi_version).filter(|(html, _)| html.len() <= MAX_HTML_BYTES)
+    else {
         return Err(vec![
             "The reference would be too large to show: its schemas expand to more than 8 MiB of HTML. Split the API into several products."
                 .into(),
         ]);
-    }
+    };
     let info = root.get("info");
     let json = serde_json::to_string(&root).map_err(|e| vec![e.to_string()])?;
     Ok(Compiled {
@@ -112,7 +115,8 @@ pub(crate) fn esc(text: &str) -> String {
     out
 }
 
-/// A description (CommonMark in OpenAPI), rendered and sanitised.
+/// A description (CommonMark in OpenAPI), rendered and sanitised; callers go through
+/// `schema::Budget::describe`, which renders each distinct text once.
 fn describe(text: &str) -> String {
     if text.trim().is_empty() {
         String::new()
@@ -193,6 +197,48 @@ components:
         );
         assert!(c.html.contains("<b>name</b>"));
         assert!(c.json.starts_with("{\"openapi\":\"3.1.0\",\"info\""));
+    }
+
+    /// A document whose 2,000 operations all return one schema, whose one field has
+    /// `description`.
+    fn shared_description(description: &str) -> String {
+        let paths: serde_json::Map<String, serde_json::Value> = (0..2000)
+            .map(|i| {
+                let op = serde_json::json!({"get": {"responses": {"200": {
+                    "description": "ok",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/S"}}}
+                }}}});
+                (format!("/p{i}"), op)
+            })
+            .collect();
+        serde_json::json!({
+            "openapi": "3.1.0",
+            "info": {"title": "Shared", "version": "1"},
+            "paths": paths,
+            "components": {"schemas": {"S": {"type": "object", "properties": {
+                "p": {"type": "string", "description": description}
+            }}}}
+        })
+        .to_string()
+    }
+
+    #[test]
+    fn a_description_many_rows_share_is_rendered_once() {
+        let before = crate::markdown::renders_on_this_thread();
+        let c = compile(&shared_description(&"Shared *words*. ".repeat(60))).unwrap();
+        assert_eq!(c.operations, 2000);
+        assert_eq!(c.html.matches("Shared <em>words</em>.").count(), 2000 * 60);
+        // "ok" and the field's description: twice, not 4,000 times.
+        assert_eq!(crate::markdown::renders_on_this_thread() - before, 2);
+    }
+
+    #[test]
+    fn descriptions_past_the_size_limit_stop_rendering_and_refuse_the_document() {
+        let before = crate::markdown::renders_on_this_thread();
+        // 2,000 rows × 5 KB of description: more than the 8 MiB a reference may hold.
+        let e = compile(&shared_description(&"word ".repeat(1000))).unwrap_err();
+        assert!(e[0].contains("too large to show"), "{e:?}");
+        assert!(crate::markdown::renders_on_this_thread() - before <= 2);
     }
 
     #[test]

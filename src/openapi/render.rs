@@ -7,7 +7,7 @@ use indexmap::IndexMap;
 use super::check::METHODS;
 use super::node::Node;
 use super::schema::{Budget, notes, resolve, schema_html, type_text};
-use super::{describe, esc, notes_html};
+use super::{esc, notes_html};
 
 /// Schema rows in the whole reference.
 const MAX_ROWS: usize = 20_000;
@@ -103,7 +103,7 @@ fn parameters<'a>(root: &'a Node, op: &Operation<'a>) -> Vec<&'a Node> {
     out
 }
 
-fn parameters_html(root: &Node, params: &[&Node]) -> String {
+fn parameters_html(root: &Node, params: &[&Node], budget: &mut Budget) -> String {
     let mut html = String::from(
         "<h5>Parameters</h5><div class=\"overflow-auto\"><table class=\"api-params\"><thead><tr><th scope=\"col\">Name</th><th scope=\"col\">In</th><th scope=\"col\">Type</th><th scope=\"col\">Required</th><th scope=\"col\">Description</th></tr></thead><tbody>",
     );
@@ -123,6 +123,7 @@ fn parameters_html(root: &Node, params: &[&Node]) -> String {
         if p.bool_at("deprecated") {
             extra.push_str(" Deprecated.");
         }
+        let description = budget.describe(p.str_at("description").unwrap_or(""));
         html.push_str(&format!(
             "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}{}</td></tr>",
             esc(p.str_at("name").unwrap_or("")),
@@ -133,7 +134,7 @@ fn parameters_html(root: &Node, params: &[&Node]) -> String {
             } else {
                 "optional"
             },
-            describe(p.str_at("description").unwrap_or("")),
+            description,
             notes_html(extra.trim()),
         ));
     }
@@ -169,6 +170,7 @@ fn request_body_html(root: &Node, op: &Node, budget: &mut Budget) -> String {
         return String::new();
     };
     let (body, _) = resolve(root, body);
+    let description = budget.describe(body.str_at("description").unwrap_or(""));
     format!(
         "<h5>Request body{}</h5>{}{}",
         if body.bool_at("required") {
@@ -176,7 +178,7 @@ fn request_body_html(root: &Node, op: &Node, budget: &mut Budget) -> String {
         } else {
             " <small>(optional)</small>"
         },
-        describe(body.str_at("description").unwrap_or("")),
+        description,
         content_html(root, body.get("content"), budget)
     )
 }
@@ -197,11 +199,12 @@ fn responses_html(root: &Node, op: &Node, budget: &mut Budget) -> String {
     let mut html = String::from("<h5>Responses</h5>");
     for (code, response) in responses {
         let (response, _) = resolve(root, response);
+        let description = budget.describe(response.str_at("description").unwrap_or(""));
         html.push_str(&format!(
             "<div class=\"api-response\"><p><strong class=\"api-status {}\">{}</strong></p>{}{}</div>",
             status_class(code),
             esc(code),
-            describe(response.str_at("description").unwrap_or("")),
+            description,
             content_html(root, response.get("content"), budget)
         ));
     }
@@ -223,7 +226,7 @@ fn operation_html(root: &Node, op: &Operation, id: usize, budget: &mut Budget) -
     if let Some(summary) = op.op.str_at("summary") {
         html.push_str(&format!("<p class=\"api-summary\">{}</p>", esc(summary)));
     }
-    html.push_str(&describe(op.op.str_at("description").unwrap_or("")));
+    html.push_str(&budget.describe(op.op.str_at("description").unwrap_or("")));
     if let Some(id) = op.op.str_at("operationId") {
         html.push_str(&format!(
             "<p class=\"api-note\">Operation id: <code>{}</code></p>",
@@ -232,7 +235,7 @@ fn operation_html(root: &Node, op: &Operation, id: usize, budget: &mut Budget) -
     }
     let params = parameters(root, op);
     if !params.is_empty() {
-        html.push_str(&parameters_html(root, &params));
+        html.push_str(&parameters_html(root, &params, budget));
     }
     html.push_str(&request_body_html(root, op.op, budget));
     html.push_str(&responses_html(root, op.op, budget));
@@ -265,17 +268,17 @@ fn servers_html(root: &Node) -> String {
     )
 }
 
-/// The whole reference (the page supplies its `<h2>`); `root` has passed `check`.
-pub fn render(root: &Node, openapi_version: &str) -> (String, usize) {
+/// The whole reference (the page supplies its `<h2>`) and its number of operations;
+/// `root` has passed `check`. `None` when its descriptions alone would exceed the
+/// size a reference may have (rendering stops there).
+pub fn render(root: &Node, openapi_version: &str) -> Option<(String, usize)> {
     let info = root.get("info").unwrap_or(&Node::Null);
     let title = info.str_at("title").unwrap_or("API");
     let version = info.get("version").map(Node::literal).unwrap_or_default();
     let ops = operations(root);
     let count = ops.len();
     let groups = by_tag(root, ops);
-    let mut budget = Budget {
-        rows_left: MAX_ROWS,
-    };
+    let mut budget = Budget::new(MAX_ROWS);
     let mut html = format!(
         "<div class=\"api-ref\"><p class=\"api-meta\"><strong>{}</strong> · version {} · OpenAPI {} · {count} operation{}</p>",
         esc(title),
@@ -283,17 +286,18 @@ pub fn render(root: &Node, openapi_version: &str) -> (String, usize) {
         esc(openapi_version),
         if count == 1 { "" } else { "s" },
     );
-    html.push_str(&describe(info.str_at("description").unwrap_or("")));
+    html.push_str(&budget.describe(info.str_at("description").unwrap_or("")));
     html.push_str(&servers_html(root));
     let mut contents = String::from("<nav aria-label=\"API operations\" class=\"api-toc\"><ul>");
     let mut body = String::new();
     let mut n = 0;
     for (t, (tag, ops)) in groups.iter().enumerate() {
         contents.push_str(&format!("<li><a href=\"#tag-{t}\">{}</a><ul>", esc(tag)));
+        let description = budget.describe(tag_description(root, tag).unwrap_or(""));
         body.push_str(&format!(
             "<section class=\"api-tag\" aria-labelledby=\"tag-{t}\"><h3 id=\"tag-{t}\">{}</h3>{}",
             esc(tag),
-            describe(tag_description(root, tag).unwrap_or(""))
+            description
         ));
         for op in ops {
             n += 1;
@@ -312,5 +316,5 @@ pub fn render(root: &Node, openapi_version: &str) -> (String, usize) {
     html.push_str(&contents);
     html.push_str(&body);
     html.push_str("</div>");
-    (html, count)
+    (!budget.overflowed).then_some((html, count))
 }

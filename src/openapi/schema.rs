@@ -3,6 +3,8 @@
 //! table. Nesting is bounded, `$ref` cycles are shown once and not followed again, and
 //! every table and the whole reference have a row budget.
 
+use std::collections::HashMap;
+
 use super::check::pointer;
 use super::esc;
 use super::node::Node;
@@ -14,9 +16,47 @@ const MAX_ROWS_PER_TABLE: usize = 200;
 /// How many `$ref` hops one name may take before it is treated as unresolvable.
 const MAX_REF_HOPS: usize = 16;
 
-/// The reference-wide budget of schema rows.
+/// What the whole reference may still spend: schema rows, and bytes of rendered
+/// descriptions. Each distinct description is rendered once: one a shared schema
+/// carries into thousands of rows is Markdown work once, not once per row.
 pub struct Budget {
     pub rows_left: usize,
+    /// Rendered descriptions by their text.
+    described: HashMap<String, String>,
+    /// Bytes of description HTML handed out so far.
+    description_bytes: usize,
+    /// More description HTML was asked for than the reference may hold.
+    pub overflowed: bool,
+}
+
+impl Budget {
+    pub fn new(rows: usize) -> Self {
+        Self {
+            rows_left: rows,
+            described: HashMap::new(),
+            description_bytes: 0,
+            overflowed: false,
+        }
+    }
+
+    /// A description (CommonMark in OpenAPI), rendered and sanitised — or nothing
+    /// once the reference's descriptions exceed its size limit (`overflowed` says so).
+    pub fn describe(&mut self, text: &str) -> String {
+        if text.trim().is_empty() || self.overflowed {
+            return String::new();
+        }
+        if !self.described.contains_key(text) {
+            self.described
+                .insert(text.to_string(), super::describe(text));
+        }
+        let html = self.described.get(text).cloned().unwrap_or_default();
+        self.description_bytes += html.len();
+        if self.description_bytes > super::MAX_HTML_BYTES {
+            self.overflowed = true;
+            return String::new();
+        }
+        html
+    }
 }
 
 /// Follows `$ref`s to the schema they name; also returns the first name seen.
@@ -326,13 +366,14 @@ pub fn schema_html(root: &Node, schema: &Node, budget: &mut Budget) -> String {
             "<div class=\"overflow-auto\"><table class=\"api-fields\"><thead><tr><th scope=\"col\">Field</th><th scope=\"col\">Type</th><th scope=\"col\">Required</th><th scope=\"col\">Description</th></tr></thead><tbody>",
         );
         for row in &walk.rows {
+            let description = budget.describe(&row.description);
             html.push_str(&format!(
                 "<tr><td class=\"api-d{}\"><code>{}</code></td><td>{}</td><td>{}</td><td>{}{}</td></tr>",
                 row.depth.min(MAX_DEPTH),
                 esc(&row.name),
                 esc(&row.type_text),
                 if row.required { "required" } else { "optional" },
-                super::describe(&row.description),
+                description,
                 super::notes_html(&row.notes),
             ));
         }
@@ -387,7 +428,7 @@ mod tests {
         )
         .unwrap();
         let schema = parse(r##"{"$ref":"#/components/schemas/Node"}"##).unwrap();
-        let mut budget = Budget { rows_left: 1000 };
+        let mut budget = Budget::new(1000);
         let html = schema_html(&root, &schema, &mut budget);
         assert!(html.contains("<code>children</code>"), "{html}");
         assert!(html.contains("recursive"), "{html}");
