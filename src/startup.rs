@@ -214,6 +214,7 @@ impl Application {
         })?
         .run();
         state.housekeeping().spawn();
+        crate::jobs::rendered_docs::spawn(state.pool.clone());
         let (stop_outbox, stopped) = tokio::sync::watch::channel(false);
         let outbox_worker = state.delivery().spawn(stopped);
         Ok(Self {

@@ -58,6 +58,18 @@ impl AppState {
         .await?
     }
 
+    /// Runs blocking work that needs no database connection — rendering Markdown,
+    /// compiling an OpenAPI document — on the blocking pool, off the async workers.
+    /// Do it before [`AppState::db`], not inside: a connection held while rendering
+    /// is one fewer for every other request.
+    pub async fn compute<T, F>(&self, f: F) -> AppResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        Ok(web::block(f).await?)
+    }
+
     /// The absolute base of links in emails (origin and path prefix, no trailing slash).
     pub fn public_base(&self) -> String {
         self.config.public_url.join("")

@@ -174,6 +174,8 @@ diesel::table! {
         openapi_html -> Nullable<Text>,
         /// `name` lower-cased: name order.
         name_key -> Text,
+        /// `docs_markdown` rendered and sanitised when saved; NULL until then.
+        docs_html -> Nullable<Text>,
     }
 }
 

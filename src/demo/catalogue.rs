@@ -1,8 +1,10 @@
 //! The demo organisation's API products: real Markdown documentation and an OpenAPI
-//! 3.1 reference for each live one, as data (attached with
-//! `services::products::set_api_reference`).
+//! 3.1 reference for each live one, as data (rendered and compiled by [`prepare`]
+//! before the demo's database work, then stored by the product services).
 
-use crate::services::products::ProductForm;
+use crate::error::{AppError, AppResult};
+use crate::openapi::Compiled;
+use crate::services::products::{ProductForm, RenderedDocs};
 
 /// One product as an admin would type it into the product form.
 #[derive(Debug, Clone, Copy)]
@@ -42,6 +44,30 @@ impl DemoProduct {
             scopes: self.scopes.into(),
         }
     }
+}
+
+/// A product's documentation rendered and its reference compiled.
+pub struct Prepared {
+    pub docs: RenderedDocs,
+    pub reference: Option<Compiled>,
+}
+
+/// Every product of [`PRODUCTS`], rendered and compiled, in the same order.
+pub fn prepare() -> AppResult<Vec<Prepared>> {
+    PRODUCTS
+        .iter()
+        .map(|p| {
+            let reference = p
+                .openapi_json
+                .map(crate::openapi::compile)
+                .transpose()
+                .map_err(AppError::Invalid)?;
+            Ok(Prepared {
+                docs: RenderedDocs::render(&p.docs_markdown.replace("\r\n", "\n")),
+                reference,
+            })
+        })
+        .collect()
 }
 
 /// Index of each product in [`PRODUCTS`].

@@ -149,7 +149,8 @@ pub fn generate(conn: &mut DbConnection, env: &Environment<'_>, size: &Size) -> 
     let password = strong_password();
     let password_hash = crate::auth::password::hash_blocking(&password)?;
     let plan = plan::build(size, env.now);
-    let mut world = world::World::new(&plan, env, password_hash);
+    let prepared = catalogue::prepare()?;
+    let mut world = world::World::new(&plan, env, password_hash, prepared);
     for batch in plan.steps.chunks(BATCH) {
         write_transaction(conn, |conn| {
             for (at, step) in batch {

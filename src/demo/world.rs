@@ -33,6 +33,8 @@ pub(super) struct World<'a> {
     teams: Vec<Option<Team>>,
     products: Vec<Option<Product>>,
     apps: Vec<Option<App>>,
+    /// The products' documentation and references, rendered before any database work.
+    prepared: Vec<catalogue::Prepared>,
 }
 
 fn missing(what: &str) -> AppError {
@@ -40,8 +42,14 @@ fn missing(what: &str) -> AppError {
 }
 
 impl<'a> World<'a> {
-    pub(super) fn new(plan: &'a Plan, env: &'a Environment<'a>, password_hash: String) -> Self {
+    pub(super) fn new(
+        plan: &'a Plan,
+        env: &'a Environment<'a>,
+        password_hash: String,
+        prepared: Vec<catalogue::Prepared>,
+    ) -> Self {
         Self {
+            prepared,
             plan,
             env,
             password_hash,
@@ -141,16 +149,23 @@ impl<'a> World<'a> {
                 let input =
                     services::products::check(&PRODUCTS[p].form()).map_err(AppError::Invalid)?;
                 let org = self.org()?.clone();
-                let product = services::products::create(conn, &self.ctx(0, at), &org, &input)?;
+                let prepared = self.prepared.get(p).ok_or_else(|| missing("a product"))?;
+                let product = services::products::create(
+                    conn,
+                    &self.ctx(0, at),
+                    &org,
+                    &input,
+                    &prepared.docs,
+                )?;
                 // The owner uploads the API reference a few minutes after publishing.
-                if let Some(document) = PRODUCTS[p].openapi_json {
+                if let Some(compiled) = &prepared.reference {
                     let later = self.ctx(0, at + Duration::minutes(7));
-                    services::products::set_api_reference(
+                    services::products::store_api_reference(
                         conn,
                         &later,
                         &org,
                         &product.id,
-                        document,
+                        compiled,
                     )?;
                 }
                 self.products[p] = Some(product);

@@ -1,9 +1,11 @@
-//! Background jobs: the outbox worker and the periodic housekeeping. They sit below
+//! Background jobs: the outbox worker, the periodic housekeeping and the start-up
+//! rendering of stored product documentation. They sit below
 //! the app state, so each takes only what it needs (the pool, the clock, the outbox,
 //! a few settings), handed over by `startup`.
 
 pub mod housekeeping;
 pub mod outbox;
+pub mod rendered_docs;
 
 use crate::db::{DbConnection, Pool};
 use crate::error::AppResult;

@@ -59,11 +59,74 @@ pub struct Subscription {
     pub org_id: String,
 }
 
-pub fn insert(conn: &mut DbConnection, p: &Product) -> QueryResult<()> {
+/// Inserts a product with its documentation rendered (`docs_html`, from
+/// `crate::markdown::render` of `p.docs_markdown`).
+pub fn insert(conn: &mut DbConnection, p: &Product, docs_html: &str) -> QueryResult<()> {
     diesel::insert_into(products::table)
-        .values((p, products::name_key.eq(name_key(&p.name))))
+        .values((
+            p,
+            products::name_key.eq(name_key(&p.name)),
+            products::docs_html.eq(docs_html),
+        ))
         .execute(conn)
         .map(drop)
+}
+
+/// Stores the rendered documentation of a product whose `docs_markdown` was saved.
+pub fn set_docs_html(conn: &mut DbConnection, id: &str, docs_html: &str) -> QueryResult<usize> {
+    diesel::update(products::table.find(id))
+        .set(products::docs_html.eq(docs_html))
+        .execute(conn)
+}
+
+/// A product's stored, sanitised documentation: `None` when there is no such product,
+/// `Some(None)` when it has not been rendered yet (the start-up backfill renders it).
+pub fn docs_html(
+    conn: &mut DbConnection,
+    org_id: &str,
+    id: &str,
+) -> QueryResult<Option<Option<String>>> {
+    products::table
+        .filter(products::org_id.eq(org_id))
+        .filter(products::id.eq(id))
+        .select(products::docs_html)
+        .first(conn)
+        .optional()
+}
+
+/// Up to `limit` products whose documentation has not been rendered, after the id
+/// `after`, in id order: (id, docs_markdown).
+pub fn unrendered_docs(
+    conn: &mut DbConnection,
+    after: &str,
+    limit: i64,
+) -> QueryResult<Vec<(String, String)>> {
+    products::table
+        .filter(products::docs_html.is_null())
+        .filter(products::id.gt(after))
+        .order(products::id.asc())
+        .limit(limit)
+        .select((products::id, products::docs_markdown))
+        .load(conn)
+}
+
+/// Stores documentation rendered by the backfill, unless the product was saved (and
+/// so rendered) since it was read: only while `docs_html` is still NULL and the
+/// Markdown is still `markdown`.
+pub fn store_backfilled_docs(
+    conn: &mut DbConnection,
+    id: &str,
+    markdown: &str,
+    docs_html: &str,
+) -> QueryResult<usize> {
+    diesel::update(
+        products::table
+            .filter(products::id.eq(id))
+            .filter(products::docs_html.is_null())
+            .filter(products::docs_markdown.eq(markdown)),
+    )
+    .set(products::docs_html.eq(docs_html))
+    .execute(conn)
 }
 
 pub fn save(conn: &mut DbConnection, p: &Product) -> QueryResult<usize> {

@@ -14,6 +14,38 @@ use crate::{validate, wording};
 /// The largest Markdown documentation a product may carry, in bytes.
 pub const MAX_DOCS_BYTES: usize = 200_000;
 
+/// Documentation rendered for storing, with the Markdown it was rendered from. Made by
+/// [`RenderedDocs::render`]: blocking work, for a blocking thread, done before the
+/// database work starts (a render must not hold a pooled connection).
+#[derive(Debug, Clone)]
+pub struct RenderedDocs {
+    markdown: String,
+    html: String,
+}
+
+impl RenderedDocs {
+    /// Renders `markdown` (already checked, with `\n` line ends) to sanitised HTML.
+    pub fn render(markdown: &str) -> Self {
+        Self {
+            markdown: markdown.to_string(),
+            html: crate::markdown::render(markdown),
+        }
+    }
+
+    pub fn html(&self) -> &str {
+        &self.html
+    }
+
+    /// The HTML, when these docs were rendered from `markdown`.
+    fn html_for(&self, markdown: &str) -> Option<&str> {
+        (self.markdown == markdown).then_some(self.html.as_str())
+    }
+}
+
+fn not_rendered() -> AppError {
+    AppError::internal("product documentation was saved without being rendered")
+}
+
 /// A product as submitted by the form, checked.
 #[derive(Debug, Clone)]
 pub struct ProductInput {
@@ -230,12 +262,17 @@ fn apply(p: &mut Product, input: &ProductInput) {
     p.scopes = input.scopes.clone();
 }
 
+/// Publishes a product; `docs` is `input`'s documentation, rendered beforehand.
 pub fn create(
     conn: &mut DbConnection,
     ctx: &Ctx,
     org: &Organisation,
     input: &ProductInput,
+    docs: &RenderedDocs,
 ) -> AppResult<Product> {
+    let docs_html = docs
+        .html_for(&input.docs_markdown)
+        .ok_or_else(not_rendered)?;
     write_transaction(conn, |conn| {
         check_teams(conn, org, &input.members_only_of_teams)?;
         let taken = || {
@@ -268,7 +305,7 @@ pub fn create(
             openapi_html: None,
         };
         apply(&mut p, input);
-        products::insert(conn, &p).map_err(|e| {
+        products::insert(conn, &p, docs_html).map_err(|e| {
             if is_unique_violation(&e) {
                 taken()
             } else {
@@ -288,19 +325,31 @@ pub fn create(
     })
 }
 
+/// Saves changes to a product. `docs` is `input`'s documentation rendered beforehand;
+/// it may be left out when the documentation does not change.
 pub fn update(
     conn: &mut DbConnection,
     ctx: &Ctx,
     org: &Organisation,
     product: &Product,
     input: &ProductInput,
+    docs: Option<&RenderedDocs>,
 ) -> AppResult<()> {
+    let docs_html = docs.and_then(|d| d.html_for(&input.docs_markdown));
     write_transaction(conn, |conn| {
         check_teams(conn, org, &input.members_only_of_teams)?;
         let mut p = products::find(conn, &org.id, &product.id)?.ok_or(AppError::NotFound)?;
+        let docs_changed = p.docs_markdown != input.docs_markdown;
         apply(&mut p, input);
         p.updated_at = ctx.now;
         products::save(conn, &p)?;
+        match docs_html {
+            Some(html) => {
+                products::set_docs_html(conn, &p.id, html)?;
+            }
+            None if docs_changed => return Err(not_rendered()),
+            None => {}
+        }
         products::set_teams(conn, &p.id, &input.members_only_of_teams)?;
         record(conn, ctx, org, &p, "product.updated", &p.name)?;
         Ok(())
@@ -346,24 +395,10 @@ pub struct ApiReferenceSaved {
     pub operations: usize,
 }
 
-/// Checks an OpenAPI 3.0 / 3.1 document (JSON or YAML text, at most 1 MiB) and makes
-/// it the product's API reference, rendered now so the docs page never renders it.
-/// A document that does not parse or check changes nothing: the error lists every
-/// problem (422). The product is looked up in `org`; another organisation's is not
-/// found.
-pub fn set_api_reference(
-    conn: &mut DbConnection,
-    ctx: &Ctx,
-    org: &Organisation,
-    product_id: &str,
-    raw: &str,
-) -> AppResult<ApiReferenceSaved> {
-    let compiled = crate::openapi::compile(raw).map_err(AppError::Invalid)?;
-    store_api_reference(conn, ctx, org, product_id, &compiled)
-}
-
-/// Stores an already compiled reference (callers that check input before a larger
-/// transaction, like the management API).
+/// Makes an OpenAPI document, compiled beforehand by `crate::openapi::compile`
+/// (blocking work, done before any database work), the product's API reference:
+/// stored as JSON and as the HTML the docs page shows as is. The product is looked up
+/// in `org`; another organisation's is not found.
 pub fn store_api_reference(
     conn: &mut DbConnection,
     ctx: &Ctx,

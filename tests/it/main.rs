@@ -16,6 +16,7 @@ mod app_access;
 mod apps;
 mod concurrency;
 mod demo;
+mod docs_rendering;
 mod email_flows;
 mod ergonomics;
 mod input;

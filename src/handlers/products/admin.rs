@@ -7,7 +7,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
-use super::{ListQuery, ProductRow, row};
+use super::{ListQuery, ProductRow, render_docs, row};
 use crate::auth::csrf::CsrfForm;
 use crate::auth::policy::OrgAction;
 use crate::auth::{OrgScope, State};
@@ -198,7 +198,8 @@ fn collect_form(mut fields: HashMap<String, String>) -> AppResult<(ProductForm, 
     Ok((form, preview))
 }
 
-/// The form shown again with the rendered documentation; nothing is saved.
+/// The form shown again with the rendered documentation; nothing is saved. Rendered
+/// off the HTTP workers, like a save.
 async fn preview(
     ctx: PageCtx,
     scope: &OrgScope,
@@ -206,7 +207,15 @@ async fn preview(
     product: Option<Product>,
     form: ProductForm,
 ) -> AppResult<HttpResponse> {
-    let html = crate::markdown::render(&form.docs_markdown.replace("\r\n", "\n"));
+    let markdown = form.docs_markdown.replace("\r\n", "\n");
+    if markdown.len() > MAX_DOCS_BYTES {
+        let errors = vec!["Documentation must be at most 200 000 characters of text.".into()];
+        let status = StatusCode::UNPROCESSABLE_ENTITY;
+        return refused(ctx, scope, state, product, form, status, errors).await;
+    }
+    let html = state
+        .compute(move || crate::markdown::render(&markdown))
+        .await?;
     let view = FormView {
         preview_html: Some(html),
         ..FormView::new(product, form)
@@ -251,10 +260,11 @@ pub async fn create(
             return refused(ctx, &scope, &state, None, form, status, errors).await;
         }
     };
+    let docs = render_docs(&state, &input).await?;
     let c = scope.ctx(&req);
     let org = scope.org.clone();
     match state
-        .db(move |conn| services::products::create(conn, &c, &org, &input))
+        .db(move |conn| services::products::create(conn, &c, &org, &input, &docs))
         .await
     {
         Ok(p) => Ok(see_other_with(
@@ -323,11 +333,12 @@ pub async fn update(
             return refused(ctx, &scope, &state, Some(p), form, status, errors).await;
         }
     };
+    let docs = render_docs(&state, &input).await?;
     let c = scope.ctx(&req);
     let org = scope.org.clone();
     let product = p.clone();
     match state
-        .db(move |conn| services::products::update(conn, &c, &org, &product, &input))
+        .db(move |conn| services::products::update(conn, &c, &org, &product, &input, Some(&docs)))
         .await
     {
         Ok(()) => Ok(see_other_with(

@@ -21,6 +21,7 @@ use crate::auth::{OrgScope, State};
 use crate::error::{AppError, AppResult};
 use crate::models::page::Window;
 use crate::models::products::{self as product_model, Listing, Product, ProductOrder};
+use crate::services::products::{ProductInput, RenderedDocs};
 use crate::services::{self};
 use crate::web::{PageCtx, Pager, render};
 
@@ -64,6 +65,13 @@ fn row(p: Product) -> ProductRow {
         approval_mode: p.approval_mode,
         visibility: p.visibility,
     }
+}
+
+/// Checked documentation rendered for storing: off the HTTP workers, before any
+/// database work (the portal's product form and the management API).
+pub async fn render_docs(state: &State, input: &ProductInput) -> AppResult<RenderedDocs> {
+    let markdown = input.docs_markdown.clone();
+    state.compute(move || RenderedDocs::render(&markdown)).await
 }
 
 // ---------------------------------------------------------------- catalogue
@@ -182,7 +190,7 @@ pub async fn docs(
     let user_id = scope.identity.user.id.clone();
     let user = scope.identity.user.clone();
     let checked = product.clone();
-    let (apps, needs_approval) = state
+    let (apps, needs_approval, stored_html) = state
         .db(move |conn| {
             let mine = crate::handlers::apps::pickable_apps(conn, &org_id, &user_id)?;
             let needs = services::subscriptions::needs_approval(conn, &org_id, &checked, &user)?;
@@ -191,10 +199,21 @@ pub async fn docs(
                 .filter(|a| !matches!(a.status.as_str(), "revoked" | "rejected"))
                 .map(|a| (a.id, a.name))
                 .collect::<Vec<_>>();
-            Ok((apps, needs))
+            let html = product_model::docs_html(conn, &org_id, &checked.id)?.flatten();
+            Ok((apps, needs, html))
         })
         .await?;
-    let docs_html = crate::markdown::render(&product.docs_markdown);
+    // Rendered when saved. Only a product saved before the rendered column existed,
+    // not yet reached by the start-up backfill, is rendered here — off the workers.
+    let docs_html = match stored_html {
+        Some(html) => html,
+        None => {
+            let markdown = product.docs_markdown.clone();
+            state
+                .compute(move || crate::markdown::render(&markdown))
+                .await?
+        }
+    };
     let reference_html = product.openapi_html.clone();
     render(&DocsPage {
         ctx: ctx.in_org(&scope),

@@ -65,11 +65,21 @@ pub async fn save(
             } else {
                 String::new()
             };
-            let outcome = state
-                .db(move |conn| {
-                    crate::services::products::set_api_reference(conn, &c, &org, &id, &raw)
-                })
-                .await;
+            // Compiled (descriptions rendered) off the workers, before the database
+            // work: a connection is taken only to store the result.
+            let outcome = match state.compute(move || crate::openapi::compile(&raw)).await {
+                Ok(Ok(compiled)) => {
+                    state
+                        .db(move |conn| {
+                            crate::services::products::store_api_reference(
+                                conn, &c, &org, &id, &compiled,
+                            )
+                        })
+                        .await
+                }
+                Ok(Err(problems)) => Err(AppError::Invalid(problems)),
+                Err(e) => Err(e),
+            };
             (outcome, pasted)
         }
     };

@@ -15,8 +15,9 @@ use crate::auth::policy::{OrgAction, Role};
 use crate::db::{DbConnection, write_transaction};
 use crate::error::{AppError, AppResult};
 use crate::handlers::api::support::{self, Created, IfMatch, PageQuery, Problem};
+use crate::handlers::products::render_docs;
 use crate::models::products::{self as product_model, Listing, ProductOrder};
-use crate::services::products::ProductForm;
+use crate::services::products::{MAX_DOCS_BYTES, ProductForm, RenderedDocs};
 use crate::services::{self};
 
 /// A product of the organisation by id or slug, with its teams.
@@ -31,6 +32,22 @@ fn find_product(
     };
     let teams = product_model::team_ids(conn, &p.id)?;
     Ok((p, teams))
+}
+
+/// An OpenAPI document compiled (its descriptions rendered) off the workers; its
+/// problems are a 422.
+async fn compile_reference(
+    state: &State,
+    raw: Option<String>,
+) -> AppResult<Option<crate::openapi::Compiled>> {
+    let Some(raw) = raw else {
+        return Ok(None);
+    };
+    state
+        .compute(move || crate::openapi::compile(&raw))
+        .await?
+        .map(Some)
+        .map_err(AppError::Invalid)
 }
 
 /// The product as it is now, in full.
@@ -183,17 +200,16 @@ pub async fn create_product(
         scopes: scopes.join(" "),
     };
     let input = check_product(&form, &teams, &scopes)?;
+    // Rendered and compiled off the workers, before the database work; a bad document
+    // creates nothing.
+    let docs = render_docs(&state, &input).await?;
+    let reference = compile_reference(&state, body.openapi.clone()).await?;
     let ctx = actor.ctx.clone();
     let org = actor.org.clone();
-    let openapi = body.openapi.clone();
     support::create_once(&state, &actor, &req, &body, move |conn| {
-        // Checked before anything is written: a bad document creates nothing.
-        let reference = openapi
-            .map(|raw| crate::openapi::compile(&raw).map_err(AppError::Invalid))
-            .transpose()?;
         write_transaction(conn, |conn| {
             ensure_teams(conn, &org.id, &input)?;
-            let p = services::products::create(conn, &ctx, &org, &input)?;
+            let p = services::products::create(conn, &ctx, &org, &input, &docs)?;
             if let Some(compiled) = &reference {
                 services::products::store_api_reference(conn, &ctx, &org, &p.id, compiled)?;
             }
@@ -243,18 +259,35 @@ pub async fn update_product(
     let key = path_id(path)?;
     let if_match = IfMatch::from_req(&req)?;
     let changes = body.into_inner();
+    // Rendered and compiled off the workers, before the database work; a bad document
+    // changes nothing.
+    let docs = match &changes.docs_markdown {
+        Some(markdown) => {
+            let markdown = markdown.replace("\r\n", "\n");
+            // Longer documentation is refused by the checks below.
+            if markdown.len() <= MAX_DOCS_BYTES {
+                Some(
+                    state
+                        .compute(move || RenderedDocs::render(&markdown))
+                        .await?,
+                )
+            } else {
+                None
+            }
+        }
+        None => None,
+    };
+    let reference = match &changes.openapi {
+        Some(Some(raw)) => compile_reference(&state, Some(raw.clone()))
+            .await?
+            .map(Some),
+        Some(None) => Some(None),
+        None => None,
+    };
     let ctx = actor.ctx.clone();
     let org = actor.org.clone();
     let out = state
         .db(move |conn| {
-            // Checked before the write lock is taken; a bad document changes nothing.
-            let reference = match &changes.openapi {
-                Some(Some(raw)) => Some(Some(
-                    crate::openapi::compile(raw).map_err(AppError::Invalid)?,
-                )),
-                Some(None) => Some(None),
-                None => None,
-            };
             write_transaction(conn, |conn| {
                 let (found, _) = find_product(conn, &org.id, &key)?;
                 crate::db::lock_product(conn, &found.id)?;
@@ -263,7 +296,7 @@ pub async fn update_product(
                 if_match.check(&support::etag_of(&current)?)?;
                 let input = changed_input(&p, &current_teams, &changes)?;
                 ensure_teams(conn, &org.id, &input)?;
-                services::products::update(conn, &ctx, &org, &p, &input)?;
+                services::products::update(conn, &ctx, &org, &p, &input, docs.as_ref())?;
                 match reference {
                     Some(Some(compiled)) => {
                         services::products::store_api_reference(
