@@ -100,6 +100,12 @@ mod tests {
         assert!(html.contains("<h2>Payments API</h2>"), "{html}");
         assert!(html.contains("<code>POST /charges</code>"), "{html}");
         assert!(html.contains("<table>"), "{html}");
+        // Raw HTML wrapped around Markdown, closed in a later block, stays wrapped.
+        let html = render("<details>\n<summary>More</summary>\n\nSome *text*.\n\n</details>\n");
+        assert!(
+            html.contains("<summary>More</summary>\n<p>Some <em>text</em>.</p>\n</details>"),
+            "{html}"
+        );
     }
 
     #[test]

@@ -32,10 +32,6 @@ impl RenderedDocs {
         }
     }
 
-    pub fn html(&self) -> &str {
-        &self.html
-    }
-
     /// The HTML, when these docs were rendered from `markdown`.
     fn html_for(&self, markdown: &str) -> Option<&str> {
         (self.markdown == markdown).then_some(self.html.as_str())
