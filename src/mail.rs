@@ -2,14 +2,16 @@
 //! in the data directory, as configured in [`crate::config::MailTransport`]. The outbox
 //! worker that sends what the services queued lives in [`crate::jobs::outbox`].
 
+use std::io::Write;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use lettre::message::header::ContentType;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
-use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use crate::config::{MailTransport, Mailbox, SmtpSecurity};
+use crate::config::{MailTransport, Mailbox, SmtpSecurity, files};
 
 const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -22,7 +24,8 @@ pub struct SendError {
 }
 
 enum Transport {
-    Files(AsyncFileTransport<Tokio1Executor>),
+    /// One `.eml` file per message in this directory (0700), each 0600: they hold links.
+    Files(PathBuf),
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
 }
 
@@ -43,14 +46,14 @@ impl std::fmt::Debug for Mailer {
 }
 
 impl Mailer {
-    /// Builds the transport (creating the mail directory for the file transport).
+    /// Builds the transport (creating the mail directory, 0700, for the file transport).
     pub fn new(transport: &MailTransport, from: Mailbox) -> Result<Self, String> {
         let transport = match transport {
             MailTransport::Files(dir) => {
-                std::fs::create_dir_all(dir).map_err(|e| {
+                files::create_private_dir(dir).map_err(|e| {
                     format!("cannot create the mail directory {}: {e}", dir.display())
                 })?;
-                Transport::Files(AsyncFileTransport::new(dir))
+                Transport::Files(dir.clone())
             }
             MailTransport::Smtp(s) => {
                 let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&s.host)
@@ -96,10 +99,19 @@ impl Mailer {
                 message: format!("the message cannot be built: {e}"),
             })?;
         match &self.transport {
-            Transport::Files(t) => t.send(message).await.map(drop).map_err(|e| SendError {
-                permanent: false,
-                message: format!("cannot write the message file: {e}"),
-            }),
+            Transport::Files(dir) => {
+                let path = dir.join(format!("{}.eml", uuid::Uuid::new_v4()));
+                let formatted = message.formatted();
+                let written = tokio::task::spawn_blocking(move || {
+                    files::create_private_file(&path)?.write_all(&formatted)
+                })
+                .await
+                .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+                written.map_err(|e| SendError {
+                    permanent: false,
+                    message: format!("cannot write the message file: {e}"),
+                })
+            }
             Transport::Smtp(t) => t.send(message).await.map(drop).map_err(|e| SendError {
                 permanent: e.is_permanent(),
                 message: e.to_string(),

@@ -13,7 +13,7 @@ use actix_web::{App, HttpServer, middleware::from_fn, web};
 use crate::auth::password::PasswordHasher;
 use crate::auth::throttle::SignInThrottle;
 use crate::clock::SharedClock;
-use crate::config::{Config, DatabaseUrl};
+use crate::config::{Config, DatabaseUrl, files};
 use crate::crypto::{SecretKey, SecretString, hex};
 use crate::db::{self, Pool};
 
@@ -35,7 +35,8 @@ pub enum StartupError {
     },
 }
 
-/// Reads the secret key, or creates one (mode 0600) on first run.
+/// Reads the secret key, or creates one (mode 0600, in a 0700 directory if it has to
+/// create that) on first run.
 pub fn load_or_create_secret_key(path: &Path) -> Result<SecretKey, StartupError> {
     let shown = path.display();
     match std::fs::read_to_string(path) {
@@ -52,18 +53,11 @@ pub fn load_or_create_secret_key(path: &Path) -> Result<SecretKey, StartupError>
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let key = SecretKey::generate();
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).map_err(|e| {
+                files::create_private_dir(dir).map_err(|e| {
                     StartupError::Config(format!("cannot create directory {}: {e}", dir.display()))
                 })?;
             }
-            let mut options = std::fs::OpenOptions::new();
-            options.write(true).create_new(true);
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::OpenOptionsExt;
-                options.mode(0o600);
-            }
-            let mut file = options.open(path).map_err(|e| {
+            let mut file = files::create_private_file(path).map_err(|e| {
                 StartupError::Config(format!("cannot create the secret key file {shown}: {e}"))
             })?;
             file.write_all(hex(key.as_bytes()).as_bytes())
@@ -80,7 +74,6 @@ pub fn load_or_create_secret_key(path: &Path) -> Result<SecretKey, StartupError>
     }
 }
 
-/// Creates the data directory and opens the database, migrated.
 /// The hasher for stored credentials: SHA-256, or HMAC-SHA-256 with the pepper file.
 pub fn load_secret_hasher(
     config: &Config,
@@ -106,17 +99,25 @@ pub fn load_secret_hasher(
     )))
 }
 
+/// Creates the data directory (0700, like every directory Gatehouse creates) and opens
+/// the database, migrated.
 pub fn open_database(config: &Config) -> Result<Pool, StartupError> {
-    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+    files::create_private_dir(&config.data_dir).map_err(|e| {
         StartupError::Config(format!(
             "cannot create the data directory {}: {e}",
             config.data_dir.display()
         ))
     })?;
+    if !files::is_private(&config.data_dir).unwrap_or(true) {
+        tracing::warn!(
+            data_dir = %config.data_dir.display(),
+            "other users can open the data directory: `chmod 700` it (its files are private)"
+        );
+    }
     if let DatabaseUrl::Sqlite(path) = &config.database_url
         && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
     {
-        std::fs::create_dir_all(dir).map_err(|e| {
+        files::create_private_dir(dir).map_err(|e| {
             StartupError::Config(format!("cannot create directory {}: {e}", dir.display()))
         })?;
     }

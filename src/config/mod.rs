@@ -6,6 +6,7 @@
 //! The SMTP transport and sender are settings too ([`mail`]), so the mail sender reads
 //! them from here rather than configuration reaching up into the mailer.
 
+pub mod files;
 mod mail;
 mod settings;
 mod urls;

@@ -151,16 +151,49 @@ fn postgres_host_port(url: &str) -> (String, String) {
 }
 
 /// Opens the pool: checks one connection first so that a bad URL fails at once with
-/// a clear reason instead of after the pool's timeout.
+/// a clear reason instead of after the pool's timeout. A SQLite database is private to
+/// this user: its file is created 0600 (SQLite gives its `-wal` and `-shm` files the
+/// same mode), and files of an older install are made 0600.
 pub fn connect(url: &DatabaseUrl, max_size: u32, busy_timeout: Duration) -> Result<Pool, DbError> {
     let manager = Manager::with_busy_timeout(url.clone(), busy_timeout);
+    if let DatabaseUrl::Sqlite(path) = url {
+        private_sqlite_files(path)?;
+    }
     let probe = manager.open()?;
+    if let DatabaseUrl::Sqlite(path) = url {
+        // The probe opened it in WAL mode: the -wal and -shm files exist now.
+        private_sqlite_files(path)?;
+    }
     drop(probe);
     r2d2::Pool::builder()
         .max_size(max_size)
         .connection_timeout(Duration::from_secs(10))
         .build(manager)
         .map_err(|e| DbError::Pool(e.to_string()))
+}
+
+/// Creates the SQLite database file 0600 if it is missing, and makes it and its `-wal`
+/// and `-shm` files 0600 if they exist with a wider mode.
+fn private_sqlite_files(path: &std::path::Path) -> Result<(), DbError> {
+    use crate::config::files;
+    let failed = |e: std::io::Error| DbError::SqliteUnavailable {
+        path: path.display().to_string(),
+        reason: format!("cannot make the database files private (mode 0600): {e}"),
+    };
+    match files::create_private_file(path) {
+        // (A missing directory is SQLite's to report, when it tries to open the file.)
+        Ok(_) => {}
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::AlreadyExists | std::io::ErrorKind::NotFound
+            ) => {}
+        Err(e) => return Err(failed(e)),
+    }
+    for file in files::sqlite_files(path) {
+        files::make_private(&file).map_err(failed)?;
+    }
+    Ok(())
 }
 
 /// Applies every pending migration of this backend.

@@ -22,6 +22,7 @@ mod ergonomics;
 mod input;
 mod invitations;
 mod layout;
+mod link_tokens;
 mod mail;
 mod names;
 mod orgs;
