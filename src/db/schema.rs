@@ -47,6 +47,7 @@ diesel::table! {
         accepted_at -> Nullable<Timestamp>,
         accepted_by -> Nullable<Text>,
         revoked_at -> Nullable<Timestamp>,
+        email_token_hash -> Nullable<Text>,
     }
 }
 
@@ -255,6 +256,8 @@ diesel::table! {
         last_error -> Text,
         created_at -> Timestamp,
         sent_at -> Nullable<Timestamp>,
+        link_kind -> Nullable<Text>,
+        link_ref -> Nullable<Text>,
     }
 }
 
@@ -263,7 +266,7 @@ diesel::table! {
         id -> Text,
         user_id -> Text,
         purpose -> Text,
-        token_hash -> Text,
+        token_hash -> Nullable<Text>,
         email -> Text,
         created_at -> Timestamp,
         expires_at -> Timestamp,

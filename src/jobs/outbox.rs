@@ -5,6 +5,11 @@
 //! so a crash in between sends it again after the lease, and never loses it. Failures
 //! back off exponentially; after [`MAX_ATTEMPTS`] the message is `dead` and waits for
 //! an instance owner to retry it.
+//!
+//! A message that carries a single-use link gets its token when it is claimed: minted
+//! then, stored only as a hash, and put into the text sent (never into the database).
+//! Each attempt mints a new one, and the last attempt's is the only one that works. A
+//! message whose link can no longer be used is not sent (it goes `dead`, saying why).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,6 +21,7 @@ use crate::clock::SharedClock;
 use crate::db::Pool;
 use crate::error::AppResult;
 use crate::mail::Mailer;
+use crate::services::links::Prepared;
 use crate::services::outbox;
 
 /// A message goes `dead` after this many failed attempts.
@@ -57,6 +63,8 @@ impl Outbox {
 pub struct PassReport {
     pub sent: usize,
     pub failed: usize,
+    /// Not sent because the link they carry was used, replaced or revoked, or expired.
+    pub void: usize,
 }
 
 /// What the outbox worker works with: the pool, the clock and the outbox (the app
@@ -81,12 +89,21 @@ impl Delivery {
                 break;
             }
             let now = self.clock.now_naive();
-            let Some(email) = on_pool(&self.pool, move |conn| {
+            let Some(claimed) = on_pool(&self.pool, move |conn| {
                 outbox::claim_next(conn, now, now + lease)
             })
             .await?
             else {
                 break;
+            };
+            let email = claimed.email;
+            let body = match claimed.prepared {
+                Prepared::Send(body) => body,
+                Prepared::Void(why) => {
+                    tracing::info!(outbox_id = %email.id, reason = %why, "email not sent");
+                    report.void += 1;
+                    continue;
+                }
             };
             if email.attempts > MAX_ATTEMPTS {
                 // Earlier attempts never reported back (the process died while sending):
@@ -109,7 +126,7 @@ impl Delivery {
             let result = self
                 .outbox
                 .mailer
-                .send(&email.to_address, &email.subject, &email.body)
+                .send(&email.to_address, &email.subject, body.expose())
                 .await;
             let now = self.clock.now_naive();
             let id = email.id.clone();

@@ -1,4 +1,7 @@
 //! Invitations to join an organisation: a single-use link whose token is stored hashed.
+//! An invitation has two: the link shown once to the admin who sent it (`token_hash`)
+//! and the emailed one (`email_token_hash`, minted by the outbox worker as it sends the
+//! email). Either opens it, and using one uses the invitation up.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -22,6 +25,8 @@ pub struct Invitation {
     pub accepted_at: Option<NaiveDateTime>,
     pub accepted_by: Option<String>,
     pub revoked_at: Option<NaiveDateTime>,
+    /// The SHA-256 of the emailed link's token, once the email is being sent.
+    pub email_token_hash: Option<String>,
 }
 
 pub fn insert(conn: &mut DbConnection, inv: &Invitation) -> QueryResult<()> {
@@ -50,7 +55,11 @@ pub fn find_by_token_hash(
 ) -> QueryResult<Option<(Invitation, Organisation)>> {
     invitations::table
         .inner_join(organisations::table)
-        .filter(invitations::token_hash.eq(token_hash))
+        .filter(
+            invitations::token_hash
+                .eq(token_hash)
+                .or(invitations::email_token_hash.eq(token_hash)),
+        )
         .select((Invitation::as_select(), Organisation::as_select()))
         .first(conn)
         .optional()
@@ -150,7 +159,33 @@ pub fn mark_revoked(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> Qu
     .execute(conn)
 }
 
-/// Gives an open invitation a new token and expiry (re-send); the old link dies.
+/// Gives an open invitation the hash of a newly minted emailed token (an earlier one
+/// dies); the count tells whether it was still open.
+pub fn set_email_token_hash(
+    conn: &mut DbConnection,
+    id: &str,
+    token_hash: &str,
+) -> QueryResult<usize> {
+    diesel::update(
+        invitations::table
+            .filter(invitations::id.eq(id))
+            .filter(invitations::accepted_at.is_null())
+            .filter(invitations::revoked_at.is_null()),
+    )
+    .set(invitations::email_token_hash.eq(token_hash))
+    .execute(conn)
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Invitation>> {
+    invitations::table
+        .find(id)
+        .select(Invitation::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Gives an open invitation a new token and expiry (re-send); the old links, shown and
+/// emailed, die.
 pub fn renew(
     conn: &mut DbConnection,
     id: &str,
@@ -165,6 +200,7 @@ pub fn renew(
     )
     .set((
         invitations::token_hash.eq(token_hash),
+        invitations::email_token_hash.eq(None::<String>),
         invitations::expires_at.eq(expires_at),
     ))
     .execute(conn)

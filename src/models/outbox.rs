@@ -13,7 +13,9 @@ pub struct OutboxEmail {
     pub id: String,
     pub to_address: String,
     pub subject: String,
-    /// May hold a single-use link: never shown on a page, emptied once sent.
+    /// Never holds a link's token: where `link_kind` names a link, a mark
+    /// (`services::links::TOKEN_MARK`) stands where the worker puts the token it mints.
+    /// Never shown on a page, emptied once sent.
     pub body: String,
     /// `pending`, `sent` or `dead`.
     pub status: String,
@@ -22,6 +24,74 @@ pub struct OutboxEmail {
     pub last_error: String,
     pub created_at: NaiveDateTime,
     pub sent_at: Option<NaiveDateTime>,
+    /// The single-use link the message carries, if any: `verify_email`,
+    /// `reset_password` or `invitation`…
+    pub link_kind: Option<String>,
+    /// … and the row whose token it is (a `user_tokens` or `invitations` id).
+    pub link_ref: Option<String>,
+}
+
+/// A message to queue.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = email_outbox)]
+pub struct NewEmail<'a> {
+    pub id: String,
+    pub to_address: &'a str,
+    pub subject: &'a str,
+    pub body: &'a str,
+    pub status: &'static str,
+    pub attempts: i32,
+    pub next_attempt_at: NaiveDateTime,
+    pub last_error: &'static str,
+    pub created_at: NaiveDateTime,
+    pub link_kind: Option<&'a str>,
+    pub link_ref: Option<&'a str>,
+}
+
+impl<'a> NewEmail<'a> {
+    /// A message due at once.
+    pub fn due(to_address: &'a str, subject: &'a str, body: &'a str, now: NaiveDateTime) -> Self {
+        Self {
+            id: crate::models::new_id(),
+            to_address,
+            subject,
+            body,
+            status: "pending",
+            attempts: 0,
+            next_attempt_at: now,
+            last_error: "",
+            created_at: now,
+            link_kind: None,
+            link_ref: None,
+        }
+    }
+}
+
+pub fn insert(conn: &mut DbConnection, email: &NewEmail<'_>) -> QueryResult<()> {
+    diesel::insert_into(email_outbox::table)
+        .values(email)
+        .execute(conn)
+        .map(drop)
+}
+
+/// Gives up the messages still waiting to carry this link (a newer one replaces them).
+pub fn drop_pending_link(
+    conn: &mut DbConnection,
+    link_kind: &str,
+    link_ref: &str,
+    why: &str,
+) -> QueryResult<usize> {
+    diesel::update(
+        email_outbox::table
+            .filter(email_outbox::status.eq("pending"))
+            .filter(email_outbox::link_kind.eq(link_kind))
+            .filter(email_outbox::link_ref.eq(link_ref)),
+    )
+    .set((
+        email_outbox::status.eq("dead"),
+        email_outbox::last_error.eq(why),
+    ))
+    .execute(conn)
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<OutboxEmail>> {
@@ -62,7 +132,7 @@ pub fn claim(conn: &mut DbConnection, id: &str, lease_until: NaiveDateTime) -> Q
         .execute(conn)
 }
 
-/// Marks it sent and drops the body (it may hold a single-use link).
+/// Marks it sent and drops the body (no one needs it any more).
 pub fn mark_sent(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> QueryResult<usize> {
     diesel::update(email_outbox::table.find(id))
         .set((

@@ -1,4 +1,6 @@
 //! Single-use email tokens (address verification, password reset), stored as SHA-256.
+//! A row is written when the link is asked for, without a hash; the outbox worker mints
+//! the token when it sends the email and stores its hash ([`set_hash`]).
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -13,7 +15,8 @@ pub struct UserToken {
     pub user_id: String,
     /// `verify_email` or `reset_password`.
     pub purpose: String,
-    pub token_hash: String,
+    /// The SHA-256 of the emailed token; `None` until the email is being sent.
+    pub token_hash: Option<String>,
     /// The address the link was sent to; the token dies if the account's address changes.
     pub email: String,
     pub created_at: NaiveDateTime,
@@ -39,6 +42,26 @@ pub fn find_by_hash(
         .select(UserToken::as_select())
         .first(conn)
         .optional()
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<UserToken>> {
+    user_tokens::table
+        .find(id)
+        .select(UserToken::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Gives an unused token the hash of a newly minted one (an earlier one dies); the count
+/// tells whether it was still unused.
+pub fn set_hash(conn: &mut DbConnection, id: &str, token_hash: &str) -> QueryResult<usize> {
+    diesel::update(
+        user_tokens::table
+            .find(id)
+            .filter(user_tokens::used_at.is_null()),
+    )
+    .set(user_tokens::token_hash.eq(token_hash))
+    .execute(conn)
 }
 
 /// Marks it used if it still is unused; the count tells whether this call won.

@@ -1,16 +1,18 @@
 //! Email addresses and the links sent to them: verification (on sign-up and on a change
-//! of address) and password reset. Links carry a random token that is stored only as
-//! its SHA-256, works once, dies when the account's address changes, and expires
-//! (48 hours to verify, one hour to reset).
+//! of address) and password reset. Links carry a random token that is minted when the
+//! email is sent and stored only as its SHA-256 (see [`crate::services::links`]), works
+//! once, dies when the account's address changes, and expires (48 hours to verify, one
+//! hour to reset, counted from when it was asked for).
 
 use chrono::{Duration, NaiveDateTime};
 
-use crate::crypto::{SecretString, random_base62, sha256_hex};
+use crate::crypto::{SecretString, sha256_hex};
 use crate::db::{DbConnection, is_unique_violation, write_transaction};
 use crate::error::{AppError, AppResult};
 use crate::models::new_id;
 use crate::models::user_tokens::{self, UserToken};
 use crate::models::users::{self, User};
+use crate::services::links::{self, LinkKind, TOKEN_MARK};
 use crate::services::notifications::queue_email;
 use crate::services::{Ctx, audit, sessions};
 
@@ -36,6 +38,27 @@ impl Purpose {
         }
     }
 
+    fn validity(self) -> Duration {
+        match self {
+            Self::VerifyEmail => VERIFY_VALIDITY,
+            Self::ResetPassword => RESET_VALIDITY,
+        }
+    }
+
+    fn subject(self) -> &'static str {
+        match self {
+            Self::VerifyEmail => "Confirm your email address",
+            Self::ResetPassword => "Reset your password",
+        }
+    }
+
+    fn link_kind(self) -> LinkKind {
+        match self {
+            Self::VerifyEmail => LinkKind::VerifyEmail,
+            Self::ResetPassword => LinkKind::ResetPassword,
+        }
+    }
+
     fn what(self) -> &'static str {
         match self {
             Self::VerifyEmail => "verification link",
@@ -44,30 +67,33 @@ impl Purpose {
     }
 }
 
-/// Makes a token for `user` at `email`; returns the plaintext for the link.
-fn issue(
+/// Queues the email `body` (with [`TOKEN_MARK`] where the token goes) carrying a new
+/// link for `user` at `email`: the token's row is written now, without a hash, and the
+/// outbox worker mints the token when it sends the email.
+fn send_link(
     conn: &mut DbConnection,
     ctx: &Ctx,
     user_id: &str,
     email: &str,
     purpose: Purpose,
-    validity: Duration,
-) -> AppResult<SecretString> {
-    let token = random_base62(32);
+    body: &str,
+) -> AppResult<()> {
+    let id = new_id();
     user_tokens::insert(
         conn,
         &UserToken {
-            id: new_id(),
+            id: id.clone(),
             user_id: user_id.to_string(),
             purpose: purpose.as_str().to_string(),
-            token_hash: sha256_hex(token.as_bytes()),
+            token_hash: None,
             email: email.to_string(),
             created_at: ctx.now,
-            expires_at: ctx.now + validity,
+            expires_at: ctx.now + purpose.validity(),
             used_at: None,
         },
     )?;
-    Ok(SecretString::new(token))
+    let subject = purpose.subject();
+    links::queue(conn, ctx, email, subject, body, purpose.link_kind(), &id)
 }
 
 /// Queues a verification link to `email` (inside the caller's transaction); older
@@ -80,22 +106,13 @@ pub fn send_verification(
     public_base: &str,
 ) -> AppResult<()> {
     user_tokens::use_up_all(conn, user_id, Some(Purpose::VerifyEmail.as_str()), ctx.now)?;
-    let token = issue(
-        conn,
-        ctx,
-        user_id,
-        email,
-        Purpose::VerifyEmail,
-        VERIFY_VALIDITY,
-    )?;
     let body = format!(
         "Please confirm that {email} is your email address for Gatehouse by opening this link:\n\n\
-         {public_base}/verify-email/{}\n\n\
+         {public_base}/verify-email/{TOKEN_MARK}\n\n\
          The link works once, for 48 hours. If you did not create a Gatehouse account or change \
-         your address, you can ignore this email.\n",
-        token.expose()
+         your address, you can ignore this email.\n"
     );
-    queue_email(conn, ctx, email, "Confirm your email address", &body)
+    send_link(conn, ctx, user_id, email, Purpose::VerifyEmail, &body)
 }
 
 /// Sends a new verification link to the signed-in user's current address.
@@ -269,23 +286,21 @@ pub fn request_password_reset(
             Some(Purpose::ResetPassword.as_str()),
             ctx.now,
         )?;
-        let token = issue(
+        let body = format!(
+            "Someone asked to reset the password of the Gatehouse account for {}. To choose a \
+             new password, open this link:\n\n{public_base}/reset-password/{TOKEN_MARK}\n\n\
+             The link works once, for one hour, and signs out every session of the account. If \
+             you did not ask for this, ignore this email: your password stays as it is.\n",
+            user.email,
+        );
+        send_link(
             conn,
             ctx,
             &user.id,
             &user.email,
             Purpose::ResetPassword,
-            RESET_VALIDITY,
+            &body,
         )?;
-        let body = format!(
-            "Someone asked to reset the password of the Gatehouse account for {}. To choose a \
-             new password, open this link:\n\n{public_base}/reset-password/{}\n\n\
-             The link works once, for one hour, and signs out every session of the account. If \
-             you did not ask for this, ignore this email: your password stays as it is.\n",
-            user.email,
-            token.expose()
-        );
-        queue_email(conn, ctx, &user.email, "Reset your password", &body)?;
         audit::record(
             conn,
             ctx,

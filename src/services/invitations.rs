@@ -1,10 +1,13 @@
 //! Invitations: an admin invites an email address with a role; the recipient opens a
-//! single-use link (token hashed at rest) to join, signing up first if needed.
+//! single-use link (token hashed at rest) to join, signing up first if needed. There are
+//! two links: the one shown once to the admin (to pass on by hand) and the emailed one,
+//! whose token the outbox worker mints as it sends the email
+//! ([`crate::services::links`]). Either works; using one uses up the invitation.
 
 use chrono::Duration;
 
 use crate::auth::policy::Role;
-use crate::crypto::{SecretString, random_base62, sha256_hex};
+use crate::crypto::{SecretString, sha256_hex};
 use crate::db::{DbConnection, lock_organisation, write_transaction};
 use crate::error::{AppError, AppResult};
 use crate::models::invitations::{self, Invitation};
@@ -13,16 +16,11 @@ use crate::models::orgs::{self as org_model, Organisation};
 use crate::models::page::{Page, Window};
 use crate::models::users::{self, User};
 use crate::services::accounts::{self, NewAccount};
+use crate::services::links::{self, LinkKind, TOKEN_MARK, new_token};
 use crate::services::{Ctx, audit, orgs};
 
 /// How long an invitation link stays valid.
 pub const VALIDITY_DAYS: i64 = 7;
-
-fn new_token() -> (SecretString, String) {
-    let token = random_base62(32);
-    let hash = sha256_hex(token.as_bytes());
-    (SecretString::new(token), hash)
-}
 
 /// Invites `email` (validated, lower-case) into `org` as `role` (admin or developer).
 pub fn create(
@@ -68,6 +66,7 @@ pub fn create(
             accepted_at: None,
             accepted_by: None,
             revoked_at: None,
+            email_token_hash: None,
         };
         invitations::insert(conn, &inv)?;
         audit::record(
@@ -78,34 +77,34 @@ pub fn create(
             Some(&format!("invitation:{}", inv.id)),
             &format!("{email} as {}", role.as_str()),
         )?;
-        mail_link(conn, ctx, org, &inv, &token, public_base)?;
+        mail_link(conn, ctx, org, &inv, public_base)?;
         Ok((token, inv))
     })
 }
 
-/// Emails the invitation link (through the outbox, in the caller's transaction).
+/// Emails the invitation's own link (through the outbox, in the caller's transaction;
+/// its token is minted when the email is sent).
 fn mail_link(
     conn: &mut DbConnection,
     ctx: &Ctx,
     org: &Organisation,
     inv: &Invitation,
-    token: &SecretString,
     public_base: &str,
 ) -> AppResult<()> {
     let body = format!(
-        "You are invited to join {} on Gatehouse as {}.\n\nOpen this link to accept; it works once and expires on {}:\n{}/invite/{}\n\nIf you did not expect this, ignore this email.\n",
+        "You are invited to join {} on Gatehouse as {}.\n\nOpen this link to accept; it works once and expires on {}:\n{public_base}/invite/{TOKEN_MARK}\n\nIf you did not expect this, ignore this email.\n",
         org.name,
         inv.role,
         inv.expires_at.format("%Y-%m-%d %H:%M UTC"),
-        public_base,
-        token.expose()
     );
-    crate::services::notifications::queue_email(
+    links::queue(
         conn,
         ctx,
         &inv.email,
         &format!("You are invited to join {}", org.name),
         &body,
+        LinkKind::Invitation,
+        &inv.id,
     )
 }
 
@@ -130,7 +129,8 @@ pub fn revoke(conn: &mut DbConnection, ctx: &Ctx, org: &Organisation, id: &str) 
     })
 }
 
-/// Re-sends an open invitation: a new link and a new expiry; the old link stops working.
+/// Re-sends an open invitation: a new link and a new expiry; the old links (shown and
+/// emailed) stop working, and an email of the old link still waiting is not sent.
 pub fn resend(
     conn: &mut DbConnection,
     ctx: &Ctx,
@@ -148,7 +148,9 @@ pub fn resend(
             ));
         }
         inv.token_hash = token_hash;
+        inv.email_token_hash = None;
         inv.expires_at = expires_at;
+        links::withdraw(conn, LinkKind::Invitation, &inv.id)?;
         audit::record(
             conn,
             ctx,
@@ -157,7 +159,7 @@ pub fn resend(
             Some(&format!("invitation:{id}")),
             &inv.email,
         )?;
-        mail_link(conn, ctx, org, &inv, &token, public_base)?;
+        mail_link(conn, ctx, org, &inv, public_base)?;
         Ok((token, inv))
     })
 }

@@ -8,6 +8,7 @@ pub mod email;
 pub mod expiry;
 pub mod instance;
 pub mod invitations;
+pub mod links;
 pub mod nonces;
 pub mod notifications;
 pub mod orgs;

@@ -5,10 +5,11 @@
 
 use diesel::prelude::*;
 
-use crate::db::schema::{email_outbox, notification_preferences, notifications, users};
+use crate::db::schema::{notification_preferences, notifications, users};
 use crate::db::{DbConnection, write_transaction};
 use crate::error::AppResult;
 use crate::models::new_id;
+use crate::models::outbox::NewEmail;
 use crate::services::Ctx;
 
 /// Kinds of event people are told about (each can have email turned off).
@@ -76,7 +77,8 @@ pub struct Message {
     pub link: String,
 }
 
-/// Queues one email in the outbox, inside the caller's transaction.
+/// Queues one email in the outbox, inside the caller's transaction. It must not hold a
+/// secret: single-use links are queued through [`crate::services::links::queue`].
 pub fn queue_email(
     conn: &mut DbConnection,
     ctx: &Ctx,
@@ -84,19 +86,7 @@ pub fn queue_email(
     subject: &str,
     body: &str,
 ) -> AppResult<()> {
-    diesel::insert_into(email_outbox::table)
-        .values((
-            email_outbox::id.eq(new_id()),
-            email_outbox::to_address.eq(to),
-            email_outbox::subject.eq(subject),
-            email_outbox::body.eq(body),
-            email_outbox::status.eq("pending"),
-            email_outbox::attempts.eq(0),
-            email_outbox::next_attempt_at.eq(ctx.now),
-            email_outbox::last_error.eq(""),
-            email_outbox::created_at.eq(ctx.now),
-        ))
-        .execute(conn)?;
+    crate::models::outbox::insert(conn, &NewEmail::due(to, subject, body, ctx.now))?;
     Ok(())
 }
 

@@ -7,16 +7,28 @@ use crate::db::{DbConnection, lock_next_due_email, write_transaction};
 use crate::error::{AppError, AppResult};
 use crate::models::outbox::{self, OutboxEmail};
 use crate::models::page::{Page, Window};
+use crate::services::links::{self, Prepared};
 use crate::services::{Ctx, audit};
+
+/// A claimed message and what to send.
+#[derive(Debug)]
+pub struct Claimed {
+    pub email: OutboxEmail,
+    /// Its text, with the token of its link minted; or why it is not sent (then the
+    /// message is already `dead`).
+    pub prepared: Prepared,
+}
 
 /// Claims the oldest due message: counts the attempt and leaves the message alone until
 /// `lease_until`, so no other pass sends it meanwhile and a crashed sender's message
-/// is sent again after the lease.
+/// is sent again after the lease. A message carrying a link gets a freshly minted
+/// token in the same transaction (see [`links::prepare`]); one whose link can no longer
+/// be used goes `dead` instead.
 pub fn claim_next(
     conn: &mut DbConnection,
     now: NaiveDateTime,
     lease_until: NaiveDateTime,
-) -> AppResult<Option<OutboxEmail>> {
+) -> AppResult<Option<Claimed>> {
     // Most passes find nothing: they should not take SQLite's write lock for that.
     if !outbox::any_due(conn, now)? {
         return Ok(None);
@@ -26,7 +38,14 @@ pub fn claim_next(
             return Ok(None);
         };
         outbox::claim(conn, &id, lease_until)?;
-        Ok(outbox::find(conn, &id)?)
+        let Some(email) = outbox::find(conn, &id)? else {
+            return Ok(None);
+        };
+        let prepared = links::prepare(conn, &email, now)?;
+        if let Prepared::Void(why) = &prepared {
+            outbox::mark_failed(conn, &id, now, why, true)?;
+        }
+        Ok(Some(Claimed { email, prepared }))
     })
 }
 
@@ -55,8 +74,8 @@ pub fn purge(conn: &mut DbConnection, now: NaiveDateTime) -> AppResult<usize> {
     let sent = outbox::delete_sent_before(conn, now - chrono::Duration::days(30))?;
     let tokens =
         crate::models::user_tokens::delete_expired_before(conn, now - chrono::Duration::days(7))?;
-    // Bodies of messages that never went out may hold links with tokens; every such
-    // link has expired after a week, so the text goes too (the row stays for admins).
+    // Bodies of messages that never went out are of no use after a week (every link in
+    // one has expired by then), so the text goes too (the row stays for admins).
     let wiped = outbox::wipe_dead_bodies_before(conn, now - chrono::Duration::days(7))?;
     Ok(sent + tokens + wiped)
 }

@@ -613,19 +613,26 @@ async fn the_invitation_link_is_emailed_and_works_from_the_email() {
     let shown = app
         .invite(&ada, "acme", "newbie@example.com", "developer")
         .await;
+    let emailed = |app: &TestApp| -> Vec<String> {
+        crate::mail::emails_in(app.data_dir())
+            .iter()
+            .filter(|m| m.contains("To: newbie@example.com"))
+            .map(|m| {
+                assert!(m.contains("Subject: You are invited to join Acme"), "{m}");
+                crate::mail::link_path(app, m, "/invite/")
+            })
+            .collect()
+    };
     app.deliver_mail().await;
-    let mails = crate::mail::emails_in(app.data_dir());
-    let mail = mails
-        .iter()
-        .find(|m| m.contains("To: newbie@example.com"))
-        .expect("an email to the invitee");
-    assert!(
-        mail.contains("Subject: You are invited to join Acme"),
-        "{mail}"
-    );
-    // The emailed link is the one the admin saw.
-    assert!(mail.contains(&format!("{}{shown}", app.base)), "{mail}");
-    // Re-sending mails a new link; the old one stops working.
+    let first = emailed(&app);
+    assert_eq!(first.len(), 1);
+    // The emailed link is not the one the admin saw (its token is minted when the email
+    // is sent); both open the invitation.
+    assert_ne!(first[0], shown);
+    app.browser().get(&first[0]).await.assert_status(200);
+    app.browser().get(&shown).await.assert_status(200);
+
+    // Re-sending mails a new link and shows another; the old ones stop working.
     let id = app.invitation_id("newbie@example.com");
     let resent = ada
         .submit(
@@ -635,11 +642,23 @@ async fn the_invitation_link_is_emailed_and_works_from_the_email() {
         )
         .await;
     resent.assert_status(200);
+    let shown_again = extract_value(&resent.body, "id=\"invitation-link\" value=\"")
+        .unwrap()
+        .strip_prefix(&app.base)
+        .unwrap()
+        .to_string();
     app.deliver_mail().await;
-    let count = crate::mail::emails_in(app.data_dir())
-        .iter()
-        .filter(|m| m.contains("To: newbie@example.com"))
-        .count();
-    assert_eq!(count, 2);
+    let mails = emailed(&app);
+    assert_eq!(mails.len(), 2);
+    let fresh = mails.iter().find(|l| **l != first[0]).unwrap().clone();
     app.browser().get(&shown).await.assert_status(410);
+    app.browser().get(&first[0]).await.assert_status(410);
+
+    // Joining through the emailed link uses the invitation up: the shown link is dead too.
+    let (newbie, joined) = sign_up_through(&app, &fresh, "Newbie").await;
+    joined.assert_redirect("/o/acme");
+    newbie.get("/o/acme").await.assert_status(200);
+    let used = app.browser().get(&shown_again).await;
+    used.assert_status(410);
+    assert!(used.contains("already been used"), "{}", used.body);
 }

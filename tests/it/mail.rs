@@ -255,7 +255,8 @@ async fn queued_mail_survives_a_restart_and_a_crash_mid_send() {
         let lease = now + Duration::minutes(10);
         let claimed = gatehouse::services::outbox::claim_next(c, now, lease)
             .expect("claim")
-            .expect("the fourth message is due and claimed");
+            .expect("the fourth message is due and claimed")
+            .email;
         assert_eq!(
             (claimed.to_address.as_str(), claimed.subject.as_str()),
             ("user4@example.com", "Claimed 4")

@@ -82,8 +82,9 @@ api_list!(InvitationList, InvitationOut);
 pub struct InvitationLinkOut {
     #[serde(flatten)]
     pub invitation: InvitationOut,
-    /// The link that lets the invited person join: shown only in this response (it
-    /// is also emailed to them). A replay of the request shows a note instead.
+    /// A link that lets the invited person join: shown only in this response (they
+    /// are also emailed a link of their own; once either is used, neither works). A
+    /// replay of the request shows a note instead.
     pub accept_url: String,
 }
 
@@ -132,8 +133,8 @@ pub struct InvitationIn {
 
 const CHOOSE_INVITATION_ROLE: &str = "role must be developer or admin.";
 
-/// Invites someone by email (admins only). The link is emailed to them and returned
-/// once, in `accept_url`.
+/// Invites someone by email (admins only). A link is emailed to them, and another is
+/// returned once, in `accept_url`; either works, once.
 #[utoipa::path(post, path = "/api/v1/invitations", tag = "organisation",
     params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255,
             pattern = "^[!-~]+$", description = "Send the same key to retry without inviting twice.")),
