@@ -189,10 +189,11 @@ pub async fn change_password(
     CsrfForm(form): CsrfForm<PasswordForm>,
 ) -> AppResult<HttpResponse> {
     let words = [me.user.email.as_str(), me.user.display_name.as_str()];
+    // A signed-in user's checks count against the account, not the address.
     let checked = passwords::check_new(
         (
             &state.throttle,
-            &crate::state::client_ip(&req),
+            &format!("user:{}", me.user.id),
             state.clock.now(),
         ),
         &state.hasher,

@@ -113,20 +113,21 @@ pub fn new_password_context(config: &Config, account_words: &[&str]) -> Vec<Stri
 /// and how to choose a better one; `Err` is a full hashing queue or a lost thread.
 ///
 /// Scoring a crafted hundred characters can take a second of a hashing thread, so the
-/// checks are counted per source address like setup attempts: past the free ones the
-/// request is refused with 429 before any scoring, and a flood from one address cannot
-/// keep the hashing threads (and so every sign-in) busy.
+/// checks are counted per source address (per account for a signed-in user: pass
+/// `user:<id>`) like setup attempts: past the free ones the request is refused with 429
+/// before any scoring, and a flood from one source cannot keep the hashing threads (and
+/// so every sign-in) busy.
 pub async fn check_new(
-    (throttle, ip, now): (&SignInThrottle, &str, DateTime<Utc>),
+    (throttle, source, now): (&SignInThrottle, &str, DateTime<Utc>),
     hasher: &PasswordHasher,
     config: &Config,
     password: &SecretString,
     account_words: &[&str],
 ) -> AppResult<Result<(), String>> {
-    if let Err(retry_after_secs) = throttle.check_address(NEW_PASSWORD_CHECKS, ip, now) {
+    if let Err(retry_after_secs) = throttle.check_address(NEW_PASSWORD_CHECKS, source, now) {
         return Err(AppError::TooManyRequests { retry_after_secs });
     }
-    throttle.record_address(NEW_PASSWORD_CHECKS, ip, now);
+    throttle.record_address(NEW_PASSWORD_CHECKS, source, now);
     hasher
         .check_new(
             password.clone(),
