@@ -1089,3 +1089,75 @@ async fn the_creation_answer_is_the_app_as_later_reads_show_it() {
         assert_eq!(&created, read.expect(200), "{auth_type}");
     }
 }
+
+/// A P-256 key made with OpenSSL, its point (x, y) on the curve.
+const P256_PEM: &str = "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEqwFUe3mzuKTmR5WGNXO+xIHqp0Fz\nN7SmKXIQbIsQtvUxfJVC3ECgHn+64yY9k6xQLjkIEqMbuL5C3tfYDjkmGw==\n-----END PUBLIC KEY-----";
+/// The same key with the last bit of y flipped: not a point on the curve.
+const P256_OFF_CURVE_PEM: &str = "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEqwFUe3mzuKTmR5WGNXO+xIHqp0Fz\nN7SmKXIQbIsQtvUxfJVC3ECgHn+64yY9k6xQLjkIEqMbuL5C3tfYDjkmGg==\n-----END PUBLIC KEY-----";
+
+#[tokio::test]
+async fn jwt_keys_must_be_curve_points_for_an_algorithm_the_token_endpoint_verifies() {
+    let (app, _owner, admin) = acme().await;
+    let ed25519_jwk = |extra: &str| {
+        format!(
+            r#"{{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"{extra}}}"#
+        )
+    };
+    let refusals = [
+        (
+            "a P-256 point off the curve",
+            P256_OFF_CURVE_PEM.to_string(),
+            "not a valid",
+        ),
+        ("alg none", ed25519_jwk(r#","alg":"none""#), "\"alg\""),
+        ("alg HS256", ed25519_jwk(r#","alg":"HS256""#), "\"alg\""),
+        (
+            "alg of another key type",
+            ed25519_jwk(r#","alg":"ES256""#),
+            "\"alg\"",
+        ),
+        (
+            "an encryption key",
+            ed25519_jwk(r#","use":"enc""#),
+            "\"use\"",
+        ),
+    ];
+    for (what, key, message) in &refusals {
+        let reply = admin
+            .post(
+                "/api/v1/apps",
+                json!({"name": "Signer", "auth_type": "jwt", "public_key": key}),
+            )
+            .await;
+        let detail = reply.expect_problem(422);
+        assert!(detail.contains(message), "{what}: {detail}");
+    }
+    assert_eq!(app.count("apps"), 0);
+    assert_eq!(app.count("credentials"), 0);
+
+    // The same keys, valid, are taken; the refused ones cannot be added later either.
+    let created = admin
+        .post(
+            "/api/v1/apps",
+            json!({"name": "Signer", "auth_type": "jwt", "public_key": P256_PEM}),
+        )
+        .await;
+    let id = str_of(created.expect(201), "id").to_string();
+    let with_alg = admin
+        .post(
+            &format!("/api/v1/apps/{id}/keys"),
+            json!({"public_key": ed25519_jwk(r#","alg":"EdDSA","use":"sig""#), "label": "next"}),
+        )
+        .await;
+    with_alg.expect(201);
+    for (what, key, _) in &refusals {
+        let reply = admin
+            .post(
+                &format!("/api/v1/apps/{id}/keys"),
+                json!({"public_key": key, "label": "bad"}),
+            )
+            .await;
+        reply.expect_problem(422);
+        assert_eq!(app.count("credentials"), 2, "{what}");
+    }
+}
