@@ -1,6 +1,7 @@
 //! Request-wide behaviour: request ids, access logs, error rendering (HTML page or RFC
-//! 9457 problem JSON), security headers, the Origin / `Sec-Fetch-Site` check on
-//! state-changing requests, and the anonymous CSRF cookie.
+//! 9457 problem JSON), security headers on every response (errors included), the
+//! Origin / `Sec-Fetch-Site` check on state-changing requests, and the anonymous CSRF
+//! cookie.
 
 use std::time::Instant;
 
@@ -29,9 +30,9 @@ pub fn is_api_path(path: &str) -> bool {
     path.starts_with("/api/") || path.starts_with("/oauth/") || path.starts_with("/.well-known/")
 }
 
-/// Outermost layer: assigns the request id, turns every error into its final form and
-/// writes one log line per request (route pattern, never the raw path: links may hold
-/// single-use tokens).
+/// Outermost layer: assigns the request id, turns every error into its final form,
+/// puts the security headers on every response, and writes one log line per request
+/// (route pattern, never the raw path: links may hold single-use tokens).
 pub async fn observe(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -40,10 +41,32 @@ pub async fn observe(
     let request_id = random_base62(16);
     req.extensions_mut().insert(RequestId(request_id.clone()));
     let method = req.method().clone();
+    let headers = HeaderPolicy::for_request(&req);
 
     // The request must not be cloned before routing (actix needs it unshared), so the
     // response's own copy is used afterwards.
-    let res = next.call(req).await?.map_into_boxed_body();
+    let res = match next.call(req).await {
+        Ok(res) => res.map_into_boxed_body(),
+        // A layer failed without a response (the session store, say): its error becomes
+        // the response, with the same headers as any other.
+        Err(err) => {
+            let mut response = err.error_response();
+            headers.apply(response.headers_mut(), &request_id);
+            tracing::warn!(
+                request_id = %request_id,
+                method = %method,
+                route = %headers.route,
+                status = response.status().as_u16(),
+                cause = %err,
+                "request failed in a middleware"
+            );
+            return Err(actix_web::error::InternalError::from_response(err, response).into());
+        }
+    };
+    let route = res
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "(unmatched)".to_string());
     let mut res = match res.response().error() {
         Some(err) => {
             let ctx = error_page_ctx(err, res.request()).await;
@@ -52,14 +75,7 @@ pub async fn observe(
         }
         None => res,
     };
-    if let Ok(v) = HeaderValue::from_str(&request_id) {
-        res.headers_mut()
-            .insert(header::HeaderName::from_static("x-request-id"), v);
-    }
-    let route = res
-        .request()
-        .match_pattern()
-        .unwrap_or_else(|| "(unmatched)".to_string());
+    headers.apply(res.headers_mut(), &request_id);
     tracing::info!(
         request_id = %request_id,
         method = %method,
@@ -193,6 +209,60 @@ const DOCS_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 
 img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; \
 frame-ancestors 'none'; form-action 'self'";
 
+/// The security headers of one request's response, decided before the request goes
+/// in (it is not readable afterwards when a layer fails).
+struct HeaderPolicy {
+    csp: &'static str,
+    hsts: bool,
+    /// For the log line of a request that failed in a middleware.
+    route: String,
+}
+
+impl HeaderPolicy {
+    fn for_request(req: &ServiceRequest) -> Self {
+        Self {
+            // Swagger UI styles its widgets inline.
+            csp: if req.path().starts_with("/api/docs") {
+                DOCS_CSP
+            } else {
+                CSP
+            },
+            hsts: req
+                .app_data::<web::Data<AppState>>()
+                .is_some_and(|s| s.config.public_url.https),
+            route: req
+                .match_pattern()
+                .unwrap_or_else(|| "(unmatched)".to_string()),
+        }
+    }
+
+    /// Every response, error pages and problem documents included, gets the same
+    /// headers; a header the handler chose (a stricter `Referrer-Policy`) is kept.
+    fn apply(&self, headers: &mut header::HeaderMap, request_id: &str) {
+        let mut set = |name: &'static str, value: &'static str| {
+            let name = header::HeaderName::from_static(name);
+            if !headers.contains_key(&name) {
+                headers.insert(name, HeaderValue::from_static(value));
+            }
+        };
+        set("content-security-policy", self.csp);
+        set("x-content-type-options", "nosniff");
+        set("x-frame-options", "DENY");
+        set("referrer-policy", "same-origin");
+        set("cross-origin-opener-policy", "same-origin");
+        set(
+            "permissions-policy",
+            "camera=(), microphone=(), geolocation=(), payment=()",
+        );
+        if self.hsts {
+            set("strict-transport-security", "max-age=31536000");
+        }
+        if let Ok(v) = HeaderValue::from_str(request_id) {
+            headers.insert(header::HeaderName::from_static("x-request-id"), v);
+        }
+    }
+}
+
 fn is_safe(method: &Method) -> bool {
     matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
@@ -239,8 +309,9 @@ fn has_encoded_control(path: &str) -> bool {
     })
 }
 
-/// Security headers on every response; the Origin check and anonymous CSRF cookie on
-/// pages; clearing a flash message once a page has shown it.
+/// The Origin check and anonymous CSRF cookie on pages; clearing a flash message once
+/// a page has shown it. (The security headers are `observe`'s: they must come after an
+/// error has become its final page.)
 pub async fn security(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -284,32 +355,6 @@ pub async fn security(
     let mut res = next.call(req).await?.map_into_boxed_body();
 
     let flash_shown = res.request().extensions().get::<FlashShown>().is_some();
-    let headers = res.headers_mut();
-    let set = |headers: &mut header::HeaderMap, name: &'static str, value: &'static str| {
-        let name = header::HeaderName::from_static(name);
-        if !headers.contains_key(&name) {
-            headers.insert(name, HeaderValue::from_static(value));
-        }
-    };
-    // Swagger UI styles its widgets inline.
-    let csp = if path.starts_with("/api/docs") {
-        DOCS_CSP
-    } else {
-        CSP
-    };
-    set(headers, "content-security-policy", csp);
-    set(headers, "x-content-type-options", "nosniff");
-    set(headers, "x-frame-options", "DENY");
-    set(headers, "referrer-policy", "same-origin");
-    set(headers, "cross-origin-opener-policy", "same-origin");
-    set(
-        headers,
-        "permissions-policy",
-        "camera=(), microphone=(), geolocation=(), payment=()",
-    );
-    if state.config.public_url.https {
-        set(headers, "strict-transport-security", "max-age=31536000");
-    }
     let response = res.response_mut();
     if let Some(cookie) = new_csrf_cookie {
         let _ = response.add_cookie(&cookie);

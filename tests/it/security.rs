@@ -202,6 +202,193 @@ async fn pages_carry_security_headers_and_safe_cookies() {
     assert_eq!(app.count(&format!("sessions WHERE token_hash = '{id}'")), 0);
 }
 
+/// Asserts the headers every response must carry, whatever its status.
+#[track_caller]
+fn assert_security_headers(what: &str, status: u16, headers: &reqwest::header::HeaderMap) {
+    let get = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_else(|| panic!("{what} ({status}) has no {name}: {headers:?}"))
+    };
+    let csp = get("content-security-policy");
+    assert!(csp.contains("frame-ancestors 'none'"), "{what}: {csp}");
+    assert!(csp.contains("default-src 'self'"), "{what}: {csp}");
+    assert_eq!(get("x-frame-options"), "DENY", "{what}");
+    assert_eq!(get("x-content-type-options"), "nosniff", "{what}");
+    assert!(!get("referrer-policy").is_empty(), "{what}");
+    assert!(!get("x-request-id").is_empty(), "{what}");
+}
+
+#[tokio::test]
+async fn error_responses_carry_the_security_headers_too() {
+    let app = spawn_app().await;
+    let owner = app.setup_owner().await;
+    let bob = app
+        .join(&owner, "acme", "bob@example.com", "developer")
+        .await;
+    let anonymous = app.browser();
+    let random = uuid::Uuid::now_v7();
+    let csrf = owner.get("/account").await.csrf();
+    let bob_csrf = bob.get("/account").await.csrf();
+    let owner_signed_in = owner.get("/o/acme").await;
+    assert_security_headers("a page", 200, &owner_signed_in.headers);
+
+    // Pages: every kind of refusal, from the router, the extractors, the policy, the
+    // CSRF and Origin checks and the handlers' own forms.
+    let evil_origin = owner
+        .client
+        .post(format!("{}/orgs", app.base))
+        .header("Origin", "https://evil.example")
+        .form(&[("csrf_token", csrf.as_str()), ("name", "Cross Site")])
+        .send()
+        .await
+        .unwrap();
+    let pages = [
+        ("no such page", anonymous.get("/no-such-page").await, 404),
+        (
+            "no such app",
+            owner.get(&format!("/o/acme/apps/{random}")).await,
+            404,
+        ),
+        ("another organisation", bob.get("/o/nowhere").await, 404),
+        ("wrong method", owner.get("/logout").await, 405),
+        (
+            "missing CSRF token",
+            owner.post_raw("/orgs", &[("name", "Sneaky")]).await,
+            403,
+        ),
+        (
+            "a developer renaming the organisation",
+            bob.post_raw(
+                "/o/acme/settings",
+                &[("csrf_token", &bob_csrf), ("name", "Mine")],
+            )
+            .await,
+            403,
+        ),
+        (
+            "an unreadable form",
+            owner.post_raw("/orgs", &[("csrf_token", &csrf)]).await,
+            400,
+        ),
+        (
+            "a wrong password",
+            anonymous.sign_in(OWNER_EMAIL, "not the password").await,
+            401,
+        ),
+        (
+            "an invalid form",
+            owner
+                .post_raw("/orgs", &[("csrf_token", &csrf), ("name", "")])
+                .await,
+            422,
+        ),
+        ("sign-in required", anonymous.get("/account").await, 303),
+    ];
+    for (what, page, status) in &pages {
+        page.assert_status(*status);
+        assert_security_headers(what, *status, &page.headers);
+    }
+    assert_eq!(evil_origin.status().as_u16(), 403);
+    assert_security_headers("a cross-site form", 403, evil_origin.headers());
+
+    // The API's problem documents.
+    let read_only = crate::api_kit::Api::new(&app, &app.token(OWNER_EMAIL, "acme", false, false));
+    let writer = app.api(OWNER_EMAIL, "acme", false, true);
+    let nobody = crate::api_kit::Api::new(&app, "");
+    let replies = [
+        (
+            "no token",
+            nobody
+                .send_raw(nobody.raw(reqwest::Method::GET, "/api/v1/org"))
+                .await,
+            401,
+        ),
+        (
+            "a garbage token",
+            crate::api_kit::Api::new(&app, "gate_pat_nonsense")
+                .get("/api/v1/org")
+                .await,
+            401,
+        ),
+        (
+            "no such app",
+            writer.get(&format!("/api/v1/apps/{random}")).await,
+            404,
+        ),
+        ("no such endpoint", writer.get("/api/v1/nowhere").await, 404),
+        (
+            "a read-only token writing",
+            read_only
+                .post(
+                    "/api/v1/apps",
+                    serde_json::json!({"name": "x", "auth_type": "api_key"}),
+                )
+                .await,
+            403,
+        ),
+        (
+            "an invalid app",
+            writer
+                .post(
+                    "/api/v1/apps",
+                    serde_json::json!({"name": "", "auth_type": "api_key"}),
+                )
+                .await,
+            422,
+        ),
+        (
+            "unreadable JSON",
+            writer
+                .send_raw(
+                    writer
+                        .raw(reqwest::Method::POST, "/api/v1/apps")
+                        .bearer_auth(&writer.token)
+                        .header("content-type", "application/json")
+                        .body("{not json"),
+                )
+                .await,
+            400,
+        ),
+        (
+            "wrong method",
+            writer
+                .send_raw(
+                    writer
+                        .raw(reqwest::Method::PUT, "/api/v1/org")
+                        .bearer_auth(&writer.token),
+                )
+                .await,
+            405,
+        ),
+    ];
+    for (what, reply, status) in &replies {
+        assert_eq!(reply.status, *status, "{what}: {}", reply.body);
+        assert_security_headers(what, *status, &reply.headers);
+    }
+}
+
+#[tokio::test]
+async fn error_responses_behind_https_carry_hsts() {
+    let app = spawn_app_with(|s| s.public_url = Some("https://portal.example.com".into())).await;
+    let api = crate::api_kit::Api::new(&app, "");
+    let refused = api
+        .send_raw(api.raw(reqwest::Method::GET, "/api/v1/org"))
+        .await;
+    assert_eq!(refused.status, 401);
+    assert_eq!(
+        refused.header("strict-transport-security"),
+        Some("max-age=31536000")
+    );
+    let missing = app.browser().get("/no-such-page").await;
+    missing.assert_status(404);
+    assert_eq!(
+        missing.header("strict-transport-security"),
+        Some("max-age=31536000")
+    );
+}
+
 #[tokio::test]
 async fn cookies_are_secure_behind_https() {
     let app = spawn_app_with(|s| s.public_url = Some("https://portal.example.com".into())).await;
