@@ -15,6 +15,10 @@ pub enum AppError {
     /// The resource does not exist or the actor may not know it exists.
     #[error("The page or resource you asked for does not exist.")]
     NotFound,
+    /// The policy refused an actor who may not know the resource exists: answered
+    /// exactly like [`AppError::NotFound`]; the reason goes only to the log.
+    #[error("The page or resource you asked for does not exist.")]
+    Hidden(&'static str),
     /// The actor may see the resource but not do this to it.
     #[error("{0}")]
     Forbidden(String),
@@ -105,7 +109,7 @@ impl AppError {
 impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::NotFound | Self::Hidden(_) => StatusCode::NOT_FOUND,
             Self::Forbidden(_) | Self::CsrfRejected(_) => StatusCode::FORBIDDEN,
             Self::SignInRequired { .. } | Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,

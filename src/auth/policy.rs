@@ -1,7 +1,7 @@
 //! Authorization: the one place that decides who may do what. Every handler asks it
-//! (pages and, later, the JSON API). The answer follows one rule: **404** when the actor
-//! may not see the resource at all (its existence must not leak), **403** when they may
-//! see it but not do this to it.
+//! (pages and the JSON API). The answer follows one rule: **404** when the actor may not
+//! see the resource at all (its existence must not leak; [`AppError::Hidden`], whose
+//! reason only the log sees), **403** when they may see it but not do this to it.
 
 use crate::error::{AppError, AppResult};
 use crate::models::users::User;
@@ -69,12 +69,14 @@ pub enum OrgAction {
 }
 
 const NOT_ADMIN: &str = "Only organisation admins and owners can do this.";
+/// The logged reason of a non-member's 404.
+const NOT_MEMBER: &str = "not a member of the organisation";
 const NOT_OWNER: &str = "Only organisation owners can do this.";
 
 /// May a member holding `role` (`None`: not a member) do `action`?
 pub fn org(role: Option<Role>, action: OrgAction) -> AppResult<()> {
     let Some(role) = role else {
-        return Err(AppError::NotFound);
+        return Err(AppError::Hidden(NOT_MEMBER));
     };
     let needs = |min: Role, msg: &str| {
         if role >= min {
@@ -179,7 +181,7 @@ pub fn team(
     action: TeamAction,
 ) -> AppResult<()> {
     let Some(org_role) = org_role else {
-        return Err(AppError::NotFound);
+        return Err(AppError::Hidden(NOT_MEMBER));
     };
     match action {
         TeamAction::View => Ok(()),
@@ -219,7 +221,7 @@ pub enum AppAction {
 /// change every app.
 pub fn app(org_role: Option<Role>, relation: AppRelation, action: AppAction) -> AppResult<()> {
     let Some(org_role) = org_role else {
-        return Err(AppError::NotFound);
+        return Err(AppError::Hidden(NOT_MEMBER));
     };
     let admin = org_role >= Role::Admin;
     match (relation, action) {
@@ -229,7 +231,9 @@ pub fn app(org_role: Option<Role>, relation: AppRelation, action: AppAction) -> 
         (AppRelation::TeamMember, AppAction::Manage) => Err(AppError::forbidden(
             "Only the team's admins and organisation admins can change this app.",
         )),
-        (AppRelation::Stranger, _) => Err(AppError::NotFound),
+        (AppRelation::Stranger, _) => Err(AppError::Hidden(
+            "not the app's owner, in its team or an organisation admin",
+        )),
     }
 }
 
@@ -246,7 +250,7 @@ pub enum OwnerTarget {
 /// their team; org admins: to any team (creating for it, or moving an orphaned app).
 pub fn app_owner(org_role: Option<Role>, target: OwnerTarget) -> AppResult<()> {
     let Some(org_role) = org_role else {
-        return Err(AppError::NotFound);
+        return Err(AppError::Hidden(NOT_MEMBER));
     };
     match target {
         OwnerTarget::Myself | OwnerTarget::Team(Some(TeamRole::Admin)) => Ok(()),
@@ -305,7 +309,9 @@ pub fn token_request(access: TokenAccess, write: bool) -> AppResult<()> {
 }
 
 /// May the actor revoke a token? Anyone their own; org admins any admin token of
-/// their organisation. Other people's personal tokens are not visible (404).
+/// their organisation. Nobody else sees the token (404, as for an id that does not
+/// exist): other people's personal tokens are never listed, and admin tokens are
+/// listed only to admins.
 pub fn revoke_token(
     actor_id: &str,
     org_role: Option<Role>,
@@ -315,10 +321,15 @@ pub fn revoke_token(
     if actor_id == token_user_id {
         return Ok(());
     }
-    if admin_token {
-        return org(org_role, OrgAction::ManageAdminTokens);
+    if !admin_token {
+        return Err(AppError::Hidden("another person's personal token"));
     }
-    Err(AppError::NotFound)
+    match org(org_role, OrgAction::ManageAdminTokens) {
+        Err(AppError::Forbidden(_)) => Err(AppError::Hidden(
+            "another person's admin token, and not an organisation admin",
+        )),
+        other => other,
+    }
 }
 
 /// Who may create organisations (an instance setting).
@@ -342,7 +353,7 @@ pub fn instance(user: &User, action: InstanceAction) -> AppResult<()> {
     match action {
         InstanceAction::ManageSettings if user.is_instance_owner => Ok(()),
         // The settings page is not shown to anyone else: it does not exist for them.
-        InstanceAction::ManageSettings => Err(AppError::NotFound),
+        InstanceAction::ManageSettings => Err(AppError::Hidden("not an instance owner")),
         InstanceAction::CreateOrganisation(OrgCreation::Anyone) => Ok(()),
         InstanceAction::CreateOrganisation(OrgCreation::InstanceOwners)
             if user.is_instance_owner =>
@@ -482,10 +493,10 @@ mod tests {
         assert_eq!(code(token_request(TokenAccess::Read, true)), 403);
         assert_eq!(code(token_request(TokenAccess::Write, true)), 200);
 
-        // Own tokens: always; someone else's admin token: org admins; someone else's
-        // personal token: never visible.
+        // Own tokens: always; someone else's admin token: org admins (nobody else sees
+        // it); someone else's personal token: never visible.
         assert_eq!(code(revoke_token("a", Some(Developer), "a", false)), 200);
-        assert_eq!(code(revoke_token("a", Some(Developer), "b", true)), 403);
+        assert_eq!(code(revoke_token("a", Some(Developer), "b", true)), 404);
         assert_eq!(code(revoke_token("a", Some(Admin), "b", true)), 200);
         assert_eq!(code(revoke_token("a", Some(Owner), "b", false)), 404);
         assert_eq!(code(revoke_token("a", None, "b", true)), 404);

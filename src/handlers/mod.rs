@@ -70,7 +70,7 @@ pub fn flash_outcome(
 ) -> Result<HttpResponse, AppError> {
     match result {
         Ok(()) => Ok(crate::web::see_other_with(req, to, "info", ok)),
-        Err(e @ (AppError::NotFound | AppError::Forbidden(_))) => Err(e),
+        Err(e @ (AppError::NotFound | AppError::Hidden(_) | AppError::Forbidden(_))) => Err(e),
         Err(e) => {
             let (_, message) = form_problem(e)?;
             Ok(crate::web::see_other_with(req, to, "error", &message))

@@ -550,7 +550,7 @@ async fn done(
 ) -> AppResult<HttpResponse> {
     match result {
         Ok(()) => Ok(see_other_with(req, to, "info", ok)),
-        Err(e @ (AppError::NotFound | AppError::Forbidden(_))) => Err(e),
+        Err(e @ (AppError::NotFound | AppError::Hidden(_) | AppError::Forbidden(_))) => Err(e),
         Err(e) => {
             let (status, message) = form_problem(e)?;
             team_page(

@@ -304,7 +304,7 @@ pub async fn create_personal(
             },
         ),
         // Not a member: the same answer as an organisation that does not exist.
-        Err(AppError::NotFound) => {
+        Err(AppError::NotFound | AppError::Hidden(_)) => {
             let errors = vec!["Choose an organisation you are a member of.".to_string()];
             personal_page(
                 ctx,

@@ -261,13 +261,16 @@ async fn who_may_revoke_which_token_through_the_api() {
     expected.sort();
     assert_eq!(seen, expected);
 
-    // Someone else's personal token does not exist for you; admin tokens are for admins.
-    bob.delete(&format!("/api/v1/tokens/{ada_id}"))
-        .await
-        .expect_problem(404);
-    bob.delete(&format!("/api/v1/tokens/{ada_admin_id}"))
-        .await
-        .expect_problem(403);
+    // Someone else's personal token does not exist for you, nor, unless you are an
+    // admin, anyone's admin token: the same answer as for an id that was never issued,
+    // so a developer cannot tell which ids exist.
+    let random = uuid::Uuid::now_v7().to_string();
+    let never_issued = bob.delete(&format!("/api/v1/tokens/{random}")).await;
+    let never_issued = never_issued.expect_problem(404).to_string();
+    for id in [&ada_id, &ada_admin_id, &dan_admin_id] {
+        let reply = bob.delete(&format!("/api/v1/tokens/{id}")).await;
+        assert_eq!(reply.expect_problem(404), never_issued, "{id}");
+    }
     ada_admin
         .delete(&format!("/api/v1/tokens/{bob_id}"))
         .await
@@ -728,15 +731,29 @@ async fn admin_tokens_are_made_by_admins_and_record_their_last_use() {
     let list = owner.get("/o/acme/admin/tokens").await;
     assert!(!list.contains("<td>never</td>"), "{}", list.body);
 
-    // Bob cannot revoke it from the page; Ada can.
+    // Bob cannot revoke it from the page, nor learn that it exists: the same page as
+    // for an id that was never issued; Ada can.
     let id = entry["id"].as_str().unwrap().to_string();
     let csrf = bob.get("/account").await.csrf();
-    bob.post_raw(
-        &format!("/o/acme/admin/tokens/{id}/revoke"),
-        &[("csrf_token", &csrf)],
-    )
-    .await
-    .assert_status(403);
+    let random = uuid::Uuid::now_v7().to_string();
+    let never_issued = bob
+        .post_raw(
+            &format!("/o/acme/admin/tokens/{random}/revoke"),
+            &[("csrf_token", &csrf)],
+        )
+        .await;
+    never_issued.assert_status(404);
+    let existing = bob
+        .post_raw(
+            &format!("/o/acme/admin/tokens/{id}/revoke"),
+            &[("csrf_token", &csrf)],
+        )
+        .await;
+    existing.assert_status(404);
+    assert_eq!(
+        existing.body.replace(&id, "ID"),
+        never_issued.body.replace(&random, "ID")
+    );
     api.get("/api/v1/org").await.expect(200);
     owner
         .submit(
