@@ -3,6 +3,8 @@
 //! Origin / `Sec-Fetch-Site` check on state-changing requests, and the anonymous CSRF
 //! cookie.
 
+use std::cell::RefCell;
+use std::rc::Rc;
 use std::time::Instant;
 
 use actix_web::body::{BoxBody, MessageBody};
@@ -14,6 +16,7 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError, web};
 
+use crate::auth::MaybeIdentity;
 use crate::auth::csrf::{CSRF_COOKIE, CSRF_PURPOSE, FreshAnonToken};
 use crate::config::PublicUrl;
 use crate::crypto::random_base62;
@@ -32,7 +35,8 @@ pub fn is_api_path(path: &str) -> bool {
 
 /// Outermost layer: assigns the request id, turns every error into its final form,
 /// puts the security headers on every response, and writes one log line per request
-/// (route pattern, never the raw path: links may hold single-use tokens).
+/// (route pattern, never the raw path: links may hold single-use tokens) plus one for
+/// every authorization failure (who, which route, why).
 pub async fn observe(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -45,7 +49,8 @@ pub async fn observe(
 
     // The request must not be cloned before routing (actix needs it unshared), so the
     // response's own copy is used afterwards.
-    let res = match next.call(req).await {
+    let noted = Rc::new(RefCell::new(None));
+    let res = match DENIAL.scope(noted.clone(), next.call(req)).await {
         Ok(res) => res.map_into_boxed_body(),
         // A layer failed without a response (the session store, say): its error becomes
         // the response, with the same headers as any other.
@@ -67,6 +72,23 @@ pub async fn observe(
         .request()
         .match_pattern()
         .unwrap_or_else(|| "(unmatched)".to_string());
+    let denial = match res.response().error() {
+        Some(err) => denial_reason(err),
+        None => noted.borrow_mut().take(),
+    };
+    if let Some(reason) = denial {
+        let (actor, token) = actor_of(res.request());
+        tracing::warn!(
+            request_id = %request_id,
+            actor = %actor,
+            token = %token,
+            method = %method,
+            route = %route,
+            status = res.status().as_u16(),
+            reason = %reason,
+            "access denied"
+        );
+    }
     let mut res = match res.response().error() {
         Some(err) => {
             let ctx = error_page_ctx(err, res.request()).await;
@@ -85,6 +107,44 @@ pub async fn observe(
         "request"
     );
     Ok(res)
+}
+
+tokio::task_local! {
+    /// The reason of a refusal a handler answered itself (a form shown again with a
+    /// 403), for `observe`'s log line; errors that reach `observe` carry their own.
+    static DENIAL: Rc<RefCell<Option<String>>>;
+}
+
+/// Notes that this request was refused for `reason` (a policy's message, never a
+/// secret), where the refusal becomes a page of its own rather than an error.
+pub fn note_denial(reason: &str) {
+    let _ = DENIAL.try_with(|d| *d.borrow_mut() = Some(reason.to_string()));
+}
+
+/// Why the request was refused, when the error is an authorization failure: a 403 of
+/// the policy or the CSRF check, a token refused with 401, or a 404 that hides what
+/// the actor may not see. A resource that does not exist is not a refusal.
+fn denial_reason(err: &Error) -> Option<String> {
+    match err.as_error::<AppError>()? {
+        AppError::Forbidden(reason)
+        | AppError::CsrfRejected(reason)
+        | AppError::Unauthorized(reason) => Some(reason.clone()),
+        AppError::Hidden(reason) => Some((*reason).to_string()),
+        _ => None,
+    }
+}
+
+/// Who made the request, for the log: the signed-in user, or the API token's user and
+/// the token's id; `-` for no one known.
+fn actor_of(req: &HttpRequest) -> (String, String) {
+    let extensions = req.extensions();
+    if let Some(caller) = extensions.get::<crate::auth::api::ApiCaller>() {
+        return (caller.user_id.clone(), caller.token_id.clone());
+    }
+    match extensions.get::<MaybeIdentity>() {
+        Some(MaybeIdentity(Some(identity))) => (identity.user.id.clone(), "-".into()),
+        _ => ("-".into(), "-".into()),
+    }
 }
 
 fn generic_message(status: StatusCode) -> &'static str {

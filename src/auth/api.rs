@@ -37,6 +37,14 @@ impl ApiActor {
     }
 }
 
+/// Whose token a request came with (ids only), known once the token is found, even
+/// when the request is then refused: for the access log.
+#[derive(Debug, Clone)]
+pub struct ApiCaller {
+    pub user_id: String,
+    pub token_id: String,
+}
+
 /// The token from `Authorization: Bearer <token>`.
 fn bearer(req: &HttpRequest) -> AppResult<String> {
     let missing = || {
@@ -78,7 +86,6 @@ impl FromRequest for ApiActor {
             let access = TokenAccess::parse(&found.token.access)
                 .ok_or_else(|| AppError::internal("unknown token access"))?;
             let write = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-            policy::token_request(access, write)?;
             let actor = ApiActor {
                 ctx: Ctx {
                     actor_id: Some(found.user.id.clone()),
@@ -90,6 +97,12 @@ impl FromRequest for ApiActor {
                 org: found.org,
                 role: found.role,
             };
+            // Known before the access check, so a refusal is logged with who made it.
+            req.extensions_mut().insert(ApiCaller {
+                user_id: actor.user.id.clone(),
+                token_id: actor.token.id.clone(),
+            });
+            policy::token_request(access, write)?;
             req.extensions_mut().insert(actor.clone());
             Ok(actor)
         })

@@ -1,5 +1,5 @@
 //! The signed-in user's account: profile, email address (change, verification),
-//! password, sessions.
+//! password, sessions, and its recent security activity.
 
 use actix_session::SessionExt;
 use actix_web::http::StatusCode;
@@ -12,9 +12,12 @@ use crate::auth::csrf::CsrfForm;
 use crate::auth::{SignedIn, State};
 use crate::crypto::SecretString;
 use crate::error::{AppError, AppResult};
+use crate::handlers::activity::account_sentence;
 use crate::handlers::{EmptyForm, form_problem, service_ctx};
+use crate::models::audit::AuditEvent;
 use crate::models::sessions::Session;
 use crate::services;
+use crate::services::account_activity;
 use crate::services::passwords::{self, Attempt, Checked};
 use crate::validate;
 use crate::web::{PageCtx, render_status, see_other_with};
@@ -31,6 +34,30 @@ pub struct AccountPage {
     /// What was typed into the email-change form, shown again after an error.
     pub new_email: String,
     pub sessions: Vec<SessionRow>,
+    /// The newest events of the account (sign-ins, failed ones, sign-outs, changes).
+    pub activity: Vec<SecurityEventRow>,
+}
+
+/// One line of the account's recent security activity.
+pub struct SecurityEventRow {
+    pub when: When,
+    pub what: String,
+    /// The source address, or "—" when there was none (the command line).
+    pub ip: String,
+    /// A failed sign-in: shown so it stands out.
+    pub warning: bool,
+}
+
+fn activity_rows(events: &[AuditEvent], now: NaiveDateTime) -> Vec<SecurityEventRow> {
+    events
+        .iter()
+        .map(|e| SecurityEventRow {
+            when: When::at(e.created_at, now),
+            what: account_sentence(e),
+            ip: e.ip.clone().unwrap_or_else(|| "—".into()),
+            warning: e.action == account_activity::SIGN_IN_FAILED,
+        })
+        .collect()
 }
 
 pub struct SessionRow {
@@ -116,9 +143,15 @@ async fn page_with(
     new_email: String,
 ) -> AppResult<HttpResponse> {
     let user_id = me.user.id.clone();
-    let sessions = state
-        .db(move |conn| services::sessions::list(conn, &user_id))
+    let (sessions, events) = state
+        .db(move |conn| {
+            Ok((
+                services::sessions::list(conn, &user_id)?,
+                account_activity::recent(conn, &user_id)?,
+            ))
+        })
         .await?;
+    let now = state.clock.now_naive();
     render_status(
         status,
         &AccountPage {
@@ -126,7 +159,8 @@ async fn page_with(
             email: me.user.email.clone(),
             email_verified: me.user.email_verified_at.is_some(),
             new_email,
-            sessions: rows(sessions, &me.session.id, state.clock.now_naive()),
+            sessions: rows(sessions, &me.session.id, now),
+            activity: activity_rows(&events, now),
             errors,
             ctx,
         },
@@ -238,10 +272,11 @@ pub async fn end_other_sessions(
     state: State,
     CsrfForm(_): CsrfForm<EmptyForm>,
 ) -> AppResult<HttpResponse> {
+    let c = ctx_of(&req, &state, &me);
     let user_id = me.user.id.clone();
     let keep = me.session.id.clone();
     let ended = state
-        .db(move |conn| services::sessions::end_all(conn, &user_id, Some(&keep)))
+        .db(move |conn| account_activity::end_other_sessions(conn, &c, &user_id, &keep))
         .await?;
     Ok(see_other_with(
         &req,
@@ -258,11 +293,12 @@ pub async fn end_session(
     path: web::Path<String>,
     CsrfForm(_): CsrfForm<EmptyForm>,
 ) -> AppResult<HttpResponse> {
+    let c = ctx_of(&req, &state, &me);
     let user_id = me.user.id.clone();
     let id = path.into_inner();
     let current = id == me.session.id;
     if !state
-        .db(move |conn| services::sessions::end_own(conn, &user_id, &id))
+        .db(move |conn| account_activity::end_session(conn, &c, &user_id, &id, current))
         .await?
     {
         return Err(AppError::NotFound);

@@ -294,6 +294,41 @@ pub fn sentence(e: &AuditEvent, names: &Names) -> String {
     }
 }
 
+/// An entry about one's own account (the account page's security activity), as a
+/// sentence about "you".
+pub fn account_sentence(e: &AuditEvent) -> String {
+    let d = e.detail.as_str();
+    let with = |what: &str| {
+        if d.is_empty() {
+            what.to_string()
+        } else {
+            format!("{what} ({d})")
+        }
+    };
+    match e.action.as_str() {
+        "user.created" if d == "instance owner" => "Account created as the instance owner".into(),
+        "user.created" => "Account created".into(),
+        "user.signed_in" => "Signed in".into(),
+        "user.sign_in_failed" => "Failed sign-in: wrong password".into(),
+        "user.signed_out" => "Signed out".into(),
+        "user.sessions_ended" => {
+            let n = d.parse::<i64>().unwrap_or(1);
+            format!(
+                "Signed out {} from the account page",
+                crate::wording::count(n, "other session", "other sessions")
+            )
+        }
+        "user.password_changed" => with("Password changed"),
+        "user.password_reset" => with("Password reset"),
+        "user.password_reset_requested" => "Password reset link requested".into(),
+        "user.email_changed" => with("Email address changed"),
+        "user.email_verified" => with("Email address verified"),
+        "user.profile_updated" => "Name changed".into(),
+        "user.notification_preferences_changed" => "Notification settings changed".into(),
+        other => with(&other.trim_start_matches("user.").replace(['.', '_'], " ")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -305,19 +305,52 @@ pub async fn login(
         password: &form.password,
         now: state.clock.now(),
     };
+    // The account the address names, if any: a failed attempt on it is recorded.
+    let account = std::cell::RefCell::new(None);
     let lookup = async {
         let user = state
             .db(move |conn| Ok(users::find_by_email(conn, &email)?))
             .await?;
         Ok(user.map(|u| {
+            *account.borrow_mut() = Some(u.id.clone());
             let hash = u.password_hash.clone();
             (u, hash)
         }))
     };
     match passwords::check(&state.throttle, &state.hasher, attempt, lookup).await? {
-        Checked::Verified(user) => start_session(&req, &user.id, &next, None),
+        Checked::Verified(user) => {
+            let c = service_ctx(&req, &state, Some(&user.id));
+            let user_id = user.id.clone();
+            state
+                .db(move |conn| services::account_activity::signed_in(conn, &c, &user_id))
+                .await?;
+            tracing::info!(user_id = %user.id, ip = %ip, "signed in");
+            start_session(&req, &user.id, &next, None)
+        }
         Checked::Wrong => {
-            tracing::info!(ip = %ip, "sign-in failed");
+            let account = account.borrow_mut().take();
+            tracing::warn!(
+                user_id = %account.as_deref().unwrap_or("-"),
+                ip = %ip,
+                reason = %"wrong email or password",
+                "sign-in failed"
+            );
+            if let Some(user_id) = account {
+                // Written after the answer, so how long the answer takes does not tell
+                // whether the account exists.
+                let c = ctx_for(&req, &state);
+                let state = state.clone();
+                actix_web::rt::spawn(async move {
+                    let recorded = state
+                        .db(move |conn| {
+                            services::account_activity::sign_in_failed(conn, &c, &user_id)
+                        })
+                        .await;
+                    if let Err(e) = recorded {
+                        tracing::warn!(error = %e, "a failed sign-in could not be recorded");
+                    }
+                });
+            }
             again(
                 ctx,
                 StatusCode::UNAUTHORIZED,
@@ -326,6 +359,9 @@ pub async fn login(
             )
         }
         Checked::Throttled { retry_after_secs } => {
+            // Not an audit entry: refused attempts cost nothing, so they must not grow
+            // the database.
+            tracing::warn!(ip = %ip, reason = %"throttled", "sign-in failed");
             let message = AppError::TooManyRequests { retry_after_secs }.public_message();
             again(
                 ctx,
@@ -338,7 +374,18 @@ pub async fn login(
 }
 
 /// Ends the session: the session middleware deletes its row and the cookie.
-pub async fn logout(req: HttpRequest, CsrfForm(_): CsrfForm<EmptyForm>) -> AppResult<HttpResponse> {
+pub async fn logout(
+    req: HttpRequest,
+    state: State,
+    CsrfForm(_): CsrfForm<EmptyForm>,
+) -> AppResult<HttpResponse> {
+    if let Some((user_id, _)) = session_store::current(&req.get_session()) {
+        let c = service_ctx(&req, &state, Some(&user_id));
+        tracing::info!(user_id = %user_id, "signed out");
+        state
+            .db(move |conn| services::account_activity::signed_out(conn, &c, &user_id))
+            .await?;
+    }
     req.get_session().purge();
     Ok(see_other_with(
         &req,

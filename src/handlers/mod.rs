@@ -41,8 +41,12 @@ pub fn service_ctx(req: &HttpRequest, state: &AppState, actor_id: Option<&str>) 
 }
 
 /// Errors a person can fix in the form they sent: the form is shown again with the
-/// message and this status. Anything else propagates to the error page.
+/// message and this status. Anything else propagates to the error page. A refusal
+/// (403) is noted for the access log, as one that reaches the error page is.
 pub fn form_problem(e: AppError) -> Result<(StatusCode, String), AppError> {
+    if let AppError::Forbidden(reason) = &e {
+        crate::middleware::note_denial(reason);
+    }
     match e {
         AppError::BadRequest(_)
         | AppError::Invalid(_)

@@ -57,3 +57,19 @@ pub fn for_targets(
         .filter(|e| e.org_id.as_deref() == Some(org_id))
         .collect())
 }
+
+/// The newest `limit` entries about the account itself (`user:<id>`, no organisation):
+/// sign-ins, sign-outs, password and address changes. Read through the target index.
+pub fn for_account(
+    conn: &mut DbConnection,
+    user_id: &str,
+    limit: i64,
+) -> QueryResult<Vec<AuditEvent>> {
+    audit_events::table
+        .filter(audit_events::target.eq(format!("user:{user_id}")))
+        .filter(audit_events::org_id.is_null())
+        .order((audit_events::created_at.desc(), audit_events::id.desc()))
+        .limit(limit)
+        .select(AuditEvent::as_select())
+        .load(conn)
+}

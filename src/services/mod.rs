@@ -1,6 +1,7 @@
 //! The rules. Each public function takes a connection, runs its change in one
 //! transaction together with its audit entry, and returns an `AppResult`.
 
+pub mod account_activity;
 pub mod accounts;
 pub mod apps;
 pub mod audit;

@@ -548,4 +548,160 @@ async fn admin_commands_refuse_a_weak_password() {
         "{}",
         String::from_utf8_lossy(&reset_ok.stderr)
     );
+
+/// A browser with its own cookies, for a server the test started itself.
+fn browser_for(base: &str) -> Browser {
+    Browser {
+        base: base.to_string(),
+        client: reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+    }
+}
+
+#[tokio::test]
+async fn refusals_and_failed_sign_ins_are_logged_with_who_where_and_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let (database_url, _cleanup) = new_database(dir.path());
+    let data_dir = dir.path().to_str().unwrap().to_string();
+    let (mut child, base, setup_code, logs) = start_server(&data_dir, &database_url);
+    let code = setup_code.expect("a fresh database prints a setup code");
+
+    let ada = browser_for(&base);
+    let setup = |code: String| {
+        let ada = ada.clone();
+        async move {
+            ada.submit(
+                "/setup",
+                "/setup",
+                &[
+                    ("setup_code", &code),
+                    ("display_name", "Ada"),
+                    ("email", OWNER_EMAIL),
+                    ("password", PASSWORD),
+                    ("org_name", "Acme"),
+                ],
+            )
+            .await
+        }
+    };
+    // A wrong setup code is refused on the form itself.
+    setup("not-the-code".into()).await.assert_status(403);
+    setup(code.clone()).await.assert_redirect("/o/acme");
+    let invite = ada
+        .submit(
+            "/o/acme/members",
+            "/o/acme/invitations",
+            &[("email", "bob@example.com"), ("role", "developer")],
+        )
+        .await;
+    invite.assert_status(200);
+    let link = extract_value(&invite.body, "id=\"invitation-link\" value=\"").unwrap();
+    let invitation = link.strip_prefix(&base).unwrap().to_string();
+    let bob = browser_for(&base);
+    let page = bob.get(&invitation).await;
+    let token = extract_value(&page.body, "name=\"token\" value=\"").unwrap();
+    bob.post_raw(
+        "/invite/signup",
+        &[
+            ("csrf_token", &page.csrf()),
+            ("token", &token),
+            ("display_name", "Bob"),
+            ("password", PASSWORD),
+        ],
+    )
+    .await
+    .assert_redirect("/o/acme");
+
+    // A wrong password for Ada, the instance settings (hidden from Bob: 404), renaming
+    // the organisation (Bob may see it, not change it: 403), and an API token that is
+    // not one.
+    let wrong_password = "not the password, surely";
+    browser_for(&base)
+        .sign_in(OWNER_EMAIL, wrong_password)
+        .await
+        .assert_status(401);
+    bob.get("/admin/instance").await.assert_status(404);
+    let csrf = bob.get("/account").await.csrf();
+    bob.post_raw(
+        "/o/acme/settings",
+        &[("csrf_token", &csrf), ("name", "Bob's")],
+    )
+    .await
+    .assert_status(403);
+    let fake_token = "gate_pat_0123456789abcdefghijklmnopqr";
+    let api = reqwest::Client::new()
+        .get(format!("{base}/api/v1/org"))
+        .bearer_auth(fake_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status().as_u16(), 401);
+
+    // Every line up to the end of its output (the reader stops when the pipe closes).
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let log: Vec<String> = logs.iter().collect();
+
+    let mut conn = Manager::new(DatabaseUrl::parse(&database_url).unwrap())
+        .open()
+        .unwrap();
+    let id_of = |conn: &mut gatehouse::db::DbConnection, email: &str| {
+        gatehouse::models::users::find_by_email(conn, email)
+            .unwrap()
+            .unwrap()
+            .id
+    };
+    let (ada_id, bob_id) = (
+        id_of(&mut conn, OWNER_EMAIL),
+        id_of(&mut conn, "bob@example.com"),
+    );
+    let line = |route: &str| {
+        log.iter()
+            .find(|l| l.contains("access denied") && l.contains(&format!("route={route} ")))
+            .unwrap_or_else(|| panic!("no denial logged for {route}:\n{}", log.join("\n")))
+            .clone()
+    };
+    let instance = line("/admin/instance");
+    assert!(instance.contains(&format!("actor={bob_id}")), "{instance}");
+    assert!(instance.contains("status=404"), "{instance}");
+    assert!(
+        instance.contains("reason=not an instance owner"),
+        "{instance}"
+    );
+    let settings = line("/o/{slug}/settings");
+    assert!(settings.contains(&format!("actor={bob_id}")), "{settings}");
+    assert!(settings.contains("status=403"), "{settings}");
+    assert!(
+        settings.contains("reason=Only organisation admins and owners can do this."),
+        "{settings}"
+    );
+    let setup_refused = line("/setup");
+    assert!(setup_refused.contains("actor=-"), "{setup_refused}");
+    assert!(setup_refused.contains("status=403"), "{setup_refused}");
+    let api = line("/api/v1/org");
+    assert!(api.contains("actor=-"), "{api}");
+    assert!(api.contains("status=401"), "{api}");
+    assert!(api.contains("reason=The API token is not valid."), "{api}");
+    let failed = log
+        .iter()
+        .find(|l| l.contains("sign-in failed"))
+        .unwrap_or_else(|| panic!("no failed sign-in logged:\n{}", log.join("\n")));
+    assert!(failed.contains(&format!("user_id={ada_id}")), "{failed}");
+
+    let log = log.join("\n");
+    for secret in [
+        PASSWORD,
+        wrong_password,
+        code.as_str(),
+        token.as_str(),
+        fake_token,
+    ] {
+        assert!(
+            !log.contains(secret),
+            "{secret} appeared in the log:\n{log}"
+        );
+    }
 }
