@@ -548,6 +548,7 @@ async fn admin_commands_refuse_a_weak_password() {
         "{}",
         String::from_utf8_lossy(&reset_ok.stderr)
     );
+}
 
 /// A browser with its own cookies, for a server the test started itself.
 fn browser_for(base: &str) -> Browser {
