@@ -13,8 +13,10 @@
 #                                                # one named, and dropped afterwards
 #
 # BENCH_SMALL (default 100), BENCH_LARGE (default 100000), BENCH_REQUESTS (default
-# 200 per figure) and BENCH_BACKENDS (e.g. "postgres") change the run. Seeding 100,000 apps takes a few minutes. Runs
-# outside CI; loopback only.
+# 200 per figure) and BENCH_BACKENDS (e.g. "postgres") change the run. Seeding 100,000
+# apps takes a few minutes: BENCH_DATA=DIR keeps the seeded SQLite data directories in
+# DIR and reuses them on the next run (each run adds the apps it creates). Runs outside
+# CI; loopback only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,6 +42,7 @@ trap cleanup EXIT
 # One size on one backend: seed, make an admin token, serve, measure.
 run() {
   local backend=$1 apps=$2 dir="$work/$1-$2"
+  [[ -n "${BENCH_DATA:-}" && $backend == sqlite ]] && dir="$BENCH_DATA/$1-$2"
   mkdir -p "$dir"
   export GATEHOUSE_DATA_DIR="$dir" GATEHOUSE_LOG_FORMAT=json GATEHOUSE_LOG=warn
   unset GATEHOUSE_DATABASE_URL
@@ -49,8 +52,13 @@ run() {
     created_dbs+=("$db")
     export GATEHOUSE_DATABASE_URL="${pg_url%/*}/$db?sslmode=disable"
   fi
-  echo "==> $backend: seeding $apps apps" >&2
-  "$bin" seed --apps "$apps" >"$dir/seed.json"
+  if [[ -s "$dir/seed.json" ]]; then
+    echo "==> $backend: reusing the $apps-app data in $dir" >&2
+  else
+    echo "==> $backend: seeding $apps apps" >&2
+    "$bin" seed --apps "$apps" >"$dir/seed.json.part"
+    mv "$dir/seed.json.part" "$dir/seed.json"
+  fi
   python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("    {:,} apps in {:.1f} s".format(d["apps"], d["seconds"]), file=sys.stderr)' "$dir/seed.json"
   local org token port
   org=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["org"])' "$dir/seed.json")
