@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The portal scale benchmark (issue 10): seeds the demo organisation at 100 and at
 # 100,000 apps (the demo's data generator, batched write transactions — no HTTP),
-# serves each with the release binary and times, one request at a time, creating an
+# serves both at once with the release binary and times them alternately, request by
+# request (so machine noise weighs on both sides of each ratio alike), one at a time: creating an
 # app, the Consumer Apps page, My Hub and the approval queue as an org admin and as a
 # developer in a 1,000-app team, and GET /api/v1/apps; then prints medians, p95s and
 # the large/small ratios. Targets: every ratio ≤ 1.5, every page ≤ 50 ms p95 at
@@ -28,10 +29,14 @@ pg_url=${1:-}
 cargo build --release --quiet --bin gatehouse
 bin="$PWD/target/release/gatehouse"
 work=$(mktemp -d)
-server=
+servers=()
 created_dbs=()
+stop_servers() {
+  for pid in "${servers[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+  servers=()
+}
 cleanup() {
-  if [[ -n "$server" ]]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
+  stop_servers
   for db in "${created_dbs[@]}"; do
     psql "$pg_url" -qAt -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1 || true
   done
@@ -39,8 +44,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# One size on one backend: seed, make an admin token, serve, measure.
-run() {
+# One size on one backend: seed (or reuse), make an admin token, serve; prints
+# "PORT SEED_JSON TOKEN" for the measurement.
+serve() {
   local backend=$1 apps=$2 dir="$work/$1-$2"
   [[ -n "${BENCH_DATA:-}" && $backend == sqlite ]] && dir="$BENCH_DATA/$1-$2"
   mkdir -p "$dir"
@@ -65,14 +71,12 @@ run() {
   token=$("$bin" admin token create --org "$org" --name bench)
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   GATEHOUSE_BIND="127.0.0.1:$port" "$bin" serve >"$dir/server.log" 2>&1 &
-  server=$!
+  servers+=($!)
   for _ in $(seq 1 100); do
     curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
     sleep 0.1
   done
-  echo "==> $backend: measuring at $apps apps ($requests requests per figure)" >&2
-  python3 scripts/bench_portal.py measure "$port" "$dir/seed.json" "$token" "$requests" >"$work/$backend-$apps.json"
-  kill "$server"; wait "$server" 2>/dev/null || true; server=
+  echo "$port $dir/seed.json $token" >"$work/$backend-$apps.server"
 }
 
 backends=(sqlite)
@@ -80,7 +84,14 @@ backends=(sqlite)
 # BENCH_BACKENDS="postgres" runs only the named backends.
 if [[ -n "${BENCH_BACKENDS:-}" ]]; then read -r -a backends <<<"$BENCH_BACKENDS"; fi
 for backend in "${backends[@]}"; do
-  run "$backend" "$small"
-  run "$backend" "$large"
+  serve "$backend" "$small"
+  serve "$backend" "$large"
+  # Both sizes are served at once and timed alternately, request by request.
+  echo "==> $backend: measuring $small and $large apps alternately ($requests requests per figure each)" >&2
+  read -r -a s_args <"$work/$backend-$small.server"
+  read -r -a l_args <"$work/$backend-$large.server"
+  python3 scripts/bench_portal.py measure-pair "$requests" \
+    "$work/$backend-$small.json" "$work/$backend-$large.json" "${s_args[@]}" "${l_args[@]}"
+  stop_servers
   python3 scripts/bench_portal.py report "$work/$backend-$small.json" "$work/$backend-$large.json" "$backend"
 done

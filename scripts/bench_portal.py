@@ -5,7 +5,13 @@ reports, one request at a time over a kept-alive connection (so each figure is t
 server's time plus a loopback round trip, not a queue).
 
     bench_portal.py measure PORT SEED_JSON TOKEN REQUESTS > result.json
+    bench_portal.py measure-pair REQUESTS SMALL.json LARGE.json \
+        PORT_S SEED_S TOKEN_S PORT_L SEED_L TOKEN_L
     bench_portal.py report SMALL.json LARGE.json [LABEL]
+
+measure-pair times two servers (the small and the large organisation) alternately,
+request by request, so whatever else the machine does at that moment weighs on both
+sides of each ratio alike.
 
 Only the Python standard library: it runs on a fresh machine.
 """
@@ -79,15 +85,12 @@ class Client:
             sys.exit(f"bench: signing in as {email} answered {status}")
 
 
-def timed(label, call, requests, warmup=5):
-    """Median and p95 in milliseconds of `requests` calls after `warmup` untimed ones;
-    every call must answer 2xx."""
-    for i in range(warmup):
-        call(-1 - i)
+def summary(label, results):
+    """Median, p95 (ms) and the largest body of (status, body, seconds) results; every
+    call must have answered 2xx."""
     times = []
     size = 0
-    for i in range(requests):
-        status, body, took = call(i)
+    for status, body, took in results:
         if not 200 <= status < 300:
             sys.exit(f"bench: {label} answered {status}: {body[:300]!r}")
         times.append(took * 1000)
@@ -97,7 +100,9 @@ def timed(label, call, requests, warmup=5):
     return {"median_ms": statistics.median(times), "p95_ms": p95, "bytes": size}
 
 
-def measure(port, seed_file, token, requests):
+def figures(port, seed_file, token):
+    """The calls the benchmark times against one server, by figure name; each takes
+    the request's index (negative while warming up)."""
     seed = json.load(open(seed_file))
     org = seed["org"]
     admin = Client(port)
@@ -117,27 +122,55 @@ def measure(port, seed_file, token, requests):
             "POST", "/api/v1/apps", body=body, headers={**auth, "Content-Type": "application/json"}
         )
 
-    results = {
-        "create app (API)": timed("create app", create, requests),
-        "Consumer Apps, org admin": timed("apps page", page(admin, f"/o/{org}/apps"), requests),
-        "Consumer Apps, developer": timed("apps page", page(developer, f"/o/{org}/apps"), requests),
-        "My Hub, org admin": timed("hub", page(admin, f"/o/{org}/hub"), requests),
-        "My Hub, developer": timed("hub", page(developer, f"/o/{org}/hub"), requests),
-        "approval queue, org admin": timed(
-            "approval queue", page(admin, f"/o/{org}/admin/approvals"), requests
-        ),
-        "GET /api/v1/apps": timed(
-            "api list",
-            lambda _i: api.request("GET", "/api/v1/apps?limit=50", headers=auth),
-            requests,
-        ),
-        "GET /api/v1/apps?q= (name prefix)": timed(
-            "api list search",
-            lambda _i: api.request("GET", "/api/v1/apps?limit=50&q=a", headers=auth),
-            requests,
+    calls = {
+        "create app (API)": create,
+        "Consumer Apps, org admin": page(admin, f"/o/{org}/apps"),
+        "Consumer Apps, developer": page(developer, f"/o/{org}/apps"),
+        "My Hub, org admin": page(admin, f"/o/{org}/hub"),
+        "My Hub, developer": page(developer, f"/o/{org}/hub"),
+        "approval queue, org admin": page(admin, f"/o/{org}/admin/approvals"),
+        "GET /api/v1/apps": lambda _i: api.request("GET", "/api/v1/apps?limit=50", headers=auth),
+        "GET /api/v1/apps?q= (name prefix)": lambda _i: api.request(
+            "GET", "/api/v1/apps?limit=50&q=a", headers=auth
         ),
     }
-    json.dump({"apps": seed["apps"], "results": results}, sys.stdout, indent=1)
+    return seed["apps"], calls
+
+
+def measure(port, seed_file, token, requests, warmup=5):
+    apps, calls = figures(port, seed_file, token)
+    results = {}
+    for name, call in calls.items():
+        for i in range(warmup):
+            call(-1 - i)
+        results[name] = summary(name, [call(i) for i in range(requests)])
+    json.dump({"apps": apps, "results": results}, sys.stdout, indent=1)
+
+
+def measure_pair(requests, out_small, out_large, small, large, warmup=5):
+    """Both servers, alternately: small, large, small, large… for each figure."""
+    (s_apps, s_calls), (l_apps, l_calls) = figures(*small), figures(*large)
+    s_results, l_results = {}, {}
+    for name in s_calls:
+        for i in range(warmup):
+            s_calls[name](-1 - i)
+            l_calls[name](-1 - i)
+        s_runs, l_runs = [], []
+        for i in range(requests):
+            # Alternate which goes first, so neither always follows the other.
+            first, second = (s_calls, l_calls) if i % 2 == 0 else (l_calls, s_calls)
+            a = first[name](i)
+            b = second[name](i)
+            s_runs.append(a if first is s_calls else b)
+            l_runs.append(b if first is s_calls else a)
+        s_results[name] = summary(name, s_runs)
+        l_results[name] = summary(name, l_runs)
+    json.dump({"apps": s_apps, "results": s_results}, open(out_small, "w"), indent=1)
+    json.dump({"apps": l_apps, "results": l_results}, open(out_large, "w"), indent=1)
+
+
+# Figures printed but not held to the ratio target (see report()).
+EXTRA = {"GET /api/v1/apps?q= (name prefix)"}
 
 
 def report(small_file, large_file, label=""):
@@ -154,11 +187,16 @@ def report(small_file, large_file, label=""):
         b = large["results"][name]
         rm = b["median_ms"] / a["median_ms"] if a["median_ms"] else float("inf")
         rp = b["p95_ms"] / a["p95_ms"] if a["p95_ms"] else float("inf")
-        worst_ratio = max(worst_ratio, rm)
+        # The name search is shown for information: it finds ~10 apps in the small
+        # organisation and a full page of 50 in the large one, so its ratio compares
+        # different amounts of work and is not held to the target.
+        if name not in EXTRA:
+            worst_ratio = max(worst_ratio, rm)
         if not name.startswith("GET /api"):
             worst_p95 = max(worst_p95, b["p95_ms"])
         print(
             f"{name:38} {a['median_ms']:8.2f} {a['p95_ms']:8.2f}   {b['median_ms']:8.2f} {b['p95_ms']:8.2f}   {rm:6.2f} {rp:6.2f}"
+            + (f"   (extra: {b['bytes'] / max(a['bytes'], 1):.1f}× the bytes)" if name in EXTRA else "")
         )
     hubs = [large["results"][k]["bytes"] for k in large["results"] if k.startswith("My Hub")]
     print(f"\nMy Hub HTML at {l_apps:,} apps: {max(hubs) / 1024:.0f} KiB at most (target ≤ 200 KB)")
@@ -168,6 +206,11 @@ def report(small_file, large_file, label=""):
 if __name__ == "__main__":
     if len(sys.argv) >= 6 and sys.argv[1] == "measure":
         measure(int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5]))
+    elif len(sys.argv) == 11 and sys.argv[1] == "measure-pair":
+        a = sys.argv
+        measure_pair(
+            int(a[2]), a[3], a[4], (int(a[5]), a[6], a[7]), (int(a[8]), a[9], a[10])
+        )
     elif len(sys.argv) >= 4 and sys.argv[1] == "report":
         report(sys.argv[2], sys.argv[3], sys.argv[4] if len(sys.argv) > 4 else "")
     else:
