@@ -42,6 +42,21 @@ pub async fn observe(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let started = Instant::now();
+    // Every statement the request runs, the error page's included, for `/metrics`.
+    let tally = crate::db::count::Tally::default();
+    let metrics = req
+        .app_data::<web::Data<AppState>>()
+        .map(|s| s.metrics.clone());
+    let record = |route: &str, status: StatusCode| {
+        if let Some(m) = &metrics {
+            m.record(
+                route,
+                status.as_u16(),
+                started.elapsed(),
+                tally.load(std::sync::atomic::Ordering::Relaxed),
+            );
+        }
+    };
     let request_id = random_base62(16);
     req.extensions_mut().insert(RequestId(request_id.clone()));
     let method = req.method().clone();
@@ -50,13 +65,15 @@ pub async fn observe(
     // The request must not be cloned before routing (actix needs it unshared), so the
     // response's own copy is used afterwards.
     let noted = Rc::new(RefCell::new(None));
-    let res = match DENIAL.scope(noted.clone(), next.call(req)).await {
+    let handled = DENIAL.scope(noted.clone(), next.call(req));
+    let res = match crate::db::count::counting(tally.clone(), handled).await {
         Ok(res) => res.map_into_boxed_body(),
         // A layer failed without a response (the session store, say): its error becomes
         // the response, with the same headers as any other.
         Err(err) => {
             let mut response = err.error_response();
             headers.apply(response.headers_mut(), &request_id);
+            record(&headers.route, response.status());
             tracing::warn!(
                 request_id = %request_id,
                 method = %method,
@@ -91,13 +108,15 @@ pub async fn observe(
     }
     let mut res = match res.response().error() {
         Some(err) => {
-            let ctx = error_page_ctx(err, res.request()).await;
+            let ctx =
+                crate::db::count::counting(tally.clone(), error_page_ctx(err, res.request())).await;
             let page = render_error(err, res.request(), &request_id, ctx);
             res.into_response(page)
         }
         None => res,
     };
     headers.apply(res.headers_mut(), &request_id);
+    record(&route, res.status());
     tracing::info!(
         request_id = %request_id,
         method = %method,

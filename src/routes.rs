@@ -61,6 +61,8 @@ portal_routes! {
   machine {
     GET  "/healthz" => system::healthz,
     GET  "/readyz" => system::readyz,
+    // Off (404) unless `--metrics-token` is set; then for that bearer token only
+    GET  "/metrics" => system::metrics,
     GET  "/static/{path:.*}" => system::asset,
     GET  "/favicon.ico" => system::favicon,
   }
@@ -199,6 +201,16 @@ pub fn configure(cfg: &mut web::ServiceConfig, sessions: SessionMiddleware<DbSes
                 .default_service(web::to(not_found)),
         )
         .default_service(web::to(not_found));
+}
+
+/// The `--metrics-bind` server: `/metrics` alone, without a token.
+pub fn configure_metrics(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/metrics")
+            .guard(methods::on(Method::GET))
+            .to(system::metrics_open),
+    )
+    .default_service(web::to(not_found));
 }
 
 /// No route took the request: 405 with `Allow` when the path exists, else 404.

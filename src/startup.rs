@@ -102,6 +102,15 @@ pub fn load_secret_hasher(
 /// Creates the data directory (0700, like every directory Gatehouse creates) and opens
 /// the database, migrated.
 pub fn open_database(config: &Config) -> Result<Pool, StartupError> {
+    open_counted_database(config, Arc::default())
+}
+
+/// [`open_database`], with statements run outside any request counted in
+/// `unattributed` (the `job` series of `/metrics`).
+fn open_counted_database(
+    config: &Config,
+    unattributed: Arc<std::sync::atomic::AtomicU64>,
+) -> Result<Pool, StartupError> {
     files::create_private_dir(&config.data_dir).map_err(|e| {
         StartupError::Config(format!(
             "cannot create the data directory {}: {e}",
@@ -121,10 +130,11 @@ pub fn open_database(config: &Config) -> Result<Pool, StartupError> {
             StartupError::Config(format!("cannot create directory {}: {e}", dir.display()))
         })?;
     }
-    let pool = db::connect(
+    let pool = db::connect_counted(
         &config.database_url,
         pool_size(config.workers),
         config.sqlite_busy_timeout,
+        unattributed,
     )?;
     let mut conn = pool.get().map_err(|e| db::DbError::Pool(e.to_string()))?;
     let applied = db::run_migrations(&mut conn)?;
@@ -146,19 +156,47 @@ fn pool_size(workers: usize) -> u32 {
         .min(32)
 }
 
+/// The `--metrics-bind` server: one worker answering `/metrics` without a token.
+fn metrics_server(
+    addr: std::net::SocketAddr,
+    state: web::Data<AppState>,
+) -> Result<(Server, u16), StartupError> {
+    let bind_failed = |source| StartupError::Bind {
+        addr: addr.to_string(),
+        source,
+    };
+    let listener = TcpListener::bind(addr).map_err(bind_failed)?;
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .wrap(from_fn(middleware::security))
+            .configure(routes::configure_metrics)
+    })
+    .workers(1)
+    .listen(listener)
+    .map_err(bind_failed)?
+    .run();
+    Ok((server, port))
+}
+
 /// A built, bound, not yet running application.
 pub struct Application {
     port: u16,
     server: Server,
     setup_code: Option<SecretString>,
     state: web::Data<AppState>,
+    /// The `--metrics-bind` server and its port, if any.
+    metrics_server: Option<Server>,
+    metrics_port: Option<u16>,
     stop_outbox: tokio::sync::watch::Sender<bool>,
     outbox_worker: tokio::task::JoinHandle<()>,
 }
 
 impl Application {
     pub fn build(mut config: Config, clock: SharedClock) -> Result<Self, StartupError> {
-        let pool = open_database(&config)?;
+        let metrics = Arc::new(crate::telemetry::metrics::Metrics::default());
+        let pool = open_counted_database(&config, metrics.job_statements())?;
         let key = load_or_create_secret_key(&config.secret_key_file)?;
         let secrets = load_secret_hasher(&config)?;
         let setup_code = {
@@ -194,6 +232,7 @@ impl Application {
             throttle: SignInThrottle::default(),
             secrets,
             outbox: Arc::new(Outbox::new(mailer)),
+            metrics,
         });
         let app_state = state.clone();
         let server = HttpServer::new(move || {
@@ -214,6 +253,13 @@ impl Application {
             source,
         })?
         .run();
+        let (metrics_server, metrics_port) = match state.config.metrics_bind {
+            Some(addr) => {
+                let (server, port) = metrics_server(addr, state.clone())?;
+                (Some(server), Some(port))
+            }
+            None => (None, None),
+        };
         state.housekeeping().spawn();
         crate::jobs::rendered_docs::spawn(state.pool.clone());
         let (stop_outbox, stopped) = tokio::sync::watch::channel(false);
@@ -223,6 +269,8 @@ impl Application {
             server,
             setup_code,
             state,
+            metrics_server,
+            metrics_port,
             stop_outbox,
             outbox_worker,
         })
@@ -230,6 +278,11 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port of the `--metrics-bind` server (the real one after a port-0 bind).
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_port
     }
 
     /// The first-run setup code, when the database has no accounts yet.
@@ -254,7 +307,28 @@ impl Application {
     /// Serves until SIGINT/SIGTERM, finishing requests in flight; then lets the outbox
     /// worker finish the message it is sending and stops it.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let served = self.server.await;
+        let metrics = self.metrics_server.as_ref().map(Server::handle);
+        let served = match self.metrics_server {
+            Some(metrics_server) => {
+                tokio::pin!(metrics_server);
+                let mut server = self.server;
+                tokio::select! {
+                    served = &mut server => served,
+                    // It ends on the same signals as the main server; if it ends
+                    // first, the main server goes on without it.
+                    stopped = &mut metrics_server => {
+                        if let Err(e) = stopped {
+                            tracing::warn!(error = %e, "the metrics server stopped");
+                        }
+                        server.await
+                    }
+                }
+            }
+            None => self.server.await,
+        };
+        if let Some(metrics) = metrics {
+            metrics.stop(true).await;
+        }
         let _ = self.stop_outbox.send(true);
         if let Err(e) = self.outbox_worker.await {
             tracing::warn!(error = %e, "the outbox worker ended abnormally");

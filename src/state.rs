@@ -34,6 +34,8 @@ pub struct AppState {
     pub secrets: crate::credentials::SecretHasher,
     /// Sends the email the services queue.
     pub outbox: Arc<Outbox>,
+    /// What `/metrics` shows: requests, durations and statements by route.
+    pub metrics: Arc<crate::telemetry::metrics::Metrics>,
 }
 
 impl AppState {
@@ -45,15 +47,20 @@ impl AppState {
     }
 
     /// Runs blocking database work off the async workers, on a pooled connection.
+    /// Its statements (the checkout's liveness check included) are charged to the
+    /// request being served, for `/metrics`.
     pub async fn db<T, F>(&self, f: F) -> AppResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut DbConnection) -> AppResult<T> + Send + 'static,
     {
         let pool = self.pool.clone();
+        let tally = crate::db::count::current();
         web::block(move || {
-            let mut conn = pool.get()?;
-            f(&mut conn)
+            crate::db::count::charge_to(tally, || {
+                let mut conn = pool.get()?;
+                f(&mut conn)
+            })
         })
         .await?
     }

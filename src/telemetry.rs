@@ -1,6 +1,8 @@
 //! Structured logging with tracing, to standard error, as text or JSON.
 //! The level comes from `GATEHOUSE_LOG` (or `RUST_LOG`), default `info`.
 
+pub mod metrics;
+
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;

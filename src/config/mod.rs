@@ -68,6 +68,10 @@ pub struct Config {
     pub mail_transport: MailTransport,
     /// The sender of every email.
     pub mail_from: Mailbox,
+    /// The bearer token `/metrics` on the main address requires (none: not served there).
+    pub metrics_token: Option<crate::crypto::SecretString>,
+    /// A second address serving only `/metrics`, without a token.
+    pub metrics_bind: Option<SocketAddr>,
 }
 
 /// The default public URL for a bind address.
@@ -223,6 +227,24 @@ impl Config {
             ))
         })?;
 
+        let metrics_token = match pick(&given.metrics_token, &file.metrics_token) {
+            None => None,
+            Some(token) if token.chars().count() < 16 || token.chars().any(char::is_whitespace) => {
+                return Err(bad(
+                    "the metrics token must be at least 16 characters with no spaces",
+                ));
+            }
+            Some(token) => Some(crate::crypto::SecretString::new(token)),
+        };
+        let metrics_bind = match pick(&given.metrics_bind, &file.metrics_bind) {
+            None => None,
+            Some(raw) => Some(raw.parse::<SocketAddr>().map_err(|_| {
+                bad(format!(
+                    "metrics bind address {raw:?} is not valid: give IP:PORT such as 127.0.0.1:9090"
+                ))
+            })?),
+        };
+
         Ok(Self {
             bind,
             data_dir,
@@ -242,6 +264,8 @@ impl Config {
             sqlite_busy_timeout,
             mail_transport,
             mail_from,
+            metrics_token,
+            metrics_bind,
         })
     }
 }
@@ -306,6 +330,20 @@ mod tests {
             (
                 Box::new(|s: &mut Settings| s.log_format = Some("xml".into())),
                 "log format",
+            ),
+            (
+                Box::new(|s: &mut Settings| s.metrics_token = Some("fifteen-chars..".into())),
+                "metrics token",
+            ),
+            (
+                Box::new(|s: &mut Settings| {
+                    s.metrics_token = Some("sixteen chars ok".into());
+                }),
+                "no spaces",
+            ),
+            (
+                Box::new(|s: &mut Settings| s.metrics_bind = Some("localhost".into())),
+                "metrics bind address",
             ),
             (
                 Box::new(|s: &mut Settings| s.smtp_url = Some("http://mail.example.com".into())),

@@ -145,6 +145,26 @@ pub struct Settings {
         value_name = "ADDRESS"
     )]
     pub mail_from: Option<String>,
+
+    /// Serve `/metrics` on the main address to requests bearing this token (at least
+    /// 16 characters) as `Authorization: Bearer` [default: none].
+    #[arg(
+        long,
+        env = "GATEHOUSE_METRICS_TOKEN",
+        global = true,
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub metrics_token: Option<String>,
+
+    /// Also serve `/metrics`, without a token, on this address, e.g. 127.0.0.1:9090 [default: none].
+    #[arg(
+        long,
+        env = "GATEHOUSE_METRICS_BIND",
+        global = true,
+        value_name = "ADDR"
+    )]
+    pub metrics_bind: Option<String>,
 }
 
 pub(super) fn read_file(path: &Path) -> Result<Settings, ConfigError> {

@@ -2,9 +2,12 @@
 //! an r2d2 pool, embedded per-backend migrations and write transactions that take
 //! SQLite's write lock up front.
 
+pub mod count;
 pub mod schema;
 mod trace;
 
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
@@ -49,6 +52,8 @@ pub enum DbError {
 pub struct Manager {
     url: DatabaseUrl,
     busy_timeout: Duration,
+    /// Statements run outside any request (see [`count`]).
+    unattributed: Arc<AtomicU64>,
 }
 
 impl Manager {
@@ -56,12 +61,23 @@ impl Manager {
         Self {
             url,
             busy_timeout: crate::config::DEFAULT_SQLITE_BUSY_TIMEOUT,
+            unattributed: Arc::default(),
         }
     }
 
     /// The same, with SQLite waiting `busy_timeout` for a lock.
     pub fn with_busy_timeout(url: DatabaseUrl, busy_timeout: Duration) -> Self {
-        Self { url, busy_timeout }
+        Self {
+            url,
+            busy_timeout,
+            unattributed: Arc::default(),
+        }
+    }
+
+    /// The statement counter of this manager's connections when no request is
+    /// being served (background jobs).
+    fn counter(&self) -> count::StatementCounter {
+        count::StatementCounter::new(self.unattributed.clone(), trace::enabled())
     }
 
     /// Opens one connection, with a message naming where and why it failed.
@@ -69,9 +85,7 @@ impl Manager {
         match &self.url {
             DatabaseUrl::Postgres(url) => diesel::PgConnection::establish(url)
                 .map(|mut c| {
-                    if trace::enabled() {
-                        c.set_instrumentation(trace::QueryTimer::default());
-                    }
+                    c.set_instrumentation(self.counter());
                     DbConnection::Pg(c)
                 })
                 .map_err(|e| {
@@ -103,9 +117,7 @@ impl Manager {
                     self.busy_timeout.as_millis()
                 ))
                 .map_err(|e| unavailable(one_line(&e.to_string())))?;
-                if trace::enabled() {
-                    conn.set_instrumentation(trace::QueryTimer::default());
-                }
+                conn.set_instrumentation(self.counter());
                 let mut conn = DbConnection::Sqlite(conn);
                 guard_writes(&mut conn, true).map_err(|e| unavailable(one_line(&e.to_string())))?;
                 Ok(conn)
@@ -155,7 +167,21 @@ fn postgres_host_port(url: &str) -> (String, String) {
 /// this user: its file is created 0600 (SQLite gives its `-wal` and `-shm` files the
 /// same mode), and files of an older install are made 0600.
 pub fn connect(url: &DatabaseUrl, max_size: u32, busy_timeout: Duration) -> Result<Pool, DbError> {
-    let manager = Manager::with_busy_timeout(url.clone(), busy_timeout);
+    connect_counted(url, max_size, busy_timeout, Arc::default())
+}
+
+/// [`connect`], with the statements run outside any request (background jobs) counted
+/// in `unattributed`.
+pub fn connect_counted(
+    url: &DatabaseUrl,
+    max_size: u32,
+    busy_timeout: Duration,
+    unattributed: Arc<AtomicU64>,
+) -> Result<Pool, DbError> {
+    let manager = Manager {
+        unattributed,
+        ..Manager::with_busy_timeout(url.clone(), busy_timeout)
+    };
     if let DatabaseUrl::Sqlite(path) = url {
         private_sqlite_files(path)?;
     }

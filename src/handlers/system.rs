@@ -96,3 +96,42 @@ fn serve_asset(req: &HttpRequest, path: &str) -> AppResult<HttpResponse> {
         .insert_header((header::CACHE_CONTROL, cache))
         .body(file.data.into_owned()))
 }
+
+/// `/metrics` on the main address: the Prometheus text, for a request bearing the
+/// `--metrics-token`; a bare 401 for any other; 404 when no token is configured (the
+/// endpoint is off, or only on `--metrics-bind`).
+pub async fn metrics(req: HttpRequest, state: State) -> AppResult<HttpResponse> {
+    let Some(token) = &state.config.metrics_token else {
+        return Err(crate::error::AppError::NotFound);
+    };
+    let given = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    // Digests, so the comparison takes the same time whatever the lengths.
+    let matches = crate::crypto::constant_time_eq(
+        crate::crypto::sha256_hex(given.as_bytes()).as_bytes(),
+        crate::crypto::sha256_hex(token.expose().as_bytes()).as_bytes(),
+    );
+    if !matches {
+        crate::middleware::note_denial("no valid metrics token");
+        return Ok(HttpResponse::Unauthorized()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .finish());
+    }
+    Ok(metrics_text(&state))
+}
+
+/// `/metrics` on `--metrics-bind`: no token (the address is the protection).
+pub async fn metrics_open(state: State) -> HttpResponse {
+    metrics_text(&state)
+}
+
+fn metrics_text(state: &State) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(state.metrics.render())
+}

@@ -26,6 +26,8 @@ pub struct TestApp {
     pub pool: Pool,
     /// The running app's shared state (to run an outbox pass, read the config).
     pub state: actix_web::web::Data<gatehouse::state::AppState>,
+    /// `http://127.0.0.1:PORT` of the `--metrics-bind` server, when one was asked for.
+    pub metrics_base: Option<String>,
     /// The database this app uses (a second app can be built on it).
     pub database_url: String,
     /// Kept alive for the app's files.
@@ -92,6 +94,9 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
     let app = Application::build(config, clock.clone()).expect("app builds");
     let base = format!("http://127.0.0.1:{}", app.port());
     let setup_code = app.setup_code().map(|c| c.expose().to_string());
+    let metrics_base = app
+        .metrics_port()
+        .map(|port| format!("http://127.0.0.1:{port}"));
     let state = app.state();
     let pool = state.pool.clone();
     tokio::spawn(app.run_until_stopped());
@@ -101,6 +106,7 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
         setup_code,
         pool,
         state,
+        metrics_base,
         database_url,
         _data_dir: data_dir,
         postgres,

@@ -24,6 +24,7 @@ mod invitations;
 mod layout;
 mod link_tokens;
 mod mail;
+mod metrics;
 mod names;
 mod orgs;
 mod pages;

@@ -180,6 +180,8 @@ async fn every_route_against_every_role() {
         //  method, path, form fields,                                    anon other  dev admin owner inst
         ("GET",  "/healthz".into(), vec![],                                [200, 200, 200, 200, 200, 200]),
         ("GET",  "/readyz".into(), vec![],                                 [200, 200, 200, 200, 200, 200]),
+        // Off without --metrics-token (tests/it/metrics.rs covers it on)
+        ("GET",  "/metrics".into(), vec![],                                [404, 404, 404, 404, 404, 404]),
         ("GET",  "/static/css/app.css".into(), vec![],                     [200, 200, 200, 200, 200, 200]),
         ("GET",  "/favicon.ico".into(), vec![],                            [200, 200, 200, 200, 200, 200]),
         ("GET",  "/".into(), vec![],                                       [303, 303, 303, 303, 303, 303]),

@@ -174,6 +174,8 @@ fn invalid_configuration_exits_2_with_one_sentence() {
         vec!["--public-url", "portal.example.com"],
         vec!["--trusted-proxies", "10.0.0.0/99"],
         vec!["--session-lifetime", "forever"],
+        vec!["--metrics-token", "too-short"],
+        vec!["--metrics-bind", "nowhere"],
     ] {
         let out = binary()
             .args(["--data-dir", dir.path().to_str().unwrap()])
@@ -203,6 +205,8 @@ fn invalid_configuration_exits_2_with_one_sentence() {
         "--public-url",
         "--trusted-proxies",
         "--secret-key-file",
+        "--metrics-token",
+        "--metrics-bind",
         "--config",
     ] {
         assert!(help.contains(flag), "{flag} missing from --help");
