@@ -80,6 +80,8 @@ async fn the_token_is_required_and_tells_nothing() {
     assert!(text.contains("# TYPE gatehouse_http_request_duration_seconds histogram"));
     // The refusals were counted, under the route pattern.
     assert_eq!(requests(&text, "/metrics", 401), 5);
+    // Start-up's statements (migrations, the first-run check) ran outside any request.
+    assert!(statements(&text, "job") > 0, "{text}");
 }
 
 #[tokio::test]
