@@ -312,6 +312,20 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// The change feed (`models::changes`): ids ascend; on PostgreSQL they may commit
+    /// out of order.
+    changes (id) {
+        id -> BigInt,
+        kind -> Text,
+        org_id -> Nullable<Text>,
+        app_id -> Nullable<Text>,
+        product_id -> Nullable<Text>,
+        user_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(subscriptions -> apps (app_id));
 diesel::joinable!(subscriptions -> products (product_id));
 diesel::joinable!(product_teams -> products (product_id));

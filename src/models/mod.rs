@@ -5,6 +5,7 @@ pub mod api_tokens;
 pub mod app_list;
 pub mod apps;
 pub mod audit;
+pub mod changes;
 pub mod invitations;
 pub mod names;
 pub mod notifications;

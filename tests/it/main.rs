@@ -14,6 +14,7 @@ mod api_policy;
 mod api_tokens;
 mod app_access;
 mod apps;
+mod changes;
 mod concurrency;
 mod demo;
 mod docs_rendering;
