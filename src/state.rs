@@ -39,6 +39,25 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// Checks a new password's strength ([`crate::services::passwords::check_new`]),
+    /// counting the check against `source`: the client's address on anonymous forms,
+    /// `user:<id>` for a signed-in user. `Ok(Err(message))` says why it is refused.
+    pub async fn check_new_password(
+        &self,
+        source: &str,
+        password: &crate::crypto::SecretString,
+        account_words: &[&str],
+    ) -> AppResult<Result<(), String>> {
+        crate::services::passwords::check_new(
+            (&self.throttle, source, self.clock.now()),
+            &self.hasher,
+            &self.config,
+            password,
+            account_words,
+        )
+        .await
+    }
+
     /// The state registered on the app.
     pub fn from_req(req: &HttpRequest) -> AppResult<web::Data<AppState>> {
         req.app_data::<web::Data<AppState>>()

@@ -224,18 +224,9 @@ pub async fn change_password(
 ) -> AppResult<HttpResponse> {
     let words = [me.user.email.as_str(), me.user.display_name.as_str()];
     // A signed-in user's checks count against the account, not the address.
-    let checked = passwords::check_new(
-        (
-            &state.throttle,
-            &format!("user:{}", me.user.id),
-            state.clock.now(),
-        ),
-        &state.hasher,
-        &state.config,
-        &form.new_password,
-        &words,
-    )
-    .await?;
+    let checked = state
+        .check_new_password(&format!("user:{}", me.user.id), &form.new_password, &words)
+        .await?;
     if let Err(message) = checked {
         return page(
             ctx,

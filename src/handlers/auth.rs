@@ -123,18 +123,9 @@ pub async fn setup(
         form.display_name.trim(),
         form.org_name.trim(),
     ];
-    if let Err(e) = passwords::check_new(
-        (
-            &state.throttle,
-            &crate::state::client_ip(&req),
-            state.clock.now(),
-        ),
-        &state.hasher,
-        &state.config,
-        &form.password,
-        &words,
-    )
-    .await?
+    if let Err(e) = state
+        .check_new_password(&crate::state::client_ip(&req), &form.password, &words)
+        .await?
     {
         errors.push(e);
     }
@@ -457,18 +448,9 @@ pub async fn signup(
         .map_err(|e| errors.push(e))
         .ok();
     let words = [form.email.trim(), form.display_name.trim()];
-    if let Err(e) = passwords::check_new(
-        (
-            &state.throttle,
-            &crate::state::client_ip(&req),
-            state.clock.now(),
-        ),
-        &state.hasher,
-        &state.config,
-        &form.password,
-        &words,
-    )
-    .await?
+    if let Err(e) = state
+        .check_new_password(&crate::state::client_ip(&req), &form.password, &words)
+        .await?
     {
         errors.push(e);
     }

@@ -14,7 +14,6 @@ use crate::error::{AppError, AppResult};
 use crate::handlers::{form_problem, service_ctx};
 use crate::middleware::removal_cookie;
 use crate::models::users;
-use crate::services::passwords::check_new;
 use crate::services::{self, email::Purpose};
 use crate::state::client_ip;
 use crate::validate;
@@ -254,18 +253,9 @@ pub async fn reset(
         .await?
         .unwrap_or_default();
     let words = [email.as_str(), name.as_str()];
-    let checked = check_new(
-        (
-            &state.throttle,
-            &crate::state::client_ip(&req),
-            state.clock.now(),
-        ),
-        &state.hasher,
-        &state.config,
-        &form.new_password,
-        &words,
-    )
-    .await?;
+    let checked = state
+        .check_new_password(&crate::state::client_ip(&req), &form.new_password, &words)
+        .await?;
     if let Err(message) = checked {
         return reset_page(
             ctx,

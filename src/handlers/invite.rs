@@ -14,7 +14,6 @@ use crate::error::{AppError, AppResult};
 use crate::handlers::auth::{start_session, throttle_account_creation};
 use crate::handlers::{form_problem, service_ctx};
 use crate::services;
-use crate::services::passwords::check_new;
 use crate::validate;
 use crate::web::{PageCtx, render_status, see_other_with, token_page};
 
@@ -185,18 +184,9 @@ pub async fn sign_up(
         form.display_name.trim(),
         org.name.as_str(),
     ];
-    if let Err(e) = check_new(
-        (
-            &state.throttle,
-            &crate::state::client_ip(&req),
-            state.clock.now(),
-        ),
-        &state.hasher,
-        &state.config,
-        &form.password,
-        &words,
-    )
-    .await?
+    if let Err(e) = state
+        .check_new_password(&crate::state::client_ip(&req), &form.password, &words)
+        .await?
     {
         errors.push(e);
     }
