@@ -27,6 +27,8 @@ pub enum Kind {
     RefreshToken,
     PersonalAccessToken,
     AdminToken,
+    /// What an API gateway authenticates with on the verify endpoints.
+    GatewayToken,
 }
 
 impl Kind {
@@ -37,6 +39,7 @@ impl Kind {
             Self::RefreshToken => "rt",
             Self::PersonalAccessToken => "pat",
             Self::AdminToken => "adm",
+            Self::GatewayToken => "gw",
         }
     }
 
@@ -47,6 +50,7 @@ impl Kind {
             "rt" => Some(Self::RefreshToken),
             "pat" => Some(Self::PersonalAccessToken),
             "adm" => Some(Self::AdminToken),
+            "gw" => Some(Self::GatewayToken),
             _ => None,
         }
     }

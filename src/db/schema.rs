@@ -139,6 +139,8 @@ diesel::table! {
         expires_at -> Nullable<Timestamp>,
         revoked_at -> Nullable<Timestamp>,
         last_used_at -> Nullable<Timestamp>,
+        /// CIDRs the credential may be used from, separated by spaces; '' = anywhere.
+        allowed_ips -> Text,
     }
 }
 
@@ -313,6 +315,31 @@ diesel::table! {
 }
 
 diesel::table! {
+    gateway_tokens (id) {
+        id -> Text,
+        org_id -> Text,
+        name -> Text,
+        token_hash -> Text,
+        prefix -> Text,
+        last4 -> Text,
+        default_product_id -> Nullable<Text>,
+        created_by -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    quota_counts (app_id, product_id, window_start) {
+        app_id -> Text,
+        product_id -> Text,
+        window_start -> Timestamp,
+        count -> BigInt,
+    }
+}
+
+diesel::table! {
     /// The change feed (`models::changes`): ids ascend; on PostgreSQL they may commit
     /// out of order.
     changes (id) {
@@ -334,6 +361,7 @@ diesel::joinable!(team_members -> teams (team_id));
 diesel::joinable!(team_members -> users (user_id));
 diesel::joinable!(teams -> organisations (org_id));
 diesel::joinable!(credentials -> apps (app_id));
+diesel::joinable!(gateway_tokens -> organisations (org_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(invitations -> organisations (org_id));
 diesel::joinable!(sessions -> users (user_id));
@@ -365,4 +393,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     email_outbox,
     user_tokens,
     credential_notices,
+    gateway_tokens,
+    quota_counts,
 );

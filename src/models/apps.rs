@@ -41,6 +41,8 @@ pub struct Credential {
     pub expires_at: Option<NaiveDateTime>,
     pub revoked_at: Option<NaiveDateTime>,
     pub last_used_at: Option<NaiveDateTime>,
+    /// CIDRs it may be used from, separated by spaces; empty: from anywhere.
+    pub allowed_ips: String,
 }
 
 /// A credential's state at a moment.

@@ -51,16 +51,19 @@ pub enum Kind {
     Product,
     Membership,
     Organisation,
+    /// An organisation's gateway tokens (the change names the organisation only).
+    Gateway,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 7] = [
         Kind::Credential,
         Kind::App,
         Kind::Subscription,
         Kind::Product,
         Kind::Membership,
         Kind::Organisation,
+        Kind::Gateway,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -71,6 +74,7 @@ impl Kind {
             Kind::Product => "product",
             Kind::Membership => "membership",
             Kind::Organisation => "organisation",
+            Kind::Gateway => "gateway",
         }
     }
 

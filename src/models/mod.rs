@@ -6,6 +6,7 @@ pub mod app_list;
 pub mod apps;
 pub mod audit;
 pub mod changes;
+pub mod gateway_tokens;
 pub mod invitations;
 pub mod names;
 pub mod notifications;

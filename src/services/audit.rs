@@ -63,6 +63,7 @@ pub fn change_for(
         ("product", _) => Kind::Product,
         ("member", "removed" | "left") => Kind::Membership,
         ("org", "deleted") => Kind::Organisation,
+        ("gateway_token", _) => Kind::Gateway,
         _ => return None,
     };
     let mut change = NewChange {

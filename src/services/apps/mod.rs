@@ -265,6 +265,7 @@ fn secret_credential(
         expires_at: None,
         revoked_at: None,
         last_used_at: None,
+        allowed_ips: String::new(),
     };
     (cred, secret)
 }
@@ -283,6 +284,7 @@ fn key_credential(app_id: &str, key: &PublicKey, label: &str, now: NaiveDateTime
         expires_at: None,
         revoked_at: None,
         last_used_at: None,
+        allowed_ips: String::new(),
     }
 }
 
