@@ -195,15 +195,20 @@ impl SecretHasher {
         Self { pepper }
     }
 
-    /// The stored form of a secret (lower-case hex).
+    /// The stored form of a secret (lower-case hex of [`SecretHasher::digest`]).
     pub fn hash(&self, secret: &str) -> String {
+        hex(&self.digest(secret))
+    }
+
+    /// The keyed SHA-256 of a secret: SHA-256, or HMAC-SHA-256 with the pepper.
+    pub fn digest(&self, secret: &str) -> [u8; 32] {
         match &self.pepper {
-            None => hex(&Sha256::digest(secret.as_bytes())),
+            None => Sha256::digest(secret.as_bytes()).into(),
             Some(pepper) => {
                 let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(pepper)
                     .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
                 mac.update(secret.as_bytes());
-                hex(&mac.finalize().into_bytes())
+                mac.finalize().into_bytes().into()
             }
         }
     }

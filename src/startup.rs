@@ -191,6 +191,9 @@ pub struct Application {
     metrics_port: Option<u16>,
     stop_outbox: tokio::sync::watch::Sender<bool>,
     outbox_worker: tokio::task::JoinHandle<()>,
+    /// Polls the change feed and flushes the verifier's counters; flushes once more
+    /// when the outbox's stop signal is sent.
+    verify_worker: tokio::task::JoinHandle<()>,
 }
 
 impl Application {
@@ -204,6 +207,25 @@ impl Application {
             services::instance::issue_setup_code(&mut conn).map_err(|e| {
                 StartupError::Config(format!("cannot prepare first-run setup: {e:?}"))
             })?
+        };
+        let verifier = {
+            let mut conn = pool.get().map_err(|e| db::DbError::Pool(e.to_string()))?;
+            let started = std::time::Instant::now();
+            let verifier = crate::verify::verifier::Verifier::load(
+                &mut conn,
+                secrets.clone(),
+                clock.now_naive(),
+            )
+            .map_err(|e| StartupError::Config(format!("cannot load the verify index: {e}")))?;
+            let size = verifier.size();
+            tracing::info!(
+                keys = size.keys,
+                apps = size.apps,
+                gateway_tokens = size.gateway_tokens,
+                millis = started.elapsed().as_millis() as u64,
+                "verify index loaded"
+            );
+            Arc::new(verifier)
         };
         let hasher = PasswordHasher::start(config.password_hash_threads, 256).map_err(|e| {
             StartupError::Config(format!("cannot start password hashing threads: {e}"))
@@ -233,6 +255,7 @@ impl Application {
             secrets,
             outbox: Arc::new(Outbox::new(mailer)),
             metrics,
+            verifier,
         });
         let app_state = state.clone();
         let server = HttpServer::new(move || {
@@ -263,6 +286,12 @@ impl Application {
         state.housekeeping().spawn();
         crate::jobs::rendered_docs::spawn(state.pool.clone());
         let (stop_outbox, stopped) = tokio::sync::watch::channel(false);
+        let verify_worker = crate::verify::verifier::spawn(
+            state.pool.clone(),
+            state.verifier.clone(),
+            state.clock.clone(),
+            stopped.clone(),
+        );
         let outbox_worker = state.delivery().spawn(stopped);
         Ok(Self {
             port,
@@ -273,6 +302,7 @@ impl Application {
             metrics_port,
             stop_outbox,
             outbox_worker,
+            verify_worker,
         })
     }
 
@@ -332,6 +362,9 @@ impl Application {
         let _ = self.stop_outbox.send(true);
         if let Err(e) = self.outbox_worker.await {
             tracing::warn!(error = %e, "the outbox worker ended abnormally");
+        }
+        if let Err(e) = self.verify_worker.await {
+            tracing::warn!(error = %e, "the verify worker ended abnormally");
         }
         served
     }

@@ -36,6 +36,8 @@ pub struct AppState {
     pub outbox: Arc<Outbox>,
     /// What `/metrics` shows: requests, durations and statements by route.
     pub metrics: Arc<crate::telemetry::metrics::Metrics>,
+    /// The gateway's in-memory verify index, limits and counters.
+    pub verifier: Arc<crate::verify::verifier::Verifier>,
 }
 
 impl AppState {
@@ -67,7 +69,9 @@ impl AppState {
 
     /// Runs blocking database work off the async workers, on a pooled connection.
     /// Its statements (the checkout's liveness check included) are charged to the
-    /// request being served, for `/metrics`.
+    /// request being served, for `/metrics`. When the work recorded a change that can
+    /// alter a verify's answer, this instance's verify index takes it in before the
+    /// result is returned: once a revoke has answered, no verify here accepts the key.
     pub async fn db<T, F>(&self, f: F) -> AppResult<T>
     where
         T: Send + 'static,
@@ -75,10 +79,19 @@ impl AppState {
     {
         let pool = self.pool.clone();
         let tally = crate::db::count::current();
+        let verifier = self.verifier.clone();
         web::block(move || {
             crate::db::count::charge_to(tally, || {
                 let mut conn = pool.get()?;
-                f(&mut conn)
+                crate::models::changes::take_recorded();
+                let out = f(&mut conn);
+                if crate::models::changes::take_recorded()
+                    && let Err(e) = verifier.catch_up(&mut conn)
+                {
+                    // The write stands; the poller applies it within its interval.
+                    tracing::error!(error = %e, "verify index: catching up after a write failed");
+                }
+                out
             })
         })
         .await?
@@ -173,12 +186,15 @@ fn build_cookie(
 /// The address of the client: the peer, or — when the peer is a trusted proxy — the
 /// right-most address in `X-Forwarded-For` that is not itself a trusted proxy.
 pub fn client_ip(req: &HttpRequest) -> String {
-    let peer = req.peer_addr().map(|a| a.ip());
-    let Some(peer) = peer else {
-        return "unknown".into();
-    };
+    client_addr(req, false).map_or_else(|| "unknown".into(), |ip| ip.to_string())
+}
+
+/// [`client_ip`] as an address (`None`: no peer). With `real_ip`, a trusted proxy's
+/// `X-Real-IP` is believed first (nginx's `auth_request` subrequests carry it).
+pub fn client_addr(req: &HttpRequest, real_ip: bool) -> Option<IpAddr> {
+    let peer = req.peer_addr().map(|a| a.ip())?;
     let Ok(state) = AppState::from_req(req) else {
-        return peer.to_string();
+        return Some(peer);
     };
     let trusted = |ip: &IpAddr| {
         state
@@ -188,7 +204,16 @@ pub fn client_ip(req: &HttpRequest) -> String {
             .any(|net| net.contains(ip))
     };
     if !trusted(&peer) {
-        return peer.to_string();
+        return Some(peer);
+    }
+    if real_ip
+        && let Some(ip) = req
+            .headers()
+            .get("x-real-ip")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<IpAddr>().ok())
+    {
+        return Some(ip);
     }
     let mut client = peer;
     for value in req.headers().get_all("x-forwarded-for") {
@@ -196,10 +221,10 @@ pub fn client_ip(req: &HttpRequest) -> String {
         for hop in value.split(',').rev() {
             match hop.trim().parse::<IpAddr>() {
                 Ok(ip) if trusted(&ip) => client = ip,
-                Ok(ip) => return ip.to_string(),
-                Err(_) => return client.to_string(),
+                Ok(ip) => return Some(ip),
+                Err(_) => return Some(client),
             }
         }
     }
-    client.to_string()
+    Some(client)
 }

@@ -114,8 +114,20 @@ impl Change {
     }
 }
 
+thread_local! {
+    /// Set when this thread records a change: the instance's own verify index then
+    /// catches up before the request answers (`AppState::db`).
+    static RECORDED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether this thread recorded a change since the last call (and resets it).
+pub fn take_recorded() -> bool {
+    RECORDED.with(|r| r.replace(false))
+}
+
 /// Records `change`; call it inside the transaction of the write it describes.
 pub fn record(conn: &mut DbConnection, change: &NewChange) -> QueryResult<()> {
+    RECORDED.with(|r| r.set(true));
     diesel::insert_into(changes::table)
         .values(change)
         .execute(conn)

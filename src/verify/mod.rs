@@ -1,6 +1,12 @@
-//! The gateway's hot path (verify, auth-request) lives here as it is built. For now:
-//! the acceptance rule every verification applies, as a pure function, and the
-//! reference lookup that applies it to the database.
+//! The gateway's hot path: verify and auth-request answer from an in-memory index
+//! ([`index`]) kept current by [`verifier::Verifier`] from the change feed, with rate
+//! limits and quotas ([`limits`]). [`acceptance`] is the rule every answer applies;
+//! [`lookup`] applies it to the database directly — the reference the index must
+//! agree with.
 
 pub mod acceptance;
+pub mod index;
+pub mod limits;
+pub mod load;
 pub mod lookup;
+pub mod verifier;

@@ -764,6 +764,9 @@ async fn every_api_route_against_every_kind_of_token() {
     let client = Api::new(&app, "");
     let documented = documented_operations(&client).await;
     assert!(documented.len() >= 40, "{documented:?}");
+    // The gateway's endpoints take gateway tokens, not API tokens: tests/it/verify.rs
+    // covers them (every API token gets 401 there).
+    let gateway = ["/api/v1/keys/verify", "/api/v1/auth-request"];
     let undocumented = [
         ("GET", "/api/v1/openapi.json"),
         ("GET", "/api/v1/no-such-route"),
@@ -771,6 +774,9 @@ async fn every_api_route_against_every_kind_of_token() {
     ];
     let mut coverage = Vec::new();
     for (method, template) in &documented {
+        if gateway.contains(&template.as_str()) {
+            continue;
+        }
         if !rows
             .iter()
             .any(|r| r.method == method.as_str() && fits(template, &r.path))

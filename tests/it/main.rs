@@ -37,3 +37,4 @@ mod security;
 mod sessions;
 mod system;
 mod teams;
+mod verify;

@@ -79,7 +79,28 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(super::app_credentials::Doc::openapi());
     doc.merge(super::catalog::Doc::openapi());
     doc.merge(super::tokens::Doc::openapi());
+    doc.merge(crate::handlers::gateway::Doc::openapi());
     let components = doc.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "gateway",
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .description(Some(
+                    "A gateway token (gate_gw_…), made by an organisation admin.",
+                ))
+                .build(),
+        ),
+    );
+    components.add_security_scheme(
+        "gateway_header",
+        SecurityScheme::ApiKey(utoipa::openapi::security::ApiKey::Header(
+            utoipa::openapi::security::ApiKeyValue::with_description(
+                "X-Gatehouse-Token",
+                "A gateway token (gate_gw_…); the client's own Authorization header carries its API key.",
+            ),
+        )),
+    );
     components.add_security_scheme(
         "token",
         SecurityScheme::Http(

@@ -1,0 +1,406 @@
+//! The verifier: the in-memory index kept current, the limiter, and the counters it
+//! flushes. One per instance, shared by every worker.
+//!
+//! Currency: the instance that makes a change applies it before its request answers
+//! (`AppState::db` calls [`Verifier::catch_up`] after any write that recorded a
+//! change), and every instance polls the change feed every 200 ms for the others'
+//! changes. Catching up re-reads what a change names (the app with its keys and
+//! subscriptions, a product, an organisation's gateway tokens) and replaces it in
+//! the index; one catch-up runs at a time, so an older read never overwrites a newer.
+
+use std::collections::{BTreeSet, HashMap};
+use std::net::IpAddr;
+use std::sync::{Mutex, RwLock};
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDateTime};
+use diesel::prelude::*;
+
+use crate::credentials::{self, Kind, SecretHasher};
+use crate::db::DbConnection;
+use crate::db::schema::credentials as credential_rows;
+use crate::models::changes::{self, Cursor};
+use crate::verify::acceptance::Reason;
+use crate::verify::index::{Found, Gateway, Index, Size, digest_key, micros, uuid_string};
+use crate::verify::limits::{Limiter, Outcome, Pending, QuotaState, RateState};
+use crate::verify::load;
+
+/// How often other instances' changes are polled.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(200);
+/// How often quota counts and `last_used` are written.
+pub const FLUSH_INTERVAL: Duration = Duration::from_secs(1);
+
+/// A verify's full answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub reason: Reason,
+    pub found: Option<Found>,
+    pub rate: Option<RateState>,
+    pub quota: Option<QuotaState>,
+    /// Seconds to wait, for RATE_LIMITED and QUOTA_EXCEEDED.
+    pub retry_after: Option<u64>,
+}
+
+pub struct Verifier {
+    index: RwLock<Index>,
+    feed: Mutex<Cursor>,
+    limiter: Limiter,
+    /// Credentials first used in a minute, waiting to be written.
+    used: Mutex<Vec<([u8; 16], i64)>>,
+    hasher: SecretHasher,
+}
+
+fn to_naive(micros: i64) -> NaiveDateTime {
+    DateTime::from_timestamp_micros(micros)
+        .unwrap_or_default()
+        .naive_utc()
+}
+
+impl Verifier {
+    /// Loads the index: the feed position first, so nothing committed while loading
+    /// is missed (a change seen twice is harmless).
+    pub fn load(
+        conn: &mut DbConnection,
+        hasher: SecretHasher,
+        now: NaiveDateTime,
+    ) -> QueryResult<Verifier> {
+        let cursor = Cursor::at_end(conn)?;
+        let index = load::everything(conn)?;
+        let limiter = Limiter::default();
+        let month =
+            crate::verify::limits::window(crate::verify::index::Period::Month, micros(now)).0;
+        for (app, product, window, total) in
+            crate::verify::limits::current_counts(conn, to_naive(month))?
+        {
+            let (Some(app), Some(limits)) = (
+                crate::verify::index::uuid_bytes(&app),
+                index.limits_of(&product),
+            ) else {
+                continue;
+            };
+            let Some((_, period)) = limits.quota else {
+                continue;
+            };
+            let window = micros(window);
+            if crate::verify::limits::window(period, micros(now)).0 == window {
+                limiter.seed(&app, limits.slot, window, u64::try_from(total).unwrap_or(0));
+            }
+        }
+        Ok(Verifier {
+            index: RwLock::new(index),
+            feed: Mutex::new(cursor),
+            limiter,
+            used: Mutex::default(),
+            hasher,
+        })
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Index> {
+        self.index
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Index> {
+        self.index
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub fn size(&self) -> Size {
+        self.read().size()
+    }
+
+    /// The live gateway token `presented`, if it is one.
+    pub fn gateway(&self, presented: &str) -> Option<Gateway> {
+        match credentials::parse(presented) {
+            Ok(p) if p.kind == Kind::GatewayToken => {}
+            _ => return None,
+        }
+        let digest = digest_key(&self.hasher.digest(presented));
+        self.read().gateway(&digest)
+    }
+
+    /// Verifies `presented` for `gateway`'s organisation, no database involved.
+    pub fn verify(
+        &self,
+        gateway: &Gateway,
+        presented: &str,
+        product: Option<&str>,
+        ip: Option<IpAddr>,
+        now: NaiveDateTime,
+    ) -> Verdict {
+        let mut verdict = Verdict {
+            reason: Reason::NotFound,
+            found: None,
+            rate: None,
+            quota: None,
+            retry_after: None,
+        };
+        match credentials::parse(presented) {
+            Err(_) => {
+                verdict.reason = Reason::Malformed;
+                return verdict;
+            }
+            // Only API keys verify: a client secret, refresh or personal token
+            // presented as a key is unknown here.
+            Ok(p) if p.kind != Kind::ApiKey => return verdict,
+            Ok(_) => {}
+        }
+        let digest = digest_key(&self.hasher.digest(presented));
+        let now = micros(now);
+        let answer = self.read().check(&digest, gateway.org, product, ip, now);
+        verdict.reason = answer.reason;
+        if let Some(limits) = answer.product
+            && let Some(found) = &answer.found
+        {
+            match self.limiter.take(&found.app_id, limits, now) {
+                Outcome::Allowed { rate, quota } => {
+                    verdict.rate = rate;
+                    verdict.quota = quota;
+                }
+                Outcome::RateLimited { rate, retry_after } => {
+                    verdict.reason = Reason::RateLimited;
+                    verdict.rate = Some(rate);
+                    verdict.retry_after = Some(retry_after);
+                }
+                Outcome::QuotaExceeded { quota, retry_after } => {
+                    verdict.reason = Reason::QuotaExceeded;
+                    verdict.quota = Some(quota);
+                    verdict.retry_after = Some(retry_after);
+                }
+            }
+        }
+        if let Some(found) = &answer.found
+            && found.first_use_this_minute
+        {
+            // Written at most once per credential and minute, by the flush. A use
+            // refused by a limit still counts as a use.
+            let minute = now.div_euclid(60_000_000) * 60_000_000;
+            self.used
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push((found.credential_id, minute));
+        }
+        verdict.found = answer.found;
+        verdict
+    }
+
+    /// Applies every change committed since the last catch-up; returns how many.
+    pub fn catch_up(&self, conn: &mut DbConnection) -> QueryResult<usize> {
+        let mut cursor = self
+            .feed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut applied = 0;
+        loop {
+            let (found, next) = changes::since(conn, &cursor)?;
+            let full = found.len() as i64 >= changes::BATCH;
+            applied += found.len();
+            self.apply(conn, &found)?;
+            *cursor = next;
+            if !full {
+                break;
+            }
+        }
+        Ok(applied)
+    }
+
+    fn apply(&self, conn: &mut DbConnection, found: &[changes::Change]) -> QueryResult<()> {
+        use changes::Kind as K;
+        let mut apps = BTreeSet::new();
+        let mut products = BTreeSet::new();
+        let mut gateways = BTreeSet::new();
+        let mut orgs = BTreeSet::new();
+        for c in found {
+            match c.kind() {
+                Some(K::Credential | K::App | K::Subscription) => {
+                    apps.extend(c.app_id.clone());
+                    products.extend(c.product_id.clone());
+                }
+                Some(K::Product) => products.extend(c.product_id.clone()),
+                Some(K::Membership) => {
+                    if let (Some(org), Some(user)) = (&c.org_id, &c.user_id) {
+                        apps.extend(load::personal_app_ids(conn, org, user)?);
+                    }
+                }
+                Some(K::Organisation) => orgs.extend(c.org_id.clone()),
+                Some(K::Gateway) => gateways.extend(c.org_id.clone()),
+                None => {}
+            }
+        }
+        if found.is_empty() {
+            return Ok(());
+        }
+        // Read everything first, then apply it under one short write lock.
+        let mut org_reloads = Vec::new();
+        for org in &orgs {
+            let ids = load::org_app_ids(conn, org)?;
+            org_reloads.push((
+                org.clone(),
+                load::apps_by_id(conn, &ids)?,
+                load::org_products(conn, org)?,
+                load::org_gateways(conn, org)?,
+            ));
+        }
+        let ids: Vec<String> = apps.into_iter().collect();
+        let loaded = load::apps_by_id(conn, &ids)?;
+        let mut product_rows = Vec::new();
+        for id in &products {
+            product_rows.push((id.clone(), load::product(conn, id)?));
+        }
+        let mut gateway_rows = Vec::new();
+        for org in &gateways {
+            gateway_rows.push((org.clone(), load::org_gateways(conn, org)?));
+        }
+
+        let mut index = self.write();
+        for (org, apps, products, gateways) in org_reloads {
+            index.remove_org(&org);
+            for p in products {
+                index.set_product(&p.id.clone(), Some(p));
+            }
+            for a in apps {
+                index.set_app(a);
+            }
+            index.set_gateways(&org, gateways);
+        }
+        for (id, p) in product_rows {
+            index.set_product(&id, p);
+        }
+        let present: HashMap<[u8; 16], ()> = loaded.iter().map(|a| (a.id, ())).collect();
+        for id in &ids {
+            if let Some(bytes) = crate::verify::index::uuid_bytes(id)
+                && !present.contains_key(&bytes)
+            {
+                index.remove_app(&bytes);
+            }
+        }
+        for a in loaded {
+            index.set_app(a);
+        }
+        for (org, g) in gateway_rows {
+            index.set_gateways(&org, g);
+        }
+        Ok(())
+    }
+
+    /// Writes quota counts (reading back the global totals) and `last_used`.
+    pub fn flush(&self, conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<()> {
+        let drained: Vec<Pending> = self.limiter.drain();
+        if !drained.is_empty() {
+            let named: Vec<(Pending, Option<String>)> = {
+                let index = self.read();
+                drained
+                    .into_iter()
+                    .map(|p| {
+                        let id = index.product_id(p.product_slot).map(str::to_string);
+                        (p, id)
+                    })
+                    .collect()
+            };
+            let mut settled = Vec::with_capacity(named.len());
+            let written = crate::db::write_transaction(conn, |conn| {
+                for (p, product) in &named {
+                    let total = match product {
+                        Some(product) => Some(crate::verify::limits::add_count(
+                            conn,
+                            &uuid_string(&p.app),
+                            product,
+                            to_naive(p.window),
+                            p.count,
+                        )?),
+                        None => Some(0),
+                    };
+                    settled.push((p.clone(), total));
+                }
+                Ok::<_, diesel::result::Error>(())
+            });
+            if let Err(e) = written {
+                let failed: Vec<(Pending, Option<u64>)> =
+                    named.into_iter().map(|(p, _)| (p, None)).collect();
+                self.limiter.settle(&failed);
+                return Err(e);
+            }
+            self.limiter.settle(&settled);
+        }
+
+        let used = std::mem::take(
+            &mut *self
+                .used
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        if !used.is_empty() {
+            let mut by_minute: HashMap<i64, Vec<String>> = HashMap::new();
+            for (id, minute) in used {
+                by_minute.entry(minute).or_default().push(uuid_string(&id));
+            }
+            crate::db::write_transaction(conn, |conn| {
+                for (minute, ids) in &by_minute {
+                    let at = to_naive(*minute);
+                    for chunk in ids.chunks(500) {
+                        diesel::update(
+                            credential_rows::table
+                                .filter(credential_rows::id.eq_any(chunk))
+                                .filter(
+                                    credential_rows::last_used_at
+                                        .is_null()
+                                        .or(credential_rows::last_used_at.lt(at)),
+                                ),
+                        )
+                        .set(credential_rows::last_used_at.eq(at))
+                        .execute(conn)?;
+                    }
+                }
+                Ok::<_, diesel::result::Error>(())
+            })?;
+        }
+        self.limiter.prune(micros(now));
+        Ok(())
+    }
+}
+
+/// The verifier's background work: polling the change feed every [`POLL_INTERVAL`]
+/// and flushing counters every [`FLUSH_INTERVAL`]; a last flush when `stop` turns
+/// true (graceful shutdown), after which the task ends.
+pub fn spawn(
+    pool: crate::db::Pool,
+    verifier: std::sync::Arc<Verifier>,
+    clock: crate::clock::SharedClock,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut poll = tokio::time::interval(POLL_INTERVAL);
+        poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_flush = std::time::Instant::now();
+        loop {
+            let stopping = tokio::select! {
+                _ = poll.tick() => false,
+                _ = stop.changed() => true,
+            };
+            let flush = stopping || last_flush.elapsed() >= FLUSH_INTERVAL;
+            if flush {
+                last_flush = std::time::Instant::now();
+            }
+            let (pool, verifier, now) = (pool.clone(), verifier.clone(), clock.now_naive());
+            let done = tokio::task::spawn_blocking(move || -> Result<(), String> {
+                let mut conn = pool.get().map_err(|e| e.to_string())?;
+                verifier.catch_up(&mut conn).map_err(|e| e.to_string())?;
+                if flush {
+                    verifier.flush(&mut conn, now).map_err(|e| e.to_string())?;
+                }
+                Ok(())
+            })
+            .await;
+            match done {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "verify index: poll or flush failed"),
+                Err(e) => tracing::error!(error = %e, "verify index: poll task failed"),
+            }
+            if stopping {
+                break;
+            }
+        }
+    })
+}
