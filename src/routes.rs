@@ -186,8 +186,7 @@ portal_routes! {
 /// The API and the machine endpoints (health, static files) come first and never see
 /// a session; every other path is the portal, inside the session middleware.
 pub fn configure(cfg: &mut web::ServiceConfig, sessions: SessionMiddleware<DbSessionStore>) {
-    cfg.configure(crate::handlers::gateway::configure)
-        .configure(crate::handlers::api::configure)
+    cfg.configure(crate::handlers::api::configure)
         .configure(machine)
         .service(
             web::scope("")

@@ -9,7 +9,6 @@ pub mod approvals;
 pub mod apps;
 pub mod auth;
 pub mod email;
-pub mod gateway;
 pub mod instance;
 pub mod invite;
 pub mod members;

@@ -39,6 +39,25 @@ pub enum SubscriptionFact {
     Cancelled,
 }
 
+impl SubscriptionFact {
+    /// Which of two rows of one app's subscription to one product counts: approved,
+    /// then pending, then rejected, then cancelled (the live one wins over older).
+    pub fn stronger(self, other: SubscriptionFact) -> SubscriptionFact {
+        let rank = |s| match s {
+            SubscriptionFact::Approved => 4,
+            SubscriptionFact::Pending => 3,
+            SubscriptionFact::Rejected => 2,
+            SubscriptionFact::Cancelled => 1,
+            SubscriptionFact::None => 0,
+        };
+        if rank(other) > rank(self) {
+            other
+        } else {
+            self
+        }
+    }
+}
+
 /// Everything the rule looks at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Facts {

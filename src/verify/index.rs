@@ -507,7 +507,7 @@ impl Index {
         };
         let mut subs = rec.subscriptions.to_vec();
         match subs.binary_search_by_key(&product, |(s, _)| *s) {
-            Ok(i) => subs[i].1 = crate::verify::load::stronger(subs[i].1, fact),
+            Ok(i) => subs[i].1 = subs[i].1.stronger(fact),
             Err(i) => subs.insert(i, (product, fact)),
         }
         rec.subscriptions = subs.into();

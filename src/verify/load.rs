@@ -45,7 +45,8 @@ type ProductRow = (
     Option<String>,
 );
 
-fn app_fact(status: &str) -> AppFact {
+/// An app row's status as the rule sees it.
+pub fn app_fact(status: &str) -> AppFact {
     match status {
         "pending" => AppFact::Pending,
         "active" => AppFact::Active,
@@ -65,19 +66,6 @@ pub fn subscription_fact(status: &str) -> SubscriptionFact {
         "cancelled" => SubscriptionFact::Cancelled,
         _ => SubscriptionFact::None,
     }
-}
-
-/// Which of two rows of the same subscription counts: approved, then pending, then
-/// rejected, then cancelled.
-pub fn stronger(a: SubscriptionFact, b: SubscriptionFact) -> SubscriptionFact {
-    let rank = |s| match s {
-        SubscriptionFact::Approved => 4,
-        SubscriptionFact::Pending => 3,
-        SubscriptionFact::Rejected => 2,
-        SubscriptionFact::Cancelled => 1,
-        SubscriptionFact::None => 0,
-    };
-    if rank(b) > rank(a) { b } else { a }
 }
 
 fn app_entry(row: AppRow) -> Option<AppEntry> {
@@ -112,11 +100,16 @@ fn key_entry(row: &KeyRow) -> Option<KeyEntry> {
         id: uuid_bytes(id)?,
         expires: expires.map(micros),
         revoked: revoked.is_some(),
-        allowlist: allowed
-            .split_whitespace()
-            .filter_map(|n| n.parse().ok())
-            .collect(),
+        allowlist: allowlist(allowed),
     })
+}
+
+/// A stored allowlist (`credentials.allowed_ips`).
+pub fn allowlist(stored: &str) -> Vec<ipnet::IpNet> {
+    stored
+        .split_whitespace()
+        .filter_map(|n| n.parse().ok())
+        .collect()
 }
 
 fn product_entry(row: ProductRow) -> ProductEntry {
@@ -303,7 +296,7 @@ pub fn apps_by_id(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<Ap
             };
             let fact = subscription_fact(&status);
             match app.subscriptions.iter_mut().find(|(p, _)| *p == product) {
-                Some((_, s)) => *s = stronger(*s, fact),
+                Some((_, s)) => *s = s.stronger(fact),
                 None => app.subscriptions.push((product, fact)),
             }
         }

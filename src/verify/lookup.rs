@@ -1,7 +1,10 @@
-//! The acceptance rule applied to what the database holds: a presented API key or
-//! client secret (and optionally a product slug) → the reason code. This is the
-//! reference path — step 5's verify endpoint answers from an in-memory index and must
-//! agree with it; tests use it to check what a gateway would be told.
+//! The acceptance rule applied to what the database holds: a presented API key (for
+//! a gateway of one organisation, optionally a product slug and the client's
+//! address) → the reason code. This is the reference path: the verify endpoints
+//! answer from the in-memory index (`verify::index`) and must agree with it, rate
+//! limits and quotas aside (they live only in memory).
+
+use std::net::IpAddr;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -13,12 +16,14 @@ use crate::error::AppResult;
 use crate::models::apps::{App, Credential, CredentialState};
 use crate::verify::acceptance::{AppFact, CredentialFact, Facts, Reason, SubscriptionFact, decide};
 
-/// What a gateway would be told about `presented` for `product` (a slug) at `now`.
+/// What a gateway of organisation `org_id` would be told about `presented` for
+/// `product` (a slug), from `ip`, at `now`.
 pub fn check(
     conn: &mut DbConnection,
     hasher: &SecretHasher,
     presented: &str,
-    product: Option<&str>,
+    org_id: &str,
+    (product, ip): (Option<&str>, Option<IpAddr>),
     now: NaiveDateTime,
 ) -> AppResult<Reason> {
     let mut facts = Facts {
@@ -30,13 +35,20 @@ pub fn check(
         rate_limited: false,
         quota_exceeded: false,
     };
-    if credentials::parse(presented).is_err() {
-        facts.malformed = true;
-        return Ok(decide(&facts));
+    match credentials::parse(presented) {
+        Err(_) => {
+            facts.malformed = true;
+            return Ok(decide(&facts));
+        }
+        // Only API keys verify: any other secret is unknown here.
+        Ok(p) if p.kind != credentials::Kind::ApiKey => return Ok(decide(&facts)),
+        Ok(_) => {}
     }
     let found: Option<(Credential, App)> = credential_rows::table
         .inner_join(apps::table)
         .filter(credential_rows::secret_hash.eq(hasher.hash(presented)))
+        .filter(credential_rows::kind.eq(crate::verify::load::API_KEY))
+        .filter(apps::org_id.eq(org_id))
         .select((Credential::as_select(), App::as_select()))
         .first(conn)
         .optional()?;
@@ -49,14 +61,9 @@ pub fn check(
         CredentialState::Expired => CredentialFact::Expired,
         CredentialState::Revoked => CredentialFact::Revoked,
     });
-    facts.app = match app.status.as_str() {
-        "pending" => AppFact::Pending,
-        "active" => AppFact::Active,
-        "rejected" => AppFact::Rejected,
-        "suspended" => AppFact::Suspended,
-        "revoked" => AppFact::Revoked,
-        _ => AppFact::Deleted,
-    };
+    facts.app = crate::verify::load::app_fact(&app.status);
+    let allowlist: Vec<ipnet::IpNet> = crate::verify::load::allowlist(&credential.allowed_ips);
+    facts.ip_forbidden = !crate::verify::index::permits(&allowlist, ip);
     if let Some(slug) = product {
         let statuses: Vec<String> = subscriptions::table
             .inner_join(products::table)
@@ -66,18 +73,12 @@ pub fn check(
             .select(subscriptions::status)
             .load(conn)?;
         // The live subscription wins over older cancelled or rejected ones.
-        let has = |s: &str| statuses.iter().any(|x| x == s);
-        facts.subscription = Some(if has("approved") {
-            SubscriptionFact::Approved
-        } else if has("pending") {
-            SubscriptionFact::Pending
-        } else if has("rejected") {
-            SubscriptionFact::Rejected
-        } else if has("cancelled") {
-            SubscriptionFact::Cancelled
-        } else {
-            SubscriptionFact::None
-        });
+        facts.subscription = Some(
+            statuses
+                .iter()
+                .map(|s| crate::verify::load::subscription_fact(s))
+                .fold(SubscriptionFact::None, SubscriptionFact::stronger),
+        );
     }
     Ok(decide(&facts))
 }

@@ -121,6 +121,16 @@ impl Verifier {
         self.read().gateway(&digest)
     }
 
+    /// A gateway of the organisation without a token, for comparing the index with
+    /// the reference lookup (`None`: the index knows nothing of the organisation).
+    pub fn as_org(&self, org_id: &str) -> Option<Gateway> {
+        Some(Gateway {
+            token_id: String::new(),
+            org: self.read().org(org_id)?,
+            default_product: None,
+        })
+    }
+
     /// Verifies `presented` for `gateway`'s organisation, no database involved.
     pub fn verify(
         &self,

@@ -764,19 +764,29 @@ async fn lifecycle_rules_hold_across_approval_revocation_and_departure() {
     assert_eq!(app.app_status(&waiting), "pending");
 }
 
-/// What a gateway would be told about `key` for `product` now.
+/// What a gateway of acme would be told about `key` for `product` now: the
+/// reference lookup and the in-memory index must say the same.
 fn gateway_says(app: &TestApp, key: &str, product: Option<&str>) -> &'static str {
     let mut conn = app.conn();
     let state = app.state.clone();
-    gatehouse::verify::lookup::check(
+    let org = app.text("SELECT id AS v FROM organisations WHERE slug = 'acme'");
+    let now = gatehouse::clock::Clock::now_naive(&*app.clock);
+    let reference = gatehouse::verify::lookup::check(
         &mut conn,
         &state.secrets,
         key,
-        product,
-        gatehouse::clock::Clock::now_naive(&*app.clock),
+        &org,
+        (product, None),
+        now,
     )
-    .unwrap()
-    .code()
+    .unwrap();
+    let gateway = state.verifier.as_org(&org).expect("acme is in the index");
+    let index = state
+        .verifier
+        .verify(&gateway, key, product, None, now)
+        .reason;
+    assert_eq!(index, reference, "the index disagrees with the database");
+    reference.code()
 }
 
 #[tokio::test]

@@ -79,7 +79,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(super::app_credentials::Doc::openapi());
     doc.merge(super::catalog::Doc::openapi());
     doc.merge(super::tokens::Doc::openapi());
-    doc.merge(crate::handlers::gateway::Doc::openapi());
+    doc.merge(super::gateway::Doc::openapi());
     let components = doc.components.get_or_insert_with(Default::default);
     components.add_security_scheme(
         "gateway",

@@ -9,6 +9,7 @@ pub mod apps;
 pub mod body;
 pub mod catalog;
 pub mod doc;
+pub mod gateway;
 pub mod orgs;
 pub mod support;
 pub mod tokens;
@@ -23,6 +24,8 @@ use crate::methods;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     // The document's own route must come before the `/api/v1` scope, which would
     // otherwise claim the path.
+    // The gateway's endpoints first: they take gateway tokens, not the scope's.
+    cfg.configure(gateway::configure);
     cfg.service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/v1/openapi.json", doc::openapi()))
         .route(
             "/api/docs",

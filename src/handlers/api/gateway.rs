@@ -32,7 +32,7 @@ pub struct Doc;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/api/v1/keys/verify")
-            .app_data(crate::handlers::api::support::json_config())
+            .app_data(super::support::json_config())
             .guard(crate::methods::on(actix_web::http::Method::POST))
             .to(verify),
     )
