@@ -9,8 +9,8 @@ use actix_web::{HttpRequest, web};
 use crate::auth::session_store::DbSessionStore;
 use crate::error::AppError;
 use crate::handlers::{
-    account, app_secrets, approvals, apps, auth, instance, invite, members, orgs, products, system,
-    teams, tokens,
+    account, app_secrets, approvals, apps, auth, gateway_tokens, instance, invite, members, orgs,
+    products, system, teams, tokens,
 };
 use crate::handlers::{email, notifications};
 use crate::methods;
@@ -89,6 +89,10 @@ portal_routes! {
     GET  "/o/{slug}/admin/tokens" => tokens::admin_list,
     POST "/o/{slug}/admin/tokens" => tokens::admin_create,
     POST "/o/{slug}/admin/tokens/{id}/revoke" => tokens::admin_revoke,
+    // Gateway tokens (what API gateways send to the verify endpoints)
+    GET  "/o/{slug}/admin/gateway-tokens" => gateway_tokens::list,
+    POST "/o/{slug}/admin/gateway-tokens" => gateway_tokens::create,
+    POST "/o/{slug}/admin/gateway-tokens/{id}/revoke" => gateway_tokens::revoke,
     // Inbox, notification settings, email change and verification, password reset by
     // email, and the outbox's dead letters
     GET  "/notifications" => notifications::list,

@@ -64,6 +64,8 @@ pub enum OrgAction {
     SuspendApps,
     /// Create, list and revoke the organisation's admin API tokens.
     ManageAdminTokens,
+    /// Create, list and revoke the gateway tokens API gateways verify keys with.
+    ManageGatewayTokens,
     /// Delete the organisation and everything in it.
     Delete,
 }
@@ -92,7 +94,8 @@ pub fn org(role: Option<Role>, action: OrgAction) -> AppResult<()> {
         | OrgAction::ManageProducts
         | OrgAction::DecideApprovals
         | OrgAction::SuspendApps
-        | OrgAction::ManageAdminTokens => needs(Role::Admin, NOT_ADMIN),
+        | OrgAction::ManageAdminTokens
+        | OrgAction::ManageGatewayTokens => needs(Role::Admin, NOT_ADMIN),
         OrgAction::ChangeRole { from, to } => {
             needs(Role::Admin, NOT_ADMIN)?;
             if from == Role::Owner || to == Role::Owner {
@@ -122,6 +125,8 @@ pub struct OrgTabs {
     pub approvals: bool,
     /// The organisation's admin API tokens (`ManageAdminTokens`).
     pub api_tokens: bool,
+    /// The organisation's gateway tokens (`ManageGatewayTokens`).
+    pub gateway_tokens: bool,
     /// Renaming and deleting the organisation (`EditSettings`).
     pub settings: bool,
 }
@@ -132,6 +137,7 @@ pub fn org_tabs(role: Option<Role>) -> OrgTabs {
     OrgTabs {
         approvals: may(OrgAction::DecideApprovals),
         api_tokens: may(OrgAction::ManageAdminTokens),
+        gateway_tokens: may(OrgAction::ManageGatewayTokens),
         settings: may(OrgAction::EditSettings),
     }
 }
@@ -332,6 +338,18 @@ pub fn revoke_token(
     }
 }
 
+/// May the actor see one gateway token of the organisation (to read or revoke it)?
+/// Org admins and owners; to anyone else the token does not exist (404, as for an id
+/// never issued), since they cannot list them either.
+pub fn gateway_token(org_role: Option<Role>) -> AppResult<()> {
+    match org(org_role, OrgAction::ManageGatewayTokens) {
+        Err(AppError::Forbidden(_)) => Err(AppError::Hidden(
+            "a gateway token, and not an organisation admin",
+        )),
+        other => other,
+    }
+}
+
 /// Who may create organisations (an instance setting).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OrgCreation {
@@ -393,6 +411,7 @@ mod tests {
             (DecideApprovals, [404, 403, 200, 200]),
             (SuspendApps, [404, 403, 200, 200]),
             (ManageAdminTokens, [404, 403, 200, 200]),
+            (ManageGatewayTokens, [404, 403, 200, 200]),
             (Delete, [404, 403, 403, 200]),
             (
                 ChangeRole {
@@ -500,6 +519,12 @@ mod tests {
         assert_eq!(code(revoke_token("a", Some(Admin), "b", true)), 200);
         assert_eq!(code(revoke_token("a", Some(Owner), "b", false)), 404);
         assert_eq!(code(revoke_token("a", None, "b", true)), 404);
+
+        // One gateway token (read, revoke): admins and owners; hidden from the rest.
+        let gateway: Vec<_> = roles.iter().map(|r| code(gateway_token(*r))).collect();
+        assert_eq!(gateway, [404, 404, 200, 200]);
+        let tabs: Vec<_> = roles.iter().map(|r| org_tabs(*r).gateway_tokens).collect();
+        assert_eq!(tabs, [false, false, true, true]);
     }
 
     /// Columns: not a member, stranger developer, team member, team admin, owner,

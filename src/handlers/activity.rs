@@ -275,6 +275,19 @@ pub fn sentence(e: &AuditEvent, names: &Names) -> String {
             }
         }
         "approvals.rule_removed" => format!("{actor} removed an auto-approve rule"),
+        "gateway_token.created" => {
+            let (token, product) = d.split_once("; default product: ").unwrap_or((d, ""));
+            let name = token.rsplit_once(" (").map_or(token, |(n, _)| n);
+            if product.is_empty() {
+                format!("{actor} created gateway token {name}")
+            } else {
+                format!("{actor} created gateway token {name} (default product {product})")
+            }
+        }
+        "gateway_token.revoked" => {
+            let name = d.rsplit_once(" (").map_or(d, |(n, _)| n);
+            format!("{actor} revoked gateway token {name}; gateways sending it are refused")
+        }
         action if action.starts_with("token.") && action.ends_with(".created") => {
             let name = d.rsplit_once(" (").map_or(d, |(n, _)| n);
             format!("{actor} created API token {name}")
@@ -410,6 +423,28 @@ mod tests {
         assert_eq!(
             say(None, "app.suspended", OWNER_LEFT),
             "Billing app was suspended because its owner left the organisation"
+        );
+    }
+
+    #[test]
+    fn gateway_token_entries_name_the_token_and_its_default_product() {
+        let n = names();
+        let say =
+            |action, detail| sentence(&event(Some("u1"), action, "gateway_token:g1", detail), &n);
+        assert_eq!(
+            say(
+                "gateway_token.created",
+                "edge (eu) (gate_gw_…abcd); default product: Payments"
+            ),
+            "Ana created gateway token edge (eu) (default product Payments)"
+        );
+        assert_eq!(
+            say("gateway_token.created", "edge (gate_gw_…abcd)"),
+            "Ana created gateway token edge"
+        );
+        assert_eq!(
+            say("gateway_token.revoked", "edge (gate_gw_…abcd)"),
+            "Ana revoked gateway token edge; gateways sending it are refused"
         );
     }
 

@@ -9,6 +9,7 @@ pub mod approvals;
 pub mod apps;
 pub mod auth;
 pub mod email;
+pub mod gateway_tokens;
 pub mod instance;
 pub mod invite;
 pub mod members;

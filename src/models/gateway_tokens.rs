@@ -8,7 +8,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::DbConnection;
-use crate::db::schema::gateway_tokens;
+use crate::db::schema::{gateway_tokens, products};
+use crate::models::page::{Page, Window};
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = gateway_tokens)]
@@ -52,6 +53,64 @@ pub fn live_in_org(conn: &mut DbConnection, org_id: &str) -> QueryResult<Vec<Gat
         .order(gateway_tokens::id)
         .select(GatewayToken::as_select())
         .load(conn)
+}
+
+/// Is `name` held by a live token of the organisation?
+pub fn live_name_taken(conn: &mut DbConnection, org_id: &str, name: &str) -> QueryResult<bool> {
+    let n: i64 = gateway_tokens::table
+        .filter(gateway_tokens::org_id.eq(org_id))
+        .filter(gateway_tokens::name.eq(name))
+        .filter(gateway_tokens::revoked_at.is_null())
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
+/// One page of the organisation's tokens, revoked ones included, by id (creation
+/// order): newest first when `newest_first`.
+pub fn page(
+    conn: &mut DbConnection,
+    org_id: &str,
+    window: &Window,
+    newest_first: bool,
+) -> QueryResult<Page<GatewayToken>> {
+    let query = gateway_tokens::table
+        .filter(gateway_tokens::org_id.eq(org_id.to_string()))
+        .select(GatewayToken::as_select())
+        .into_boxed();
+    let rows = crate::keyset!(
+        query,
+        gateway_tokens::id,
+        gateway_tokens::id,
+        window,
+        descending = newest_first
+    )
+    .load(conn)?;
+    Ok(Page::from_rows(rows, window, |t: &GatewayToken| {
+        (t.id.clone(), t.id.clone())
+    }))
+}
+
+/// The (id, slug, name, archived) of the default products `ids`, for a page of tokens.
+pub fn default_products(
+    conn: &mut DbConnection,
+    org_id: &str,
+    ids: &[String],
+) -> QueryResult<Vec<(String, String, String, bool)>> {
+    let rows: Vec<(String, String, String, Option<NaiveDateTime>)> = products::table
+        .filter(products::org_id.eq(org_id))
+        .filter(products::id.eq_any(ids))
+        .select((
+            products::id,
+            products::slug,
+            products::name,
+            products::archived_at,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, slug, name, archived)| (id, slug, name, archived.is_some()))
+        .collect())
 }
 
 /// Every token that is not revoked, for the verify index's load at start.

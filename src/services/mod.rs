@@ -7,6 +7,7 @@ pub mod apps;
 pub mod audit;
 pub mod email;
 pub mod expiry;
+pub mod gateway_tokens;
 pub mod instance;
 pub mod invitations;
 pub mod links;

@@ -227,6 +227,8 @@ fn snapshot(app: &TestApp) -> Vec<(String, String)> {
         "approval_settings",
         "api_tokens",
         "api_tokens WHERE revoked_at IS NULL",
+        "gateway_tokens",
+        "gateway_tokens WHERE revoked_at IS NULL",
         "notifications",
         "notifications WHERE read_at IS NULL",
         "idempotency_keys",
@@ -505,6 +507,30 @@ async fn every_api_route_against_every_kind_of_token() {
         .expect(200);
     app.clock.advance(Duration::days(2));
 
+    // Gateway tokens: "Edge" live in both organisations, "Retired" revoked.
+    for api in [&owner, &ada] {
+        api.post("/api/v1/gateway-tokens", json!({"name": "Edge"}))
+            .await
+            .expect(201);
+    }
+    let live_gateway = field(
+        owner.get("/api/v1/gateway-tokens").await.expect(200)["items"]
+            .get(0)
+            .expect("a gateway token"),
+        "id",
+    );
+    let revoked_gateway = field(
+        owner
+            .post("/api/v1/gateway-tokens", json!({"name": "Retired"}))
+            .await
+            .expect(201),
+        "id",
+    );
+    let deleted = owner
+        .delete(&format!("/api/v1/gateway-tokens/{revoked_gateway}"))
+        .await;
+    assert_eq!(deleted.status, 204, "{}", deleted.body);
+
     let tokens: [Option<String>; 10] = [
         None,
         Some(ada_token),
@@ -743,6 +769,19 @@ async fn every_api_route_against_every_kind_of_token() {
         row("DELETE", v(&format!("/tokens/{revoked_token}")), NO_BODY,           [401, 404, 404, 403, 404, 404, 409, 401, 401, 401]),
         row("DELETE", v(&format!("/tokens/{revoked_admin_token}")), NO_BODY,     [401, 404, 404, 403, 409, 409, 409, 401, 401, 401]),
         row("DELETE", v("/tokens/no-such-token"), NO_BODY,                       [401, 404, 404, 403, 404, 404, 404, 401, 401, 401]),
+
+        // Gateway tokens: admins and owners only. A developer may not list them (403),
+        // so one of them does not exist for a developer (404); the other
+        // organisation's owner works on their own organisation's tokens.
+        row("GET",    v("/gateway-tokens"), NO_BODY,                             [401, 200, 403, 403, 200, 200, 200, 401, 401, 401]),
+        row("POST",   v("/gateway-tokens"), json!({"name": " "}),                [401, 422, 403, 403, 422, 422, 422, 401, 401, 401]),
+        row("POST",   v("/gateway-tokens"), json!({"name": "Edge"}),             [401, 409, 403, 403, 409, 409, 409, 401, 401, 401]),
+        row("POST",   v("/gateway-tokens"), json!({"name": "Edge 2", "default_product": "old"}),
+                                                                                 [401, 422, 403, 403, 422, 422, 422, 401, 401, 401]),
+        row("GET",    v(&format!("/gateway-tokens/{live_gateway}")), NO_BODY,    [401, 404, 404, 404, 200, 200, 200, 401, 401, 401]),
+        row("GET",    v("/gateway-tokens/no-such-token"), NO_BODY,               [401, 404, 404, 404, 404, 404, 404, 401, 401, 401]),
+        row("DELETE", v(&format!("/gateway-tokens/{revoked_gateway}")), NO_BODY, [401, 404, 404, 403, 409, 409, 409, 401, 401, 401]),
+        row("DELETE", v("/gateway-tokens/no-such-token"), NO_BODY,               [401, 404, 404, 403, 404, 404, 404, 401, 401, 401]),
 
         // Last, the only rows that change anything: deleting cannot be a no-op, so
         // the first permitted actor deletes and the later ones find nothing.

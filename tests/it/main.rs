@@ -20,6 +20,7 @@ mod demo;
 mod docs_rendering;
 mod email_flows;
 mod ergonomics;
+mod gateway_tokens;
 mod input;
 mod invitations;
 mod layout;

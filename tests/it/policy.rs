@@ -316,6 +316,13 @@ async fn every_route_against_every_role() {
         ("POST", g("/admin/tokens"), vec![("name", "x"), ("access", "write")],
                                                                            [303, 404, 403, 400, 400, 404]),
         ("POST", g("/admin/tokens/no-such-token/revoke"), vec![],          [303, 404, 404, 404, 404, 404]),
+        // Gateway tokens: admins only; a developer cannot list them, so one token
+        // does not exist for them (404). Without the form's nonce, nothing is made.
+        ("GET",  g("/admin/gateway-tokens"), vec![],                       [303, 404, 403, 200, 200, 404]),
+        ("POST", g("/admin/gateway-tokens"), vec![("name", "edge")],       [303, 404, 403, 400, 400, 404]),
+        ("POST", g("/admin/gateway-tokens/no-such-token/revoke"), vec![],  [303, 404, 404, 404, 404, 404]),
+        ("POST", g("/admin/gateway-tokens/00000000-0000-0000-0000-000000000000/revoke"), vec![],
+                                                                           [303, 404, 404, 404, 404, 404]),
         ("GET",  g("/admin/approvals"), vec![],                            [303, 404, 403, 200, 200, 404]),
         // Nothing selected: refused with a message on the queue page.
         ("POST", g("/admin/approvals"), vec![("action", "approve")],       [303, 404, 403, 303, 303, 404]),

@@ -15,7 +15,7 @@ use super::support::Problem;
         title = "Gatehouse management API",
         description = "Everything a person can do in the Gatehouse portal, as JSON: organisations, \
 teams, consumer apps and their credentials, API products, subscriptions and approvals, \
-notifications.\n\nAuthenticate with a personal access token or an organisation admin token: \
+notifications, and the gateway tokens API gateways verify keys with.\n\nAuthenticate with a personal access token or an organisation admin token: \
 `Authorization: Bearer gate_pat_…`. Every token is bound to one organisation; read-only tokens \
 may only GET. Errors are RFC 9457 problem documents. Lists take `?limit=&cursor=`. Reads carry \
 an `ETag`; send it back in `If-Match` to refuse a stale update with 412. POSTs that create \
@@ -80,6 +80,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(super::catalog::Doc::openapi());
     doc.merge(super::tokens::Doc::openapi());
     doc.merge(super::gateway::Doc::openapi());
+    doc.merge(super::gateway_tokens::Doc::openapi());
     let components = doc.components.get_or_insert_with(Default::default);
     components.add_security_scheme(
         "gateway",

@@ -10,6 +10,7 @@ pub mod body;
 pub mod catalog;
 pub mod doc;
 pub mod gateway;
+pub mod gateway_tokens;
 pub mod orgs;
 pub mod support;
 pub mod tokens;
@@ -45,6 +46,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(app_credentials::configure)
                 .configure(catalog::configure)
                 .configure(tokens::configure)
+                .configure(gateway_tokens::configure)
                 .default_service(web::to(not_found)),
         );
 }

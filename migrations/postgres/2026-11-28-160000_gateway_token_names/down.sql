@@ -1,0 +1,1 @@
+DROP INDEX gateway_tokens_live_name;
