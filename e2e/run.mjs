@@ -293,10 +293,10 @@ try {
   await step("a developer cannot reach admin pages", async () => {
     await dev.goto(org());
     const nav = dev.getByRole("navigation", { name: "Organisation" });
-    for (const tab of ["Approvals", "API tokens", "Settings"]) {
+    for (const tab of ["Approvals", "API tokens", "Gateway tokens", "Settings"]) {
       ensure(!(await nav.getByRole("link", { name: tab, exact: true }).count()), `a developer sees the ${tab} tab`);
     }
-    for (const p of ["/admin/approvals", "/admin/products/new", "/admin/tokens", "/settings"]) {
+    for (const p of ["/admin/approvals", "/admin/products/new", "/admin/tokens", "/admin/gateway-tokens", "/settings"]) {
       run.expectStatus(dev, 403);
       const res = await dev.goto(org(p));
       ensure(res.status() === 403, `a developer got ${res.status()} from ${p}, not 403`);
@@ -390,6 +390,42 @@ try {
     await run.look(dev, "consumer apps after revoke and delete");
   });
 
+  await step("the owner creates a gateway token, sees it once and revokes it", async () => {
+    await owner.goto(org());
+    await owner.getByRole("navigation", { name: "Organisation" }).getByRole("link", { name: "Gateway tokens" }).click();
+    await owner.waitForURL((u) => u.pathname === org("/admin/gateway-tokens"));
+    await run.look(owner, "gateway tokens, none yet");
+    await owner.getByLabel("Name", { exact: true }).fill("edge-nginx-eu-west");
+    await owner.getByLabel("Default product").selectOption({ label: "Weather API" });
+    await run.look(owner, "new gateway token form");
+    await owner.getByRole("button", { name: "Create gateway token" }).click();
+    await owner.waitForLoadState("load");
+    await run.look(owner, "gateway token revealed once");
+    const token = await owner.getByLabel("Gateway token", { exact: true }).inputValue();
+    ensure(/^gate_gw_/.test(token), `the revealed gateway token looks wrong: ${token}`);
+    ensure(!new URL(owner.url()).search.includes(token), "the gateway token is in the URL");
+    await owner.getByRole("link", { name: /back to the gateway tokens/i }).click();
+    await owner.waitForLoadState("load");
+    ensure(!(await owner.content()).includes(token), "the list shows the gateway token again");
+    const row = owner.getByRole("row", { name: /edge-nginx-eu-west/ });
+    ensure(await row.getByText(`gate_gw_…${token.slice(-4)}`).count(), "the list does not show the token's prefix and last four");
+    ensure(await row.getByText("Weather API").count(), "the list does not show the default product");
+    ensure(await row.getByText("active").count(), "the new gateway token is not active");
+    await run.look(owner, "gateway token listed");
+    await row.getByRole("button", { name: /revoke/i }).click();
+    const dialog = owner.getByRole("dialog");
+    ensure(await dialog.isVisible(), "Revoke did not ask for confirmation");
+    await run.look(owner, "revoke gateway token dialog");
+    await dialog.getByRole("button", { name: "Keep token" }).click();
+    ensure(await row.getByText("active").count(), "keeping the gateway token changed it");
+    await row.getByRole("button", { name: /revoke/i }).click();
+    await dialog.getByRole("button", { name: "Revoke token" }).click();
+    await owner.waitForLoadState("load");
+    await owner.getByText(/gateway token revoked/i).first().waitFor();
+    ensure(await owner.getByRole("row", { name: /edge-nginx-eu-west/ }).getByText("revoked").count(), "the gateway token is not shown as revoked");
+    await run.look(owner, "gateway token revoked");
+  });
+
   await step("the header menus open fully", async () => {
     await owner.goto(org("/apps"));
     await run.openMenu(owner, owner.locator("header"), ORG.name, "organisation menu");
@@ -462,6 +498,7 @@ async function demoTour(tour, demo) {
       ["/products", "catalogue"],
       ["/admin/products", "manage products"],
       ["/admin/tokens", "admin API tokens"],
+      ["/admin/gateway-tokens", "gateway tokens"],
       ["/settings", "organisation settings"],
     ]) {
       await visit(owner, at(p), name);

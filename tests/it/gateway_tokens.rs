@@ -520,3 +520,28 @@ async fn developers_and_other_organisations_are_kept_out() {
     assert_eq!(app.count("gateway_tokens WHERE revoked_at IS NULL"), 2);
     assert_eq!(gateway_changes(&app).len(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_creations_of_one_name_make_one_token_and_no_server_error() {
+    let app = spawn_app().await;
+    app.setup_owner().await;
+    let api = app.api(OWNER_EMAIL, "acme", true, true);
+    let tasks: Vec<_> = (0..6)
+        .map(|_| {
+            let api = api.clone();
+            tokio::spawn(async move {
+                api.post("/api/v1/gateway-tokens", json!({"name": "Edge"}))
+                    .await
+                    .status
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    statuses.sort_unstable();
+    assert_eq!(statuses, [201, 409, 409, 409, 409, 409]);
+    assert_eq!(app.count("gateway_tokens"), 1);
+    assert_eq!(gateway_changes(&app).len(), 1);
+}
