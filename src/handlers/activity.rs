@@ -207,6 +207,7 @@ pub fn sentence(e: &AuditEvent, names: &Names) -> String {
             format!("{actor} retired credential {shown} of {app}")
         }
         "credential.key_added" => format!("{actor} added public key {d} to {app}"),
+        "credential.allowlist_changed" => allowlist_sentence(&actor, &app, d),
         "product.created" => {
             let name = names
                 .products
@@ -305,6 +306,30 @@ pub fn sentence(e: &AuditEvent, names: &Names) -> String {
             }
         }
     }
+}
+
+/// "Ana restricted key gate_key_…ab12 of Billing app to 10.0.0.0/8, 2001:db8::/32", or
+/// "Ana removed the IP restriction of key …": from the detail
+/// `credential:<id> (<shown>) → <stored list>`. Long lists name their first few.
+fn allowlist_sentence(actor: &str, app: &str, detail: &str) -> String {
+    const NAMED: usize = 5;
+    let (key, list) = detail.split_once(" → ").unwrap_or((detail, ""));
+    let shown = key
+        .split_once(" (")
+        .and_then(|(_, s)| s.strip_suffix(')'))
+        .unwrap_or("a key");
+    let nets = crate::verify::allowlist::from_column(list);
+    if nets.is_empty() {
+        return format!("{actor} removed the IP restriction of key {shown} of {app}");
+    }
+    let mut ranges = crate::verify::allowlist::describe(&nets[..nets.len().min(NAMED)]);
+    if nets.len() > NAMED {
+        ranges.push_str(&format!(
+            " and {}",
+            crate::wording::count_of(nets.len() - NAMED, "more range", "more ranges")
+        ));
+    }
+    format!("{actor} restricted key {shown} of {app} to {ranges}")
 }
 
 /// An entry about one's own account (the account page's security activity), as a
@@ -445,6 +470,31 @@ mod tests {
         assert_eq!(
             say("gateway_token.revoked", "edge (gate_gw_…abcd)"),
             "Ana revoked gateway token edge; gateways sending it are refused"
+        );
+    }
+
+    #[test]
+    fn allowlist_changes_name_the_key_and_the_ranges() {
+        let n = names();
+        let say = |detail| {
+            sentence(
+                &event(Some("u1"), "credential.allowlist_changed", "app:a1", detail),
+                &n,
+            )
+        };
+        assert_eq!(
+            say("credential:c1 (gate_key_…ab12) → 10.0.0.0/8 203.0.113.7/32 2001:db8::/32"),
+            "Ana restricted key gate_key_…ab12 of Billing app to 10.0.0.0/8, 203.0.113.7, 2001:db8::/32"
+        );
+        assert_eq!(
+            say("credential:c1 (gate_key_…ab12) → "),
+            "Ana removed the IP restriction of key gate_key_…ab12 of Billing app"
+        );
+        let many: Vec<String> = (0..8).map(|i| format!("10.0.{i}.0/24")).collect();
+        assert_eq!(
+            say(&format!("credential:c1 (gate_key_…ab12) → {}", many.join(" "))),
+            "Ana restricted key gate_key_…ab12 of Billing app to 10.0.0.0/24, 10.0.1.0/24, \
+             10.0.2.0/24, 10.0.3.0/24, 10.0.4.0/24 and 3 more ranges"
         );
     }
 

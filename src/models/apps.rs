@@ -235,6 +235,17 @@ pub fn set_credential_expiry(
         .execute(conn)
 }
 
+/// Stores a credential's IP allowlist (canonical, space-separated; '' = any address).
+pub fn set_credential_allowed_ips(
+    conn: &mut DbConnection,
+    id: &str,
+    allowed_ips: &str,
+) -> QueryResult<usize> {
+    diesel::update(credentials::table.find(id))
+        .set(credentials::allowed_ips.eq(allowed_ips))
+        .execute(conn)
+}
+
 pub fn set_credential_label(conn: &mut DbConnection, id: &str, label: &str) -> QueryResult<usize> {
     diesel::update(credentials::table.find(id))
         .set(credentials::label.eq(label))

@@ -20,10 +20,12 @@ use crate::public_keys::PublicKey;
 use crate::services::{Ctx, audit, nonces, subscriptions};
 use crate::validate;
 
+mod allowlist;
 mod create;
 mod keys;
 mod lifecycle;
 
+pub use allowlist::{AllowlistChange, set_allowed_ips};
 pub use create::{Creation, create, form_kind};
 pub use keys::{
     Rotation, add_public_key, apply_lifetime_cap, lifetime_cap, retire_credential, rotate,
