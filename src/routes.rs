@@ -139,6 +139,7 @@ portal_routes! {
     POST "/o/{slug}/apps/{app_id}/reset" => app_secrets::reset,
     POST "/o/{slug}/apps/{app_id}/keys" => app_secrets::add_key,
     POST "/o/{slug}/apps/{app_id}/credentials/{credential_id}/retire" => apps::retire,
+    POST "/o/{slug}/apps/{app_id}/credentials/{credential_id}/allowed-ips" => apps::set_allowed_ips,
     POST "/o/{slug}/apps/{app_id}/transfer" => apps::transfer,
     GET  "/o/{slug}/apps/{app_id}/revoke" => apps::revoke_form,
     POST "/o/{slug}/apps/{app_id}/revoke" => apps::revoke,

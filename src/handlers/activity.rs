@@ -492,7 +492,10 @@ mod tests {
         );
         let many: Vec<String> = (0..8).map(|i| format!("10.0.{i}.0/24")).collect();
         assert_eq!(
-            say(&format!("credential:c1 (gate_key_…ab12) → {}", many.join(" "))),
+            say(&format!(
+                "credential:c1 (gate_key_…ab12) → {}",
+                many.join(" ")
+            )),
             "Ana restricted key gate_key_…ab12 of Billing app to 10.0.0.0/24, 10.0.1.0/24, \
              10.0.2.0/24, 10.0.3.0/24, 10.0.4.0/24 and 3 more ranges"
         );

@@ -698,6 +698,18 @@ async fn every_api_route_against_every_kind_of_token() {
                                                                                  [401, 404, 403, 403, 404, 404, 404, 401, 401, 401]),
         row("POST",   v(&format!("/apps/{squad_app}/credentials/no-such-credential/retire")), NO_BODY,
                                                                                  [401, 404, 403, 403, 404, 404, 404, 401, 401, 401]),
+        // A key's IP allowlist: a bad entry is refused before the app is looked up (the
+        // same 422 for any id); leaving the list out changes nothing.
+        row("PATCH",  v(&format!("/apps/{squad_app}/credentials/{squad_cred}")), json!({"allowed_ips": ["10.0.0.1/8"]}),
+                                                                                 [401, 422, 422, 403, 422, 422, 422, 401, 401, 401]),
+        row("PATCH",  v(&format!("/apps/{squad_app}/credentials/{squad_cred}")), json!({}),
+                                                                                 [401, 404, 403, 403, 200, 200, 200, 401, 401, 401]),
+        row("PATCH",  v(&format!("/apps/{owner_app}/credentials/{owner_cred}")), json!({}),
+                                                                                 [401, 404, 404, 403, 200, 200, 200, 401, 401, 401]),
+        row("PATCH",  v(&format!("/apps/{dev_app}/credentials/{dev_cred}")), json!({}),
+                                                                                 [401, 404, 200, 403, 200, 200, 200, 401, 401, 401]),
+        row("PATCH",  v(&format!("/apps/{squad_app}/credentials/{owner_cred}")), json!({}),
+                                                                                 [401, 404, 403, 403, 404, 404, 404, 401, 401, 401]),
 
         // Products: members read the live products they may see; admins manage them
         // and see every one (Hidden is for Platform only, Old is archived).

@@ -7,6 +7,7 @@ mod fixtures;
 mod kit;
 
 mod accounts;
+mod allowlist;
 mod api_apps;
 mod api_catalog;
 mod api_orgs;

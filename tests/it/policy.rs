@@ -374,6 +374,11 @@ async fn every_route_against_every_role() {
         // The app's last working credential: refused with a message on the app page.
         ("POST", g(&format!("/apps/{squad_app}/credentials/{squad_cred}/retire")), vec![],
                                                                            [303, 404, 403, 303, 303, 404]),
+        // A key's IP allowlist: a list with a bad entry is refused with the page again.
+        ("POST", g(&format!("/apps/{squad_app}/credentials/{squad_cred}/allowed-ips")), vec![("allowed_ips", "10.0.0.1/8")],
+                                                                           [303, 404, 403, 422, 422, 404]),
+        ("POST", g(&format!("/apps/{platform_app}/credentials/{squad_cred}/allowed-ips")), vec![("allowed_ips", "10.0.0.1/8")],
+                                                                           [303, 404, 404, 404, 404, 404]),
         ("POST", g(&format!("/apps/{squad_app}/transfer")), vec![("to", "team:no-such-team")],
                                                                            [303, 404, 403, 403, 403, 404]),
         ("POST", g(&format!("/apps/{platform_app}/transfer")), vec![("to", &to_dev)],
@@ -451,7 +456,7 @@ async fn every_route_against_every_role() {
         app.count(
             "audit_events WHERE action IN ('app.updated', 'app.transferred', \
              'credential.rotated', 'credential.reset', 'credential.retired', \
-             'credential.key_added')"
+             'credential.key_added', 'credential.allowlist_changed')"
         ),
         0
     );
@@ -593,6 +598,13 @@ async fn every_app_route_against_every_relation_to_the_app() {
         // Another app's credential through this app's path.
         ("POST", t(&format!("/credentials/{own_cred}/retire")), vec![],
                                                                   [303, 404, 404, 404, 403, 404, 404, 404]),
+        // A key's IP allowlist: a bad entry is refused with the page again.
+        ("POST", t(&format!("/credentials/{team_cred}/allowed-ips")), vec![("allowed_ips", "nope")],
+                                                                  [303, 404, 404, 404, 403, 422, 404, 422]),
+        ("POST", o(&format!("/credentials/{own_cred}/allowed-ips")), vec![("allowed_ips", "nope")],
+                                                                  [303, 404, 404, 404, 404, 404, 422, 422]),
+        ("POST", t(&format!("/credentials/{own_cred}/allowed-ips")), vec![("allowed_ips", "10.0.0.0/8")],
+                                                                  [303, 404, 404, 404, 403, 404, 404, 404]),
         // Transfer targets nobody may pick: an unknown team, another user.
         ("POST", t("/transfer"), vec![("to", "team:no-such-team")],
                                                                   [303, 404, 404, 404, 403, 403, 404, 403]),
@@ -652,7 +664,7 @@ async fn every_app_route_against_every_relation_to_the_app() {
         app.count(
             "audit_events WHERE action IN ('app.updated', 'app.transferred', \
              'credential.rotated', 'credential.reset', 'credential.retired', \
-             'credential.key_added')"
+             'credential.key_added', 'credential.allowlist_changed')"
         ),
         0
     );

@@ -1,5 +1,6 @@
 //! An app's credentials in the API: list, rotate with an overlap, reset, add a JWT
-//! public key, retire one. New secrets appear only in the response that made them.
+//! public key, retire one, restrict an API key to IP ranges. New secrets appear only
+//! in the response that made them.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Duration;
@@ -22,7 +23,7 @@ use crate::services::apps::Issuer;
 use crate::services::{self};
 
 #[derive(OpenApi)]
-#[openapi(paths(list_credentials, rotate, reset, add_key, retire))]
+#[openapi(paths(list_credentials, rotate, reset, add_key, retire, update_credential))]
 pub struct Doc;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -36,6 +37,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route(
         "/apps/{id}/credentials/{credential_id}/retire",
         methods::post().to(retire),
+    )
+    .route(
+        "/apps/{id}/credentials/{credential_id}",
+        methods::patch().to(update_credential),
     );
 }
 
@@ -264,4 +269,71 @@ pub async fn retire(
         })
         .await?;
     Ok(json(&CredentialOut::new(&cred, now)))
+}
+
+/// Changes to a credential; fields left out keep their values.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+pub struct CredentialUpdate {
+    /// API keys only: the addresses and CIDR ranges the key may be used from
+    /// (`203.0.113.7`, `10.0.0.0/8`, `2001:db8::/32`; at most 100 distinct), or `[]`
+    /// for any address. A range must not have bits set after its prefix
+    /// (`10.0.0.1/8` is refused: write `10.0.0.0/8`). Verification refuses a request
+    /// from elsewhere, or without a client address, with `FORBIDDEN_IP`.
+    #[schema(example = json!(["10.0.0.0/8", "2001:db8::/32"]))]
+    pub allowed_ips: Option<Vec<String>>,
+}
+
+/// Restricts an API key to IP ranges (or lifts the restriction with `[]`). Setting
+/// the list the key already has changes nothing.
+#[utoipa::path(patch, path = "/api/v1/apps/{id}/credentials/{credential_id}", tag = "apps",
+    request_body = CredentialUpdate,
+    params(("id" = String, Path, description = "The app's id."),
+        ("credential_id" = String, Path, description = "The credential's id.")),
+    responses((status = 200, body = CredentialOut, description = "The credential as it is now.")))]
+pub async fn update_credential(
+    actor: ApiActor,
+    state: State,
+    path: web::Path<(String, String)>,
+    body: web::Json<CredentialUpdate>,
+) -> AppResult<HttpResponse> {
+    let (id, credential_id) = path.into_inner();
+    check_id(&credential_id)?;
+    let nets = body
+        .into_inner()
+        .allowed_ips
+        .map(|list| parse_allowed_ips(&list))
+        .transpose()?;
+    let now = actor.ctx.now;
+    let cred = state
+        .db(move |conn| {
+            let (app, _) = load(conn, &actor, &id, AppAction::Manage)?;
+            let find = |conn: &mut DbConnection| -> AppResult<Credential> {
+                apps::credentials_of(conn, &app.id)?
+                    .into_iter()
+                    .find(|c| c.id == credential_id)
+                    .ok_or(AppError::NotFound)
+            };
+            find(conn)?;
+            if let Some(nets) = &nets {
+                services::apps::set_allowed_ips(conn, &actor.ctx, &app, &credential_id, nets)
+                    .map_err(unacceptable)?;
+            }
+            find(conn)
+        })
+        .await?;
+    Ok(json(&CredentialOut::new(&cred, now)))
+}
+
+/// The API's list: one address or range per item (422 naming the bad ones).
+fn parse_allowed_ips(list: &[String]) -> AppResult<Vec<ipnet::IpNet>> {
+    use crate::verify::allowlist;
+    if let Some(bad) = list.iter().find(|e| {
+        let e = e.trim();
+        e.is_empty() || e.contains(|c: char| c == ',' || c.is_whitespace())
+    }) {
+        return Err(AppError::invalid(format!(
+            "Each item of allowed_ips must be one address or range; {bad:?} is not."
+        )));
+    }
+    allowlist::parse(&list.join("\n")).map_err(AppError::invalid)
 }

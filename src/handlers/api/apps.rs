@@ -121,6 +121,10 @@ pub struct CredentialOut {
     pub expires_at: Option<Time>,
     pub last_used_at: Option<Time>,
     pub revoked_at: Option<Time>,
+    /// API keys: the CIDR ranges the key may be used from, canonical and sorted
+    /// (a single address as `/32` or `/128`); empty: any address.
+    #[schema(example = json!(["10.0.0.0/8", "203.0.113.7/32", "2001:db8::/32"]))]
+    pub allowed_ips: Vec<String>,
 }
 
 impl CredentialOut {
@@ -136,6 +140,10 @@ impl CredentialOut {
             expires_at: opt_time(c.expires_at),
             last_used_at: opt_time(c.last_used_at),
             revoked_at: opt_time(c.revoked_at),
+            allowed_ips: crate::verify::allowlist::from_column(&c.allowed_ips)
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
         }
     }
 }

@@ -22,15 +22,18 @@ use crate::models::page::Window;
 use crate::models::{names, teams};
 use crate::services::apps::{OWNER_LEFT, Owner};
 use crate::services::{self};
+use crate::verify::allowlist;
 use crate::web::{PageCtx, render, render_status, see_other_with};
 use crate::when::When;
 
 const PAGE_SIZE: usize = 25;
 
+mod allowlist_form;
 mod lists;
 mod manage;
 mod page;
 
+pub use allowlist_form::set_allowed_ips;
 pub use lists::{hub, list};
 pub use manage::{delete, delete_form, edit_form, retire, revoke, revoke_form, transfer, update};
 pub use page::show;
@@ -203,6 +206,14 @@ pub struct CredentialRow {
     pub usable: bool,
     /// Another working credential outlasts it, so it may be retired now.
     pub retirable: bool,
+    /// A live API key: it may be restricted to IP ranges.
+    pub restrictable: bool,
+    /// The ranges it may be used from, as people read them (empty: any address).
+    pub allowed_ips: Vec<String>,
+    /// The allowlist form's text: one range per line, or what the user sent.
+    pub allowlist_input: String,
+    /// Why the allowlist form was refused, shown beside it.
+    pub allowlist_error: Option<String>,
 }
 
 pub fn credential_rows(creds: &[Credential], now: NaiveDateTime) -> Vec<CredentialRow> {
@@ -210,6 +221,10 @@ pub fn credential_rows(creds: &[Credential], now: NaiveDateTime) -> Vec<Credenti
         .iter()
         .map(|c| {
             let state = c.state(now);
+            let allowed_ips: Vec<String> = allowlist::from_column(&c.allowed_ips)
+                .into_iter()
+                .map(allowlist::host_or_net)
+                .collect();
             CredentialRow {
                 id: c.id.clone(),
                 label: c.label.clone(),
@@ -221,6 +236,10 @@ pub fn credential_rows(creds: &[Credential], now: NaiveDateTime) -> Vec<Credenti
                 state: state.as_str().to_string(),
                 usable: state.is_usable(),
                 retirable: apps::can_retire(creds, &c.id, now),
+                restrictable: c.kind == "api_key" && state.is_usable(),
+                allowlist_input: allowed_ips.join("\n"),
+                allowed_ips,
+                allowlist_error: None,
             }
         })
         .collect()

@@ -69,6 +69,17 @@ pub async fn show(
 ) -> AppResult<HttpResponse> {
     let (_, app_id) = path.into_inner();
     let loaded = load(&scope, &state, app_id, AppAction::View).await?;
+    render(&app_page(ctx, &scope, &state, loaded).await?)
+}
+
+/// The app page for an app the actor may see (also shown again, with the user's
+/// input, by forms on it that were refused).
+pub async fn app_page(
+    ctx: PageCtx,
+    scope: &OrgScope,
+    state: &State,
+    loaded: Loaded,
+) -> AppResult<AppPage> {
     let can_manage = policy::app(scope.role, loaded.relation, AppAction::Manage).is_ok();
     let org_id = scope.org.id.clone();
     let user_id = scope.identity.user.id.clone();
@@ -124,8 +135,8 @@ pub async fn show(
         })
         .collect();
     let credentials = credential_rows(&loaded.credentials, now);
-    render(&AppPage {
-        ctx: ctx.in_org(&scope),
+    Ok(AppPage {
+        ctx: ctx.in_org(scope),
         slug: scope.org.slug.clone(),
         tab: "apps",
         owner: owner_label(&loaded.app, &names),
