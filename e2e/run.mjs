@@ -342,6 +342,40 @@ try {
     ensure((await creds.getByRole("row").count()) >= 3, "the app page does not list the old and the new credential");
   });
 
+  await step("the developer restricts a key to IP ranges", async () => {
+    await dev.goto(org("/apps"));
+    await dev.getByRole("link", { name: "Billing Service" }).first().click();
+    const form = dev.locator("details", { has: dev.locator("summary", { hasText: "after rotation" }) });
+    const ranges = form.getByLabel(/IP addresses and ranges this key may be used from/i);
+    const save = form.getByRole("button", { name: "Save IP ranges" });
+    await form.locator("summary").click();
+    await ranges.fill("2001:db8::/32\n10.0.0.0/8\n203.0.113.7");
+    await run.look(dev, "IP allowlist form");
+    await save.click();
+    await dev.waitForLoadState("load");
+    ensure(
+      await dev.getByText("now works only from 10.0.0.0/8, 203.0.113.7, 2001:db8::/32").count(),
+      "no confirmation of the key's new IP ranges",
+    );
+    const row = dev.getByRole("row", { name: /after rotation/ });
+    for (const r of ["10.0.0.0/8", "203.0.113.7", "2001:db8::/32"]) {
+      ensure(await row.getByText(r, { exact: true }).count(), `the key's row does not list ${r}`);
+    }
+    await run.look(dev, "key restricted to IP ranges");
+    await form.locator("summary").click();
+    await ranges.fill("10.0.0.0/8\n10.0.0.1/8");
+    run.expectStatus(dev, 422);
+    await save.click();
+    await dev.waitForLoadState("load");
+    ensure(
+      await form.getByRole("alert").filter({ hasText: "\"10.0.0.1/8\" has bits set" }).count(),
+      "the refused entry is not named beside the key",
+    );
+    ensure((await ranges.inputValue()) === "10.0.0.0/8\n10.0.0.1/8", "the typed list was not kept");
+    ensure(await row.getByText("2001:db8::/32", { exact: true }).count(), "a refused list changed the key");
+    await run.look(dev, "IP range refused beside its key");
+  });
+
   await step("the developer unsubscribes through a confirmation dialog", async () => {
     await dev.goto(org("/apps"));
     await dev.getByRole("link", { name: "Keyboard App" }).first().click();
