@@ -649,7 +649,7 @@ impl Index {
         }
         if key.app & ALLOWLIST != 0 {
             let nets = self.allowlists.get(&slot).map_or(&[][..], |n| &n[..]);
-            facts.ip_forbidden = !permits(nets, ip);
+            facts.ip_forbidden = !crate::verify::allowlist::permits(nets, ip);
         }
         let reason = decide(&facts);
         let minute = u32::try_from(now.div_euclid(60_000_000)).unwrap_or(u32::MAX);
@@ -676,20 +676,6 @@ impl Index {
             product: if reason.is_valid() { limits } else { None },
         }
     }
-}
-
-/// Does an allowlist admit `ip`? An IPv4-mapped IPv6 address counts as IPv4; no
-/// address at all is admitted only by an empty list.
-pub fn permits(nets: &[IpNet], ip: Option<IpAddr>) -> bool {
-    if nets.is_empty() {
-        return true;
-    }
-    let Some(ip) = ip else { return false };
-    let ip = match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
-    };
-    nets.iter().any(|n| n.contains(&ip))
 }
 
 #[cfg(test)]

@@ -100,16 +100,8 @@ fn key_entry(row: &KeyRow) -> Option<KeyEntry> {
         id: uuid_bytes(id)?,
         expires: expires.map(micros),
         revoked: revoked.is_some(),
-        allowlist: allowlist(allowed),
+        allowlist: crate::verify::allowlist::from_column(allowed),
     })
-}
-
-/// A stored allowlist (`credentials.allowed_ips`).
-pub fn allowlist(stored: &str) -> Vec<ipnet::IpNet> {
-    stored
-        .split_whitespace()
-        .filter_map(|n| n.parse().ok())
-        .collect()
 }
 
 fn product_entry(row: ProductRow) -> ProductEntry {

@@ -62,8 +62,8 @@ pub fn check(
         CredentialState::Revoked => CredentialFact::Revoked,
     });
     facts.app = crate::verify::load::app_fact(&app.status);
-    let allowlist: Vec<ipnet::IpNet> = crate::verify::load::allowlist(&credential.allowed_ips);
-    facts.ip_forbidden = !crate::verify::index::permits(&allowlist, ip);
+    let allowlist = crate::verify::allowlist::from_column(&credential.allowed_ips);
+    facts.ip_forbidden = !crate::verify::allowlist::permits(&allowlist, ip);
     if let Some(slug) = product {
         let statuses: Vec<String> = subscriptions::table
             .inner_join(products::table)

@@ -25,49 +25,14 @@ fn find<'a>(v: &'a Value, name: &str) -> Option<&'a str> {
     }
 }
 
-/// A gateway token for organisation `org` (a slug), written as the portal would
-/// (hashed, with its change recorded) and taken in by the instance's index.
-pub fn gateway_token(app: &TestApp, org: &str, default_product: Option<&str>) -> String {
-    use gatehouse::clock::Clock;
-    use gatehouse::credentials::{Kind, PlainSecret};
-    use gatehouse::models::{changes, gateway_tokens, orgs};
-    let mut conn = app.conn();
-    let conn: &mut gatehouse::db::DbConnection = &mut conn;
-    let org = orgs::find_by_slug(conn, org).unwrap().expect("org");
-    let token = PlainSecret::generate("gate", Kind::GatewayToken);
-    let now = app.clock.now_naive();
-    gatehouse::db::write_transaction(conn, |conn| {
-        gateway_tokens::insert(
-            conn,
-            &gateway_tokens::GatewayToken {
-                id: gatehouse::models::new_id(),
-                org_id: org.id.clone(),
-                name: format!("gateway {}", uuid::Uuid::new_v4().simple()),
-                token_hash: app.state.secrets.hash(token.expose()),
-                prefix: token.prefix().to_string(),
-                last4: token.last4().to_string(),
-                default_product_id: default_product.map(|slug| app.product_id(slug)),
-                created_by: app.user_id(OWNER_EMAIL),
-                created_at: now,
-                last_used_at: None,
-                revoked_at: None,
-            },
-        )?;
-        changes::record(
-            conn,
-            &changes::NewChange {
-                kind: "gateway".into(),
-                org_id: Some(org.id),
-                app_id: None,
-                product_id: None,
-                user_id: None,
-                created_at: now,
-            },
-        )
-    })
-    .unwrap();
-    app.state.verifier.catch_up(conn).unwrap();
-    token.expose().to_string()
+/// A gateway token of the API token's organisation, made through the management API.
+pub async fn gateway_token(api: &Api, default_product: Option<&str>) -> String {
+    let mut body = json!({"name": format!("gateway {}", uuid::Uuid::new_v4().simple())});
+    if let Some(p) = default_product {
+        body["default_product"] = json!(p);
+    }
+    let reply = api.post("/api/v1/gateway-tokens", body).await;
+    str_of(reply.expect(201), "token").to_string()
 }
 
 /// The gateway's view: verify and auth-request with one token.
@@ -169,7 +134,7 @@ async fn world() -> World {
     let app = spawn_app_with(|s| s.metrics_token = Some(METRICS_TOKEN.into())).await;
     let _owner = app.setup_owner().await;
     let admin = app.api(OWNER_EMAIL, "acme", true, true);
-    let token = gateway_token(&app, "acme", None);
+    let token = gateway_token(&admin, None).await;
     let gw = Gateway::new(&app, &token);
     World { app, admin, gw }
 }
@@ -408,21 +373,99 @@ async fn gateway_tokens_are_required_and_scoped_to_their_organisation() {
     let r = gw.verify(json!({"nokey": 1})).await;
     assert_eq!(r.status, 400, "{}", r.body);
 
+    // A revoked gateway token stops at once.
+    let doomed = gateway_token(&admin, None).await;
+    let list = admin.get("/api/v1/gateway-tokens?limit=100").await;
+    let id = list.expect(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| doomed.ends_with(t["last4"].as_str().unwrap()))
+        .map(|t| t["id"].as_str().unwrap().to_string())
+        .unwrap();
+    assert_eq!(Gateway::new(&app, &doomed).code(&key, None).await, "VALID");
+    admin
+        .delete(&format!("/api/v1/gateway-tokens/{id}"))
+        .await
+        .expect(204);
+    assert_eq!(
+        Gateway::new(&app, &doomed)
+            .verify(json!({"key": key}))
+            .await
+            .status,
+        401
+    );
+
     // Another organisation's gateway never sees acme's keys.
     app.second_org("Globex", "grace@example.com", "Globex", "globex")
         .await;
-    let other = Gateway::new(&app, &gateway_token(&app, "globex", None));
+    let other_admin = app.api("grace@example.com", "globex", true, true);
+    let other = Gateway::new(&app, &gateway_token(&other_admin, None).await);
     assert_eq!(other.code(&key, None).await, "NOT_FOUND");
     assert_eq!(gw.code(&key, Some("open")).await, "VALID");
 
     // A default product applies when auth-request names none.
-    let scoped = Gateway::new(&app, &gateway_token(&app, "acme", Some("open")));
+    let scoped = Gateway::new(&app, &gateway_token(&admin, Some("open")).await);
     let (_, unsubscribed) = key_app(&admin, "Bare", &[]).await;
     assert_eq!(scoped.auth(&key, None).await, (204, None));
     assert_eq!(
         scoped.auth(&unsubscribed, None).await,
         (403, Some("NOT_SUBSCRIBED".into()))
     );
+}
+
+#[tokio::test]
+async fn ip_allowlists_and_last_used() {
+    let World { app, admin, gw } = world().await;
+    let open = product(&admin, "open", "auto", json!({})).await;
+    let (app_id, key) = key_app(&admin, "Fenced", &[&open]).await;
+    let credential = app.credential_of(&app_id);
+    admin
+        .patch(
+            &format!("/api/v1/apps/{app_id}/credentials/{credential}"),
+            json!({"allowed_ips": ["10.0.0.0/8", "2001:db8::/32"]}),
+            None,
+        )
+        .await
+        .expect(200);
+    let code = |ip: Option<&str>| {
+        let mut body = json!({"key": key, "product": "open"});
+        if let Some(ip) = ip {
+            body["client_ip"] = json!(ip);
+        }
+        let gw = &gw;
+        async move {
+            gw.verify(body).await.expect(200)["code"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        }
+    };
+    assert_eq!(code(Some("10.1.2.3")).await, "VALID");
+    assert_eq!(code(Some("2001:db8::1")).await, "VALID");
+    assert_eq!(code(Some("192.0.2.1")).await, "FORBIDDEN_IP");
+    assert_eq!(code(None).await, "FORBIDDEN_IP");
+    // auth-request takes the peer's address (this test's loopback) when no proxy is trusted.
+    assert_eq!(
+        gw.auth(&key, Some("open")).await,
+        (403, Some("FORBIDDEN_IP".into()))
+    );
+
+    // last_used: written by the flush, about a second later.
+    let used = |app: &TestApp| {
+        app.count(&format!(
+            "credentials WHERE id = '{credential}' AND last_used_at IS NOT NULL"
+        ))
+    };
+    let mut seen = 0;
+    for _ in 0..100 {
+        seen = used(&app);
+        if seen == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(seen, 1, "last_used_at was not written");
 }
 
 fn statements(text: &str, route: &str) -> u64 {
@@ -584,7 +627,7 @@ async fn another_instance_learns_revocations_from_the_change_feed() {
     }
     assert_eq!(code, "REVOKED");
     // And a token made on the first instance works on the second.
-    let token = gateway_token(&app, "acme", None);
+    let token = gateway_token(&admin, None).await;
     let gw3 = Gateway::new(&second, &token);
     let mut status = 0;
     for _ in 0..100 {
