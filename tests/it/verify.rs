@@ -640,3 +640,142 @@ async fn another_instance_learns_revocations_from_the_change_feed() {
     assert_eq!(status, 200);
     let _ = spawn_app;
 }
+
+/// The in-memory index agrees with the reference lookup (`verify::lookup::check`) on
+/// every combination of credential state, app status and subscription state, for
+/// every product asked (none, approved-for, other, unknown) and client address (none,
+/// inside, outside an allowlist) — the states written straight into the database and
+/// announced on the change feed, as another instance's writes would be.
+#[tokio::test]
+async fn the_index_agrees_with_the_database_on_every_state() {
+    use gatehouse::clock::Clock;
+    let World { app, admin, .. } = world().await;
+    let p1 = product(&admin, "p1", "auto", json!({})).await;
+    let _p2 = product(&admin, "p2", "auto", json!({})).await;
+    let org = app.text("SELECT id AS v FROM organisations WHERE slug = 'acme'");
+    let now = app.clock.now_naive();
+    let at = |secs: i64| {
+        (now + chrono::Duration::seconds(secs))
+            .format("%Y-%m-%d %H:%M:%S%.6f")
+            .to_string()
+    };
+
+    let credential_states = ["active", "expiring", "expired", "revoked"];
+    let app_states = [
+        "pending",
+        "active",
+        "rejected",
+        "suspended",
+        "revoked",
+        "deleted",
+    ];
+    let sub_states = [
+        "none",
+        "pending",
+        "approved",
+        "rejected",
+        "cancelled",
+        "cancelled+approved",
+    ];
+    let mut keys = Vec::new();
+    let mut n = 0;
+    for cred in credential_states {
+        for status in app_states {
+            for sub in sub_states {
+                n += 1;
+                let (app_id, key) = key_app(&admin, &format!("Case {n}"), &[&p1]).await;
+                let credential = app.credential_of(&app_id);
+                let cred_sql = match cred {
+                    "active" => "expires_at = NULL, revoked_at = NULL".to_string(),
+                    "expiring" => format!("expires_at = '{}'", at(3600)),
+                    "expired" => format!("expires_at = '{}'", at(-1)),
+                    _ => format!("revoked_at = '{}'", at(-5)),
+                };
+                let allow = if n % 2 == 0 {
+                    "10.0.0.0/8 2001:db8::/32"
+                } else {
+                    ""
+                };
+                app.exec(&format!(
+                    "UPDATE credentials SET {cred_sql}, allowed_ips = '{allow}' WHERE id = '{credential}'"
+                ));
+                app.exec(&format!(
+                    "UPDATE apps SET status = '{status}' WHERE id = '{app_id}'"
+                ));
+                let sub_id = app.sub_of(&app_id);
+                match sub {
+                    "none" => app.exec(&format!("DELETE FROM subscriptions WHERE id = '{sub_id}'")),
+                    "cancelled+approved" => {
+                        app.exec(&format!(
+                            "INSERT INTO subscriptions (id, app_id, product_id, status, note, reason, requested_by, created_at, updated_at, org_id) \
+                             SELECT '{}', app_id, product_id, 'cancelled', '', '', requested_by, created_at, updated_at, org_id \
+                             FROM subscriptions WHERE id = '{sub_id}'",
+                            uuid::Uuid::now_v7()
+                        ));
+                    }
+                    s => app.exec(&format!(
+                        "UPDATE subscriptions SET status = '{s}' WHERE id = '{sub_id}'"
+                    )),
+                }
+                app.exec(&format!(
+                    "INSERT INTO changes (kind, org_id, app_id, created_at) VALUES ('app', '{org}', '{app_id}', '{}')",
+                    at(0)
+                ));
+                keys.push((
+                    format!("{cred}/{status}/{sub}/allow={}", !allow.is_empty()),
+                    key,
+                ));
+            }
+        }
+    }
+    let mut conn = app.conn();
+    let verifier = app.state.verifier.clone();
+    verifier.catch_up(&mut conn).unwrap();
+    let gateway = verifier.as_org(&org).unwrap();
+    let unknown =
+        gatehouse::credentials::PlainSecret::generate("gate", gatehouse::credentials::Kind::ApiKey);
+    keys.push(("unknown".into(), unknown.expose().to_string()));
+    keys.push(("malformed".into(), "gate_key_nope".into()));
+    let mut compared = 0;
+    let mut seen = std::collections::BTreeSet::new();
+    for (case, key) in &keys {
+        for product in [None, Some("p1"), Some("p2"), Some("nope")] {
+            for ip in [
+                None,
+                Some("10.9.8.7"),
+                Some("2001:db8::5"),
+                Some("192.0.2.1"),
+            ] {
+                let ip = ip.map(|i| i.parse().unwrap());
+                let reference = gatehouse::verify::lookup::check(
+                    &mut conn,
+                    &app.state.secrets,
+                    key,
+                    &org,
+                    (product, ip),
+                    now,
+                )
+                .unwrap();
+                let index = verifier.verify(&gateway, key, product, ip, now).reason;
+                assert_eq!(index, reference, "{case} for {product:?} from {ip:?}");
+                seen.insert(reference.code());
+                compared += 1;
+            }
+        }
+    }
+    assert_eq!(compared, keys.len() * 16);
+    // Every reason a stored state can give was reached.
+    let expected = [
+        "MALFORMED",
+        "NOT_FOUND",
+        "REVOKED",
+        "EXPIRED",
+        "SUSPENDED",
+        "REJECTED",
+        "PENDING",
+        "NOT_SUBSCRIBED",
+        "FORBIDDEN_IP",
+        "VALID",
+    ];
+    assert_eq!(seen, expected.into_iter().collect(), "{seen:?}");
+}
