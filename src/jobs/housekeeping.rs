@@ -67,6 +67,18 @@ impl Housekeeping {
                             .map_err(Into::into),
                         ),
                         (
+                            // Every window (an hour, a day, a month) that started
+                            // 40 days ago has ended: its count is no longer read.
+                            "quota counts",
+                            write_transaction(conn, |conn| {
+                                crate::verify::limits::purge_counts(
+                                    conn,
+                                    now - chrono::Duration::days(40),
+                                )
+                            })
+                            .map_err(Into::into),
+                        ),
+                        (
                             "idempotency keys",
                             write_transaction(conn, |conn| {
                                 api_tokens::purge_idempotency(

@@ -189,6 +189,8 @@ struct GatewayRec {
     id: Box<str>,
     org: u32,
     default_product: Option<Box<str>>,
+    /// The minute (since the epoch) `last_used` was last queued for writing.
+    last_used_minute: AtomicU32,
 }
 
 /// A gateway that presented a live token: whose keys it may verify.
@@ -198,6 +200,8 @@ pub struct Gateway {
     pub org: u32,
     /// The slug of the token's default product.
     pub default_product: Option<String>,
+    /// First use in this minute: `last_used` should be queued.
+    pub first_use_this_minute: bool,
 }
 
 /// A product's limits, for the limiter.
@@ -294,12 +298,13 @@ impl Index {
         slot
     }
 
-    /// The live gateway token with this digest.
-    pub fn gateway(&self, digest: &DigestKey) -> Option<Gateway> {
+    /// The live gateway token with this digest, used at `now` (microseconds).
+    pub fn gateway(&self, digest: &DigestKey, now: i64) -> Option<Gateway> {
         let g = self.gateways.get(digest)?;
         Some(Gateway {
             token_id: g.id.to_string(),
             org: g.org,
+            first_use_this_minute: first_use(&g.last_used_minute, now),
             default_product: g
                 .default_product
                 .as_deref()
@@ -318,6 +323,7 @@ impl Index {
                 id: g.id.into(),
                 org,
                 default_product: g.default_product_id.map(Into::into),
+                last_used_minute: AtomicU32::new(0),
             };
             self.gateways.insert(g.digest, rec);
         }
@@ -522,6 +528,7 @@ impl Index {
                 id: g.id.into(),
                 org,
                 default_product: g.default_product_id.map(Into::into),
+                last_used_minute: AtomicU32::new(0),
             },
         );
     }
@@ -652,10 +659,7 @@ impl Index {
             facts.ip_forbidden = !crate::verify::allowlist::permits(nets, ip);
         }
         let reason = decide(&facts);
-        let minute = u32::try_from(now.div_euclid(60_000_000)).unwrap_or(u32::MAX);
-        let first_use_this_minute = reason.is_valid()
-            && key.last_used_minute.load(Ordering::Relaxed) != minute
-            && key.last_used_minute.swap(minute, Ordering::Relaxed) != minute;
+        let first_use_this_minute = reason.is_valid() && first_use(&key.last_used_minute, now);
         Answer {
             reason,
             found: Some(Found {
@@ -676,6 +680,12 @@ impl Index {
             product: if reason.is_valid() { limits } else { None },
         }
     }
+}
+
+/// Marks `slot` used in the minute of `now` (microseconds); true the first time in it.
+fn first_use(slot: &AtomicU32, now: i64) -> bool {
+    let minute = u32::try_from(now.div_euclid(60_000_000)).unwrap_or(u32::MAX);
+    slot.load(Ordering::Relaxed) != minute && slot.swap(minute, Ordering::Relaxed) != minute
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use diesel::prelude::*;
 
 use crate::credentials::{self, Kind, SecretHasher};
 use crate::db::DbConnection;
-use crate::db::schema::credentials as credential_rows;
+use crate::db::schema::{credentials as credential_rows, gateway_tokens as gateway_rows};
 use crate::models::changes::{self, Cursor};
 use crate::verify::acceptance::Reason;
 use crate::verify::index::{Found, Gateway, Index, Size, digest_key, micros, uuid_string};
@@ -47,7 +47,18 @@ pub struct Verifier {
     limiter: Limiter,
     /// Credentials first used in a minute, waiting to be written.
     used: Mutex<Vec<([u8; 16], i64)>>,
+    /// Gateway tokens first used in a minute, waiting to be written.
+    gateways_used: Mutex<Vec<(String, i64)>>,
     hasher: SecretHasher,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The start of the minute holding `now` (microseconds).
+fn minute_of(now: i64) -> i64 {
+    now.div_euclid(60_000_000) * 60_000_000
 }
 
 fn to_naive(micros: i64) -> NaiveDateTime {
@@ -91,6 +102,7 @@ impl Verifier {
             feed: Mutex::new(cursor),
             limiter,
             used: Mutex::default(),
+            gateways_used: Mutex::default(),
             hasher,
         })
     }
@@ -111,14 +123,19 @@ impl Verifier {
         self.read().size()
     }
 
-    /// The live gateway token `presented`, if it is one.
-    pub fn gateway(&self, presented: &str) -> Option<Gateway> {
+    /// The live gateway token `presented`, if it is one, used at `now`.
+    pub fn gateway(&self, presented: &str, now: NaiveDateTime) -> Option<Gateway> {
         match credentials::parse(presented) {
             Ok(p) if p.kind == Kind::GatewayToken => {}
             _ => return None,
         }
         let digest = digest_key(&self.hasher.digest(presented));
-        self.read().gateway(&digest)
+        let now = micros(now);
+        let gateway = self.read().gateway(&digest, now)?;
+        if gateway.first_use_this_minute {
+            lock(&self.gateways_used).push((gateway.token_id.clone(), minute_of(now)));
+        }
+        Some(gateway)
     }
 
     /// A gateway of the organisation without a token, for comparing the index with
@@ -128,6 +145,7 @@ impl Verifier {
             token_id: String::new(),
             org: self.read().org(org_id)?,
             default_product: None,
+            first_use_this_minute: false,
         })
     }
 
@@ -186,11 +204,7 @@ impl Verifier {
         {
             // Written at most once per credential and minute, by the flush. A use
             // refused by a limit still counts as a use.
-            let minute = now.div_euclid(60_000_000) * 60_000_000;
-            self.used
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .push((found.credential_id, minute));
+            lock(&self.used).push((found.credential_id, minute_of(now)));
         }
         verdict.found = answer.found;
         verdict
@@ -335,19 +349,17 @@ impl Verifier {
             self.limiter.settle(&settled);
         }
 
-        let used = std::mem::take(
-            &mut *self
-                .used
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        );
-        if !used.is_empty() {
-            let mut by_minute: HashMap<i64, Vec<String>> = HashMap::new();
-            for (id, minute) in used {
-                by_minute.entry(minute).or_default().push(uuid_string(&id));
-            }
+        let mut keys: HashMap<i64, Vec<String>> = HashMap::new();
+        for (id, minute) in std::mem::take(&mut *lock(&self.used)) {
+            keys.entry(minute).or_default().push(uuid_string(&id));
+        }
+        let mut gateways: HashMap<i64, Vec<String>> = HashMap::new();
+        for (id, minute) in std::mem::take(&mut *lock(&self.gateways_used)) {
+            gateways.entry(minute).or_default().push(id);
+        }
+        if !keys.is_empty() || !gateways.is_empty() {
             crate::db::write_transaction(conn, |conn| {
-                for (minute, ids) in &by_minute {
+                for (minute, ids) in &keys {
                     let at = to_naive(*minute);
                     for chunk in ids.chunks(500) {
                         diesel::update(
@@ -362,6 +374,20 @@ impl Verifier {
                         .set(credential_rows::last_used_at.eq(at))
                         .execute(conn)?;
                     }
+                }
+                for (minute, ids) in &gateways {
+                    let at = to_naive(*minute);
+                    diesel::update(
+                        gateway_rows::table
+                            .filter(gateway_rows::id.eq_any(ids))
+                            .filter(
+                                gateway_rows::last_used_at
+                                    .is_null()
+                                    .or(gateway_rows::last_used_at.lt(at)),
+                            ),
+                    )
+                    .set(gateway_rows::last_used_at.eq(at))
+                    .execute(conn)?;
                 }
                 Ok::<_, diesel::result::Error>(())
             })?;

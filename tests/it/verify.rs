@@ -280,11 +280,7 @@ async fn every_reason_code_over_http() {
 
 #[tokio::test]
 async fn rate_limits_and_quotas() {
-    let World {
-        app: _app,
-        admin,
-        gw,
-    } = world().await;
+    let World { app, admin, gw } = world().await;
     let limited = product(
         &admin,
         "limited",
@@ -321,6 +317,22 @@ async fn rate_limits_and_quotas() {
     assert_eq!((status, reason.as_deref()), (429, Some("QUOTA_EXCEEDED")));
     // Without a product no limit applies.
     assert_eq!(gw.code(&key, None).await, "VALID");
+
+    // The count reaches the database within a flush (about a second) and survives a
+    // restart: an instance started now on the same database knows the quota is spent.
+    let mut stored = 0;
+    for _ in 0..100 {
+        stored = app.count("quota_counts WHERE count = 3");
+        if stored == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(stored, 1, "the quota count was not flushed");
+    let url = app.database_url.clone();
+    let restarted = spawn_app_with(|s| s.database_url = Some(url)).await;
+    let gw2 = Gateway::new(&restarted, &gw.token);
+    assert_eq!(gw2.code(&key, Some("quota")).await, "QUOTA_EXCEEDED");
 }
 
 #[tokio::test]
@@ -466,6 +478,10 @@ async fn ip_allowlists_and_last_used() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert_eq!(seen, 1, "last_used_at was not written");
+    assert_eq!(
+        app.count("gateway_tokens WHERE last_used_at IS NOT NULL"),
+        1
+    );
 }
 
 fn statements(text: &str, route: &str) -> u64 {

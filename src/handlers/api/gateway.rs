@@ -179,7 +179,7 @@ fn gateway(state: &AppState, presented: Option<&str>) -> AppResult<Gateway> {
     presented
         .map(str::trim)
         .filter(|t| !t.is_empty())
-        .and_then(|t| state.verifier.gateway(t))
+        .and_then(|t| state.verifier.gateway(t, state.clock.now_naive()))
         .ok_or_else(|| {
             AppError::Unauthorized(
                 "Send a live gateway token: Authorization: Bearer gate_gw_… (create one under \
