@@ -554,21 +554,24 @@ async fn no_verify_accepts_a_key_after_its_revocation_returned() {
     } = world().await;
     let open = product(&admin, "open", "auto", json!({})).await;
     let gw = Arc::new(gw);
-    for round in 0..15 {
+    let after_total = Arc::new(AtomicUsize::new(0));
+    for round in 0..30 {
         let (app_id, key) = key_app(&admin, &format!("Race {round}"), &[&open]).await;
         let revoked = Arc::new(AtomicBool::new(false));
         let stale = Arc::new(AtomicUsize::new(0));
         let checked = Arc::new(AtomicUsize::new(0));
         let mut workers = Vec::new();
         for _ in 0..4 {
-            let (gw, key, revoked, stale, checked) = (
+            let (gw, key, revoked, stale, checked, after_total) = (
                 gw.clone(),
                 key.clone(),
                 revoked.clone(),
                 stale.clone(),
                 checked.clone(),
+                after_total.clone(),
             );
             workers.push(tokio::spawn(async move {
+                let mut after = 0;
                 loop {
                     // Read the flag before sending: if it was set, the revoke had
                     // already answered when this verify started.
@@ -579,7 +582,9 @@ async fn no_verify_accepts_a_key_after_its_revocation_returned() {
                         if code == "VALID" {
                             stale.fetch_add(1, Ordering::SeqCst);
                         }
-                        if checked.load(Ordering::Relaxed) > 40 {
+                        after += 1;
+                        after_total.fetch_add(1, Ordering::Relaxed);
+                        if after >= 25 {
                             break;
                         }
                     }
@@ -614,7 +619,10 @@ async fn no_verify_accepts_a_key_after_its_revocation_returned() {
             0,
             "round {round}: a verify accepted a dead key"
         );
+        assert!(checked.load(Ordering::Relaxed) >= 100);
     }
+    // 30 revocations, each raced by four clients: thousands of verifies after them.
+    assert!(after_total.load(Ordering::Relaxed) >= 3000);
 }
 
 /// A second instance on the same database learns a revocation from the change feed.
