@@ -130,8 +130,22 @@ pub async fn metrics_open(state: State) -> HttpResponse {
 }
 
 fn metrics_text(state: &State) -> HttpResponse {
+    let mut body = state.metrics.render();
+    let size = state.verifier.size();
+    for (name, help, value) in [
+        ("keys", "API keys", size.keys),
+        ("apps", "apps", size.apps),
+        ("products", "products", size.products),
+        ("gateway_tokens", "live gateway tokens", size.gateway_tokens),
+    ] {
+        body.push_str(&format!(
+            "# HELP gatehouse_verify_index_{name} {help} in this instance's verify index.\n\
+             # TYPE gatehouse_verify_index_{name} gauge\n\
+             gatehouse_verify_index_{name} {value}\n"
+        ));
+    }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(state.metrics.render())
+        .body(body)
 }

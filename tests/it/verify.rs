@@ -541,6 +541,14 @@ async fn verifies_run_no_database_statements() {
     assert!(requests(&after) - requests(&before) >= 1500, "{after}");
     assert_eq!(statements(&after, "/api/v1/keys/verify"), 0, "{after}");
     assert_eq!(statements(&after, "/api/v1/auth-request"), 0, "{after}");
+    assert!(
+        after.contains("\ngatehouse_verify_index_keys 1\n"),
+        "{after}"
+    );
+    assert!(
+        after.contains("\ngatehouse_verify_index_gateway_tokens 1\n"),
+        "{after}"
+    );
 }
 
 /// Verifies hammer a key while it is revoked: none that starts after the revoke has
