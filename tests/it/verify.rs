@@ -350,6 +350,14 @@ async fn gateway_tokens_are_required_and_scoped_to_their_organisation() {
         .await
         .unwrap();
     assert_eq!(no_token.status(), 401);
+    // The gateway token is checked before the body is read.
+    let bad_body = client
+        .post(format!("{}/api/v1/keys/verify", app.base))
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad_body.status(), 401);
     for bad in ["gate_gw_nope", admin.token.as_str()] {
         let r = Gateway::new(&app, bad).verify(json!({"key": key})).await;
         assert_eq!(r.status, 401, "{bad}");

@@ -189,6 +189,22 @@ fn gateway(state: &AppState, presented: Option<&str>) -> AppResult<Gateway> {
         })
 }
 
+/// The gateway named by `Authorization: Bearer`: extracted before the body, so a
+/// caller without a live gateway token gets its 401 whatever it sent.
+pub struct BearerGateway(Gateway);
+
+impl actix_web::FromRequest for BearerGateway {
+    type Error = AppError;
+    type Future = std::future::Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        std::future::ready(
+            AppState::from_req(req)
+                .and_then(|state| gateway(&state, bearer(req)).map(BearerGateway)),
+        )
+    }
+}
+
 fn bearer(req: &HttpRequest) -> Option<&str> {
     let value = req.headers().get("authorization")?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
@@ -214,11 +230,11 @@ fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
         (status = 200, body = VerifyResponse, description = "The answer (valid or not), never cached."),
     ))]
 pub async fn verify(
-    req: HttpRequest,
+    caller: BearerGateway,
     state: State,
     body: web::Json<VerifyRequest>,
 ) -> AppResult<HttpResponse> {
-    let gw = gateway(&state, bearer(&req))?;
+    let gw = caller.0;
     let body = body.into_inner();
     let ip = match body.client_ip.as_deref().map(str::trim) {
         None | Some("") => None,
