@@ -1,8 +1,9 @@
 //! The gateway's endpoints: `POST /api/v1/keys/verify` (JSON) and
-//! `GET /api/v1/auth-request` (nginx `auth_request`, Traefik ForwardAuth, Envoy
-//! `ext_authz`). Both authenticate the gateway with a gateway token and answer from
-//! the in-memory verify index: no database statement in steady state. They sit
-//! outside the management API's scope, whose token check reads the database.
+//! `GET /api/v1/auth-request` (nginx `auth_request`, Traefik ForwardAuth; Envoy's
+//! HTTP `ext_authz` keeps the client's method and path, so it calls verify instead).
+//! Both authenticate the gateway with a gateway token and answer from the in-memory
+//! verify index: no database statement in steady state. They sit outside the
+//! management API's scope, whose token check reads the database.
 
 use std::net::IpAddr;
 
