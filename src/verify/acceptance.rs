@@ -76,6 +76,21 @@ pub struct Facts {
     pub quota_exceeded: bool,
 }
 
+impl Facts {
+    /// A well-formed secret nobody holds: the facts before any lookup fills them in.
+    pub fn nothing_found() -> Facts {
+        Facts {
+            malformed: false,
+            credential: None,
+            app: AppFact::Deleted,
+            subscription: None,
+            ip_forbidden: false,
+            rate_limited: false,
+            quota_exceeded: false,
+        }
+    }
+}
+
 /// The answer, in the order the checks apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]

@@ -595,15 +595,7 @@ impl Index {
         ip: Option<IpAddr>,
         now: i64,
     ) -> Answer {
-        let mut facts = Facts {
-            malformed: false,
-            credential: None,
-            app: AppFact::Deleted,
-            subscription: None,
-            ip_forbidden: false,
-            rate_limited: false,
-            quota_exceeded: false,
-        };
+        let mut facts = Facts::nothing_found();
         let not_found = Answer {
             reason: Reason::NotFound,
             found: None,

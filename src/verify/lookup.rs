@@ -14,7 +14,7 @@ use crate::db::DbConnection;
 use crate::db::schema::{apps, credentials as credential_rows, products, subscriptions};
 use crate::error::AppResult;
 use crate::models::apps::{App, Credential, CredentialState};
-use crate::verify::acceptance::{AppFact, CredentialFact, Facts, Reason, SubscriptionFact, decide};
+use crate::verify::acceptance::{CredentialFact, Facts, Reason, SubscriptionFact, decide};
 
 /// What a gateway of organisation `org_id` would be told about `presented` for
 /// `product` (a slug), from `ip`, at `now`.
@@ -26,15 +26,7 @@ pub fn check(
     (product, ip): (Option<&str>, Option<IpAddr>),
     now: NaiveDateTime,
 ) -> AppResult<Reason> {
-    let mut facts = Facts {
-        malformed: false,
-        credential: None,
-        app: AppFact::Deleted,
-        subscription: None,
-        ip_forbidden: false,
-        rate_limited: false,
-        quota_exceeded: false,
-    };
+    let mut facts = Facts::nothing_found();
     match credentials::parse(presented) {
         Err(_) => {
             facts.malformed = true;
