@@ -1,7 +1,7 @@
 //! A fleet of extra API keys for the verify benchmark (`gatehouse seed --keys N`):
 //! the demo's live API-key apps give each of their devices or services its own key
 //! and rotate them, so most keys are live, one in twenty was revoked by a rotation,
-//! one in twenty is in a rotation's overlap and one in twenty has expired. Every app
+//! one in twenty is in a rotation's (long) overlap and one in twenty has expired. Every app
 //! that gets keys is active and approved for the same product, one without a quota,
 //! so each live key verifies as VALID for it.
 //!
@@ -112,7 +112,14 @@ pub fn add(
     mut out: Option<&mut dyn Write>,
 ) -> AppResult<Fleet> {
     let (product, app_ids) = target_apps(conn, org_slug)?;
-    let overlap = env.max_overlap.min(Duration::days(7)).num_minutes().max(2);
+    // Overlaps end past the expiry-warning horizon when the instance allows it, so
+    // the first housekeeping pass has no tens of thousands of warnings to send.
+    let horizon = Duration::days(crate::services::expiry::EXPIRING_WITHIN_DAYS + 1);
+    let (overlap_from, overlap_span) = if env.max_overlap > horizon {
+        (horizon, (env.max_overlap - horizon).num_minutes())
+    } else {
+        (Duration::minutes(1), env.max_overlap.num_minutes())
+    };
     // One in `step` live keys is written out; 17 in 20 keys are live.
     let step = (count * 17 / 20).div_ceil(KEYS_OUT_MAX).max(1);
     let mut rng = Rng::new(2026);
@@ -152,7 +159,10 @@ pub fn add(
                         Some(created_at + Duration::days(20) + Duration::minutes(pick(60 * 24)));
                 }
                 // The old key of a rotation still in its overlap.
-                1 => expires_at = Some(env.now + Duration::minutes(1 + pick(overlap))),
+                1 => {
+                    expires_at =
+                        Some(env.now + overlap_from + Duration::minutes(pick(overlap_span)))
+                }
                 // A rotation's overlap that has run out.
                 2 => {
                     created_at -= Duration::days(30);
