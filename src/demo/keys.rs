@@ -169,7 +169,7 @@ pub fn add(
                     expires_at = Some(env.now - Duration::minutes(1 + pick(10 * 24 * 60)));
                 }
                 _ => {
-                    if fleet.live % step == 0
+                    if fleet.live.is_multiple_of(step)
                         && fleet.written < KEYS_OUT_MAX
                         && let Some(out) = out.as_mut()
                     {
