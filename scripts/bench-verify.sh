@@ -131,7 +131,7 @@ index_keys=$(grep -o '"keys":[0-9]*' <<<"$load" | cut -d: -f2)
 index_apps=$(grep -o '"apps":[0-9]*' <<<"$load" | cut -d: -f2)
 gw=$(curl -fsS -X POST "http://127.0.0.1:$port/api/v1/gateway-tokens" \
   -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \
-  -d '{"name":"bench-verify"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+  -d "{\"name\":\"bench-verify-$$-$(date +%s)\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
 python3 scripts/bench_verify.py check "$port" "$gw" "$product" "$dir/keys.txt" "$dir/unknown.txt"
 echo "==> measuring (wrk, ${BENCH_ROUNDS:-3} interleaved rounds of ${BENCH_DURATION:-10} s per figure)" >&2
 python3 scripts/bench_verify.py measure "$work/results.json" "$port" "$gw" "$product" "$dir/keys.txt" "$dir/unknown.txt"
@@ -165,7 +165,7 @@ if [[ -n "$pg_url" ]]; then
   port_b=$port
   gw=$(curl -fsS -X POST "http://127.0.0.1:$port_a/api/v1/gateway-tokens" \
     -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \
-    -d '{"name":"bench-verify"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+    -d "{\"name\":\"bench-verify-$$-$(date +%s)\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
   # The second instance learns of the new gateway token from the change feed.
   for _ in $(seq 1 100); do
     [[ $(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$port_b/api/v1/keys/verify" \
