@@ -48,6 +48,14 @@ pub enum Command {
         /// About how many apps to make.
         #[arg(long, value_parser = clap::value_parser!(u32).range(20..=1_000_000))]
         apps: u32,
+        /// Also give the live API-key apps this many more API keys, for the verify
+        /// benchmark (most live, some rotated away, expiring or expired).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+        keys: Option<u32>,
+        /// Write the plaintexts of up to 100,000 of those keys (live ones, spread
+        /// evenly) to this file, one a line, readable only by you: for the benchmark.
+        #[arg(long, requires = "keys")]
+        keys_out: Option<std::path::PathBuf>,
     },
     /// Apply pending database migrations and exit.
     Migrate,
@@ -150,7 +158,11 @@ pub fn main() -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve | Command::Demo { .. } => serve(config),
         Command::Migrate => migrate(&config),
-        Command::Seed { apps } => demo::seed(&config, apps),
+        Command::Seed {
+            apps,
+            keys,
+            keys_out,
+        } => demo::seed(&config, apps, keys, keys_out.as_deref()),
         Command::Admin(cmd) => admin(&config, cmd),
     };
     exit(result)

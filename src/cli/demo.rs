@@ -209,12 +209,41 @@ fn print_welcome(demo: &Demo, url: &str, dir: &DataDir, took: std::time::Duratio
     let _ = stdout.flush();
 }
 
-/// `gatehouse seed --apps N`: fills an empty database — SQLite or PostgreSQL, from the
-/// configuration — with the demo organisation at benchmark size, prints the sign-in
-/// details as one JSON object and exits. Refuses a database that has any account, so
-/// it can never mix made-up data into a real instance.
-pub(super) fn seed(config: &Config, apps: u32) -> Result<(), Failure> {
+/// Creates (or empties) the file for the benchmark's key plaintexts, readable by its
+/// owner only.
+fn keys_file(path: &Path) -> Result<std::io::BufWriter<std::fs::File>, Failure> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let cannot = |e: std::io::Error| fail(1, format!("cannot write {}: {e}", path.display()));
+    let file = options.open(path).map_err(cannot)?;
+    // `mode` applies only to a new file: an existing one is narrowed too.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(cannot)?;
+    }
+    Ok(std::io::BufWriter::new(file))
+}
+
+/// `gatehouse seed --apps N [--keys K [--keys-out FILE]]`: fills an empty database —
+/// SQLite or PostgreSQL, from the configuration — with the demo organisation at
+/// benchmark size (and, for the verify benchmark, K more API keys), prints the
+/// sign-in details as one JSON object and exits. Refuses a database that has any
+/// account, so it can never mix made-up data into a real instance.
+pub(super) fn seed(
+    config: &Config,
+    apps: u32,
+    keys: Option<u32>,
+    keys_out: Option<&Path>,
+) -> Result<(), Failure> {
     let size = Size::with_apps(usize::try_from(apps).unwrap_or(usize::MAX));
+    let mut keys_out = keys_out.map(keys_file).transpose()?;
     let pool = crate::startup::open_database(config)?;
     let secrets = crate::startup::load_secret_hasher(config)?;
     let mut conn = pool
@@ -246,6 +275,30 @@ pub(super) fn seed(config: &Config, apps: u32) -> Result<(), Failure> {
             format!("cannot make the demo data: {}", e.public_message()),
         )
     })?;
+    let seconds = started.elapsed().as_secs_f64();
+    let fleet = match keys {
+        None => None,
+        Some(count) => {
+            let started = Instant::now();
+            let out = keys_out.as_mut().map(|w| w as &mut dyn Write);
+            let fleet = demo::keys::add(
+                &mut conn,
+                &env,
+                &made.org_slug,
+                usize::try_from(count).unwrap_or(usize::MAX),
+                out,
+            )
+            .map_err(|e| fail(1, format!("cannot make the keys: {}", e.public_message())))?;
+            Some(serde_json::json!({
+                "made": fleet.keys,
+                "live": fleet.live,
+                "apps": fleet.apps,
+                "product": fleet.product,
+                "written": fleet.written,
+                "seconds": started.elapsed().as_secs_f64(),
+            }))
+        }
+    };
     let login = |role: &str| {
         made.logins
             .iter()
@@ -261,8 +314,15 @@ pub(super) fn seed(config: &Config, apps: u32) -> Result<(), Failure> {
         "developer": login("developer"),
         "apps": made.apps_by_status.iter().map(|(_, n)| n).sum::<i64>(),
         "apps_by_status": made.apps_by_status.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
-        "seconds": started.elapsed().as_secs_f64(),
+        "seconds": seconds,
     });
+    let out = match (out, fleet) {
+        (serde_json::Value::Object(mut fields), Some(fleet)) => {
+            fields.insert("keys".into(), fleet);
+            serde_json::Value::Object(fields)
+        }
+        (out, _) => out,
+    };
     println!("{out}");
     Ok(())
 }

@@ -414,6 +414,22 @@ pub fn lock_next_due_email(
     }
 }
 
+/// Runs a statement the multi-backend connection cannot build, such as a many-row
+/// `INSERT` (`insert_into(t).values(&rows)`), on the concrete connection of either
+/// backend. For SQLite the rows' `Insertable` must say `treat_none_as_default_value =
+/// false`, or diesel falls back to one statement per row.
+pub fn execute_on_backend<Q>(conn: &mut DbConnection, statement: Q) -> diesel::QueryResult<usize>
+where
+    Q: diesel::query_dsl::methods::ExecuteDsl<diesel::SqliteConnection>
+        + diesel::query_dsl::methods::ExecuteDsl<diesel::PgConnection>,
+{
+    use diesel::query_dsl::methods::ExecuteDsl;
+    match conn {
+        DbConnection::Sqlite(c) => ExecuteDsl::<diesel::SqliteConnection>::execute(statement, c),
+        DbConnection::Pg(c) => ExecuteDsl::<diesel::PgConnection>::execute(statement, c),
+    }
+}
+
 /// True when `e` is a unique-constraint violation (a concurrent insert won a race).
 pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
     matches!(

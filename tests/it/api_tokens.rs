@@ -767,7 +767,7 @@ async fn admin_tokens_are_made_by_admins_and_record_their_last_use() {
 }
 
 /// Runs the real binary against the test app's database and data directory.
-async fn gatehouse_cli(app: &TestApp, args: &[&str]) -> std::process::Output {
+pub async fn gatehouse_cli(app: &TestApp, args: &[&str]) -> std::process::Output {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"));
     cmd.arg("--database-url")
         .arg(&app.database_url)

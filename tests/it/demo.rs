@@ -407,3 +407,81 @@ async fn demo_keeps_an_empty_given_directory_and_stops_on_sigterm() {
         .collect();
     assert_eq!(before, after);
 }
+
+/// `gatehouse seed --keys` for the verify benchmark: the keys file (owner-only) holds
+/// live keys that an instance started on the seeded database verifies as VALID for
+/// the printed product; the rotated-away, expiring and expired keys are stored too.
+#[tokio::test]
+async fn seed_with_keys_writes_live_keys_that_a_new_instance_verifies() {
+    let app = spawn_app().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("keys.txt");
+    let file_arg = file.display().to_string();
+    let out = crate::api_tokens::gatehouse_cli(
+        &app,
+        &[
+            "seed",
+            "--apps",
+            "40",
+            "--keys",
+            "400",
+            "--keys-out",
+            &file_arg,
+        ],
+    )
+    .await;
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "stderr: {stderr}");
+    let seeded: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let keys = &seeded["keys"];
+    // 400 keys: one in twenty each revoked, expiring and expired; 340 live, all of
+    // them written (far fewer than the file's limit).
+    assert_eq!(keys["made"], 400, "{seeded}");
+    assert_eq!(keys["live"], 340);
+    assert_eq!(keys["written"], 340);
+    assert!(keys["apps"].as_u64().unwrap() >= 2, "{seeded}");
+    let product = keys["product"].as_str().unwrap().to_string();
+
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let text = std::fs::read_to_string(&file).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 340);
+    assert_eq!(
+        lines.iter().collect::<std::collections::HashSet<_>>().len(),
+        340
+    );
+    assert!(lines.iter().all(|k| k.starts_with("gate_key_")));
+    assert!(!stdout.contains(lines[0]) && !stderr.contains(lines[0]));
+
+    assert_eq!(
+        app.texts(
+            "SELECT CAST(COUNT(*) AS TEXT) || ' ' || CAST(SUM(CASE WHEN revoked_at IS NULL THEN 0 ELSE 1 END) AS TEXT) || ' ' || CAST(SUM(CASE WHEN expires_at IS NULL THEN 0 ELSE 1 END) AS TEXT) AS v FROM credentials WHERE label LIKE 'device %'"
+        ),
+        ["400 20 40"]
+    );
+
+    // A new instance on the seeded database loads them all and answers from memory.
+    let url = app.database_url.clone();
+    let second = crate::kit::spawn_app_with(|s| s.database_url = Some(url)).await;
+    let out =
+        crate::api_tokens::gatehouse_cli(&app, &["admin", "token", "create", "--org", "northwind"])
+            .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let admin_token = String::from_utf8(out.stdout).unwrap();
+    let admin = crate::api_kit::Api::new(&second, admin_token.trim());
+    let token = crate::verify::gateway_token(&admin, None).await;
+    let gw = crate::verify::Gateway::new(&second, &token);
+    for key in lines.iter().step_by(17) {
+        assert_eq!(gw.code(key, Some(&product)).await, "VALID", "{product}");
+    }
+    let unknown =
+        gatehouse::credentials::PlainSecret::generate("gate", gatehouse::credentials::Kind::ApiKey);
+    assert_eq!(gw.code(unknown.expose(), Some(&product)).await, "NOT_FOUND");
+}
