@@ -212,28 +212,53 @@ pub struct ProductLimits {
     pub quota: Option<(u64, Period)>,
 }
 
-/// What the index found for a presented key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Found {
-    pub app_id: [u8; 16],
-    pub app_name: String,
-    pub owner: Owner,
+/// What the index found for a presented key, borrowed from the index: an answer is
+/// rendered while the index is read, without copying names or slugs.
+#[derive(Clone, Copy)]
+pub struct Found<'a> {
+    index: &'a Index,
+    app: &'a AppRec,
     pub credential_id: [u8; 16],
+    /// Microseconds since the epoch.
     pub expires: Option<i64>,
+}
+
+impl<'a> Found<'a> {
+    pub fn app_id(&self) -> [u8; 16] {
+        self.app.id
+    }
+
+    pub fn app_name(&self) -> &'a str {
+        &self.app.name
+    }
+
+    pub fn owner(&self) -> Owner {
+        self.app.owner
+    }
+
     /// The slugs of the products the app is approved for.
-    pub products: Vec<String>,
-    /// `last_used` should be queued for this minute (first use in it).
-    pub first_use_this_minute: bool,
+    pub fn products(&self) -> impl Iterator<Item = &'a str> + 'a {
+        let index = self.index;
+        self.app
+            .subscriptions
+            .iter()
+            .filter(|(_, s)| *s == SubscriptionFact::Approved)
+            .filter_map(move |(slot, _)| index.products[*slot as usize].as_ref())
+            .map(|p| p.slug.as_ref())
+    }
 }
 
 /// The index's answer before rate limits and quotas.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Answer {
+#[derive(Clone, Copy)]
+pub struct Answer<'a> {
     /// The reason from the stored state alone (never RATE_LIMITED or QUOTA_EXCEEDED).
     pub reason: Reason,
-    pub found: Option<Found>,
+    pub found: Option<Found<'a>>,
     /// When the answer is VALID for a product: the product and its limits.
     pub product: Option<ProductLimits>,
+    /// A VALID answer that is the key's first use in this minute: `last_used`
+    /// should be queued.
+    pub first_use_this_minute: bool,
 }
 
 /// Counts, for `/metrics` and the benchmark.
@@ -594,12 +619,13 @@ impl Index {
         product: Option<&str>,
         ip: Option<IpAddr>,
         now: i64,
-    ) -> Answer {
+    ) -> Answer<'_> {
         let mut facts = Facts::nothing_found();
         let not_found = Answer {
             reason: Reason::NotFound,
             found: None,
             product: None,
+            first_use_this_minute: false,
         };
         let Some(&slot) = self.keys.get(digest) else {
             return not_found;
@@ -655,21 +681,13 @@ impl Index {
         Answer {
             reason,
             found: Some(Found {
-                app_id: app.id,
-                app_name: app.name.to_string(),
-                owner: app.owner,
+                index: self,
+                app,
                 credential_id: key.id,
                 expires: (key.expires != i64::MAX).then_some(key.expires),
-                products: app
-                    .subscriptions
-                    .iter()
-                    .filter(|(_, s)| *s == SubscriptionFact::Approved)
-                    .filter_map(|(slot, _)| self.products[*slot as usize].as_ref())
-                    .map(|p| p.slug.to_string())
-                    .collect(),
-                first_use_this_minute,
             }),
             product: if reason.is_valid() { limits } else { None },
+            first_use_this_minute,
         }
     }
 }

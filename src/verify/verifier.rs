@@ -31,10 +31,10 @@ pub const POLL_INTERVAL: Duration = Duration::from_millis(200);
 pub const FLUSH_INTERVAL: Duration = Duration::from_secs(1);
 
 /// A verify's full answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Verdict {
+#[derive(Clone, Copy)]
+pub struct Verdict<'a> {
     pub reason: Reason,
-    pub found: Option<Found>,
+    pub found: Option<Found<'a>>,
     pub rate: Option<RateState>,
     pub quota: Option<QuotaState>,
     /// Seconds to wait, for RATE_LIMITED and QUOTA_EXCEEDED.
@@ -149,15 +149,17 @@ impl Verifier {
         })
     }
 
-    /// Verifies `presented` for `gateway`'s organisation, no database involved.
-    pub fn verify(
+    /// Verifies `presented` for `gateway`'s organisation, no database involved, and
+    /// hands the verdict to `render` while the index is read (the verdict borrows
+    /// the app's name and product slugs from it: nothing is copied).
+    pub fn verify_with<R>(
         &self,
         gateway: &Gateway,
         presented: &str,
-        product: Option<&str>,
-        ip: Option<IpAddr>,
+        (product, ip): (Option<&str>, Option<IpAddr>),
         now: NaiveDateTime,
-    ) -> Verdict {
+        render: impl FnOnce(&Verdict<'_>) -> R,
+    ) -> R {
         let mut verdict = Verdict {
             reason: Reason::NotFound,
             found: None,
@@ -168,21 +170,22 @@ impl Verifier {
         match credentials::parse(presented) {
             Err(_) => {
                 verdict.reason = Reason::Malformed;
-                return verdict;
+                return render(&verdict);
             }
             // Only API keys verify: a client secret, refresh or personal token
             // presented as a key is unknown here.
-            Ok(p) if p.kind != Kind::ApiKey => return verdict,
+            Ok(p) if p.kind != Kind::ApiKey => return render(&verdict),
             Ok(_) => {}
         }
         let digest = digest_key(&self.hasher.digest(presented));
         let now = micros(now);
-        let answer = self.read().check(&digest, gateway.org, product, ip, now);
+        let index = self.read();
+        let answer = index.check(&digest, gateway.org, product, ip, now);
         verdict.reason = answer.reason;
         if let Some(limits) = answer.product
             && let Some(found) = &answer.found
         {
-            match self.limiter.take(&found.app_id, limits, now) {
+            match self.limiter.take(&found.app_id(), limits, now) {
                 Outcome::Allowed { rate, quota } => {
                     verdict.rate = rate;
                     verdict.quota = quota;
@@ -200,14 +203,26 @@ impl Verifier {
             }
         }
         if let Some(found) = &answer.found
-            && found.first_use_this_minute
+            && answer.first_use_this_minute
         {
             // Written at most once per credential and minute, by the flush. A use
             // refused by a limit still counts as a use.
             lock(&self.used).push((found.credential_id, minute_of(now)));
         }
         verdict.found = answer.found;
-        verdict
+        render(&verdict)
+    }
+
+    /// [`Verifier::verify_with`] for the reason alone.
+    pub fn verify(
+        &self,
+        gateway: &Gateway,
+        presented: &str,
+        product: Option<&str>,
+        ip: Option<IpAddr>,
+        now: NaiveDateTime,
+    ) -> Reason {
+        self.verify_with(gateway, presented, (product, ip), now, |v| v.reason)
     }
 
     /// Applies every change committed since the last catch-up; returns how many.

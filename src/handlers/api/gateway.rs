@@ -16,7 +16,7 @@ use utoipa::{OpenApi, ToSchema};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::verify::acceptance::Reason;
-use crate::verify::index::{Gateway, Owner, uuid_string};
+use crate::verify::index::{Gateway, Owner};
 use crate::verify::limits::{QuotaState, RateState};
 use crate::verify::verifier::Verdict;
 
@@ -62,17 +62,17 @@ pub struct VerifyRequest {
 
 /// The app a key belongs to.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct VerifiedApp {
-    id: String,
-    name: String,
-    owner: AppOwner,
+pub struct VerifiedApp<'a> {
+    id: &'a str,
+    name: &'a str,
+    owner: AppOwner<'a>,
 }
 
 /// Who owns the app: a person or a team (both null: its owner left).
 #[derive(Debug, Serialize, ToSchema)]
-pub struct AppOwner {
-    user_id: Option<String>,
-    team_id: Option<String>,
+pub struct AppOwner<'a> {
+    user_id: Option<&'a str>,
+    team_id: Option<&'a str>,
 }
 
 /// A limit's state after this request.
@@ -106,7 +106,7 @@ impl From<QuotaState> for Limit {
 
 /// The answer.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct VerifyResponse {
+pub struct VerifyResponse<'a> {
     valid: bool,
     /// VALID, or the first reason that applies, in this order: MALFORMED,
     /// NOT_FOUND, REVOKED, EXPIRED, SUSPENDED, REJECTED, PENDING, NOT_SUBSCRIBED,
@@ -114,11 +114,11 @@ pub struct VerifyResponse {
     #[schema(example = "VALID")]
     code: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    app: Option<VerifiedApp>,
+    app: Option<VerifiedApp<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    credential_id: Option<String>,
+    credential_id: Option<&'a str>,
     /// The products (slugs) the app is approved for.
-    products: Vec<String>,
+    products: Vec<&'a str>,
     /// When the key stops working (the old key of a rotation's overlap).
     #[serde(skip_serializing_if = "Option::is_none")]
     expires_at: Option<chrono::DateTime<chrono::Utc>>,
@@ -133,46 +133,51 @@ pub struct VerifyResponse {
     retry_after: Option<u64>,
 }
 
-fn owner(o: Owner) -> AppOwner {
-    match o {
-        Owner::Nobody => AppOwner {
-            user_id: None,
-            team_id: None,
-        },
-        Owner::User(u) => AppOwner {
-            user_id: Some(uuid_string(&u)),
-            team_id: None,
-        },
-        Owner::Team(t) => AppOwner {
-            user_id: None,
-            team_id: Some(uuid_string(&t)),
-        },
-    }
+/// Room for a UUID's text form.
+type UuidText = [u8; uuid::fmt::Hyphenated::LENGTH];
+
+fn uuid_text<'b>(bytes: &[u8; 16], buf: &'b mut UuidText) -> &'b str {
+    uuid::Uuid::from_bytes(*bytes)
+        .hyphenated()
+        .encode_lower(buf)
 }
 
-fn response(v: Verdict) -> VerifyResponse {
-    let found = v.found;
-    VerifyResponse {
+/// The JSON answer, written straight from the index's borrowed data.
+fn render(v: &Verdict<'_>) -> Vec<u8> {
+    let (mut app_id, mut owner_id, mut credential_id) = ([0; 36], [0; 36], [0; 36]);
+    let found = v.found.as_ref();
+    let owner = match found.map(|f| f.owner()) {
+        Some(Owner::User(u)) => AppOwner {
+            user_id: Some(uuid_text(&u, &mut owner_id)),
+            team_id: None,
+        },
+        Some(Owner::Team(t)) => AppOwner {
+            user_id: None,
+            team_id: Some(uuid_text(&t, &mut owner_id)),
+        },
+        _ => AppOwner {
+            user_id: None,
+            team_id: None,
+        },
+    };
+    let response = VerifyResponse {
         valid: v.reason.is_valid(),
         code: v.reason.code(),
-        credential_id: found.as_ref().map(|f| uuid_string(&f.credential_id)),
+        credential_id: found.map(|f| uuid_text(&f.credential_id, &mut credential_id) as &str),
         expires_at: found
-            .as_ref()
             .and_then(|f| f.expires)
             .and_then(chrono::DateTime::from_timestamp_micros),
-        products: found
-            .as_ref()
-            .map(|f| f.products.clone())
-            .unwrap_or_default(),
+        products: found.map(|f| f.products().collect()).unwrap_or_default(),
         app: found.map(|f| VerifiedApp {
-            id: uuid_string(&f.app_id),
-            name: f.app_name,
-            owner: owner(f.owner),
+            id: uuid_text(&f.app_id(), &mut app_id),
+            name: f.app_name(),
+            owner,
         }),
         ratelimit: v.rate.map(Into::into),
         quota: v.quota.map(Into::into),
         retry_after: v.retry_after,
-    }
+    };
+    serde_json::to_vec(&response).unwrap_or_default()
 }
 
 /// The gateway behind a request's token header, or the 401 to answer.
@@ -251,12 +256,17 @@ pub async fn verify(
         .as_deref()
         .map(str::trim)
         .filter(|p| !p.is_empty());
-    let verdict = state
-        .verifier
-        .verify(&gw, &body.key, product, ip, state.clock.now_naive());
+    let json = state.verifier.verify_with(
+        &gw,
+        &body.key,
+        (product, ip),
+        state.clock.now_naive(),
+        render,
+    );
     Ok(HttpResponse::Ok()
         .insert_header((CACHE_CONTROL, "no-store"))
-        .json(response(verdict)))
+        .content_type("application/json")
+        .body(json))
 }
 
 /// The status auth-request answers a reason with.
@@ -323,31 +333,37 @@ pub async fn auth_request(req: HttpRequest, state: State) -> HttpResponse {
     };
     let product = header(&req, "x-gatehouse-product").or(gw.default_product.as_deref());
     let ip = crate::state::client_addr(&req, true);
-    let verdict = state
+    state
         .verifier
-        .verify(&gw, key, product, ip, state.clock.now_naive());
+        .verify_with(&gw, key, (product, ip), state.clock.now_naive(), |v| {
+            auth_response(v)
+        })
+}
+
+/// auth-request's answer: the status, and the app in headers when valid.
+fn auth_response(verdict: &Verdict<'_>) -> HttpResponse {
     let status = auth_status(verdict.reason);
     if verdict.reason.is_valid() {
         let mut r = HttpResponse::NoContent();
         r.insert_header((CACHE_CONTROL, "no-store"));
         if let Some(found) = &verdict.found {
-            r.insert_header(("x-gatehouse-app-id", uuid_string(&found.app_id)))
+            let (mut app, mut credential) = ([0; 36], [0; 36]);
+            r.insert_header(("x-gatehouse-app-id", &*uuid_text(&found.app_id(), &mut app)))
                 .insert_header((
                     "x-gatehouse-credential-id",
-                    uuid_string(&found.credential_id),
+                    &*uuid_text(&found.credential_id, &mut credential),
                 ));
         }
         if let Some(rate) = verdict.rate {
-            r.insert_header(("x-ratelimit-limit", rate.limit.to_string()))
-                .insert_header(("x-ratelimit-remaining", rate.remaining.to_string()));
+            r.insert_header(("x-ratelimit-limit", rate.limit))
+                .insert_header(("x-ratelimit-remaining", rate.remaining));
         }
         return r.finish();
     }
     let mut r = refused(status, verdict.reason.code());
-    if let Some(after) = verdict.retry_after
-        && let Ok(v) = HeaderValue::from_str(&after.to_string())
-    {
-        r.headers_mut().insert(RETRY_AFTER, v);
+    if let Some(after) = verdict.retry_after {
+        r.headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from(after));
     }
     r
 }
