@@ -348,10 +348,10 @@ fn auth_response(verdict: &Verdict<'_>) -> HttpResponse {
         r.insert_header((CACHE_CONTROL, "no-store"));
         if let Some(found) = &verdict.found {
             let (mut app, mut credential) = ([0; 36], [0; 36]);
-            r.insert_header(("x-gatehouse-app-id", &*uuid_text(&found.app_id(), &mut app)))
+            r.insert_header(("x-gatehouse-app-id", uuid_text(&found.app_id(), &mut app)))
                 .insert_header((
                     "x-gatehouse-credential-id",
-                    &*uuid_text(&found.credential_id, &mut credential),
+                    uuid_text(&found.credential_id, &mut credential),
                 ));
         }
         if let Some(rate) = verdict.rate {
