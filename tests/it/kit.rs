@@ -30,6 +30,9 @@ pub struct TestApp {
     pub metrics_base: Option<String>,
     /// The database this app uses (a second app can be built on it).
     pub database_url: String,
+    /// Stops the server gracefully; `serving` ends when the shutdown is complete.
+    pub server: actix_web::dev::ServerHandle,
+    pub serving: tokio::task::JoinHandle<std::io::Result<()>>,
     /// Kept alive for the app's files.
     _data_dir: tempfile::TempDir,
     postgres: Option<(String, String)>,
@@ -99,7 +102,8 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
         .map(|port| format!("http://127.0.0.1:{port}"));
     let state = app.state();
     let pool = state.pool.clone();
-    tokio::spawn(app.run_until_stopped());
+    let server = app.server_handle();
+    let serving = tokio::spawn(app.run_until_stopped());
     TestApp {
         base,
         clock,
@@ -108,6 +112,8 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
         state,
         metrics_base,
         database_url,
+        server,
+        serving,
         _data_dir: data_dir,
         postgres,
     }
