@@ -11,6 +11,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use chrono::NaiveDateTime;
@@ -77,6 +78,13 @@ pub fn uuid_string(bytes: &[u8; 16]) -> String {
 /// A timestamp as microseconds since the epoch (how the index compares times).
 pub fn micros(at: NaiveDateTime) -> i64 {
     at.and_utc().timestamp_micros()
+}
+
+/// The timestamp of [`micros`] microseconds since the epoch.
+pub fn naive(micros: i64) -> NaiveDateTime {
+    chrono::DateTime::from_timestamp_micros(micros)
+        .unwrap_or_default()
+        .naive_utc()
 }
 
 const REVOKED: u32 = 1 << 31;
@@ -170,7 +178,8 @@ pub struct ProductEntry {
 struct ProductRec {
     id: Box<str>,
     org: u32,
-    slug: Box<str>,
+    /// Shared with the gateways that default to it (no copy per request).
+    slug: Arc<str>,
     rate_per_second: Option<u32>,
     quota: Option<(u64, Period)>,
 }
@@ -186,7 +195,7 @@ pub struct GatewayEntry {
 
 #[derive(Debug)]
 struct GatewayRec {
-    id: Box<str>,
+    id: Arc<str>,
     org: u32,
     default_product: Option<Box<str>>,
     /// The minute (since the epoch) `last_used` was last queued for writing.
@@ -196,10 +205,10 @@ struct GatewayRec {
 /// A gateway that presented a live token: whose keys it may verify.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Gateway {
-    pub token_id: String,
+    pub token_id: Arc<str>,
     pub org: u32,
     /// The slug of the token's default product.
-    pub default_product: Option<String>,
+    pub default_product: Option<Arc<str>>,
     /// First use in this minute: `last_used` should be queued.
     pub first_use_this_minute: bool,
 }
@@ -327,7 +336,7 @@ impl Index {
     pub fn gateway(&self, digest: &DigestKey, now: i64) -> Option<Gateway> {
         let g = self.gateways.get(digest)?;
         Some(Gateway {
-            token_id: g.id.to_string(),
+            token_id: g.id.clone(),
             org: g.org,
             first_use_this_minute: first_use(&g.last_used_minute, now),
             default_product: g
@@ -335,7 +344,7 @@ impl Index {
                 .as_deref()
                 .and_then(|id| self.product_slots.get(id))
                 .and_then(|&slot| self.products[slot as usize].as_ref())
-                .map(|p| p.slug.to_string()),
+                .map(|p| p.slug.clone()),
         })
     }
 
@@ -344,57 +353,36 @@ impl Index {
         let org = self.org_slot(org_id);
         self.gateways.retain(|_, g| g.org != org);
         for g in live {
-            let rec = GatewayRec {
-                id: g.id.into(),
-                org,
-                default_product: g.default_product_id.map(Into::into),
-                last_used_minute: AtomicU32::new(0),
-            };
-            self.gateways.insert(g.digest, rec);
+            self.add_gateway(g);
         }
     }
 
     /// Adds or replaces a product; `None` removes it.
     pub fn set_product(&mut self, id: &str, entry: Option<ProductEntry>) {
-        if let Some(&slot) = self.product_slots.get(id) {
-            if let Some(old) = self.products[slot as usize].take()
-                && let Some(by_slug) = self.slugs.get_mut(&old.org)
-            {
-                by_slug.remove(&old.slug);
-            }
-            if let Some(p) = entry {
-                let org = self.org_slot(&p.org_id);
-                self.slugs
-                    .entry(org)
-                    .or_default()
-                    .insert(p.slug.as_str().into(), slot);
-                self.products[slot as usize] = Some(ProductRec {
-                    id: p.id.into(),
-                    org,
-                    slug: p.slug.into(),
-                    rate_per_second: p.rate_per_second,
-                    quota: p.quota,
-                });
-            }
-            // A removed product keeps its slot (subscriptions may name it): it just
-            // no longer matches any slug.
+        if entry.is_none() && !self.product_slots.contains_key(id) {
             return;
         }
+        let slot = self.product_slot(id);
+        if let Some(old) = self.products[slot as usize].take()
+            && let Some(by_slug) = self.slugs.get_mut(&old.org)
+        {
+            by_slug.remove(&*old.slug);
+        }
+        // A removed product keeps its slot (subscriptions may name it): it just no
+        // longer matches any slug.
         let Some(p) = entry else { return };
         let org = self.org_slot(&p.org_id);
-        let slot = self.products.len() as u32;
-        self.product_slots.insert(p.id.as_str().into(), slot);
         self.slugs
             .entry(org)
             .or_default()
             .insert(p.slug.as_str().into(), slot);
-        self.products.push(Some(ProductRec {
+        self.products[slot as usize] = Some(ProductRec {
             id: p.id.into(),
             org,
             slug: p.slug.into(),
             rate_per_second: p.rate_per_second,
             quota: p.quota,
-        }));
+        });
     }
 
     /// The product's slot, creating an empty one for a product not loaded yet (a

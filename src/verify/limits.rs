@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Timelike};
+use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
 use diesel::prelude::*;
 
 use crate::db::DbConnection;
@@ -23,9 +23,7 @@ const SHARDS: usize = 16;
 
 /// The start of the window holding `now` (microseconds), and the start of the next.
 pub fn window(period: Period, now: i64) -> (i64, i64) {
-    let at = DateTime::from_timestamp_micros(now)
-        .unwrap_or_default()
-        .naive_utc();
+    let at = crate::verify::index::naive(now);
     let day = at.date();
     let (start, end): (NaiveDateTime, NaiveDateTime) = match period {
         Period::Hour => {

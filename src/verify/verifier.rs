@@ -13,7 +13,7 @@ use std::net::IpAddr;
 use std::sync::{Mutex, RwLock};
 use std::time::Duration;
 
-use chrono::{DateTime, NaiveDateTime};
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::credentials::{self, Kind, SecretHasher};
@@ -21,7 +21,7 @@ use crate::db::DbConnection;
 use crate::db::schema::{credentials as credential_rows, gateway_tokens as gateway_rows};
 use crate::models::changes::{self, Cursor};
 use crate::verify::acceptance::Reason;
-use crate::verify::index::{Found, Gateway, Index, Size, digest_key, micros, uuid_string};
+use crate::verify::index::{Found, Gateway, Index, Size, digest_key, micros, naive, uuid_string};
 use crate::verify::limits::{Limiter, Outcome, Pending, QuotaState, RateState};
 use crate::verify::load;
 
@@ -48,7 +48,7 @@ pub struct Verifier {
     /// Credentials first used in a minute, waiting to be written.
     used: Mutex<Vec<([u8; 16], i64)>>,
     /// Gateway tokens first used in a minute, waiting to be written.
-    gateways_used: Mutex<Vec<(String, i64)>>,
+    gateways_used: Mutex<Vec<(std::sync::Arc<str>, i64)>>,
     hasher: SecretHasher,
 }
 
@@ -59,12 +59,6 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// The start of the minute holding `now` (microseconds).
 fn minute_of(now: i64) -> i64 {
     now.div_euclid(60_000_000) * 60_000_000
-}
-
-fn to_naive(micros: i64) -> NaiveDateTime {
-    DateTime::from_timestamp_micros(micros)
-        .unwrap_or_default()
-        .naive_utc()
 }
 
 impl Verifier {
@@ -81,7 +75,7 @@ impl Verifier {
         let month =
             crate::verify::limits::window(crate::verify::index::Period::Month, micros(now)).0;
         for (app, product, window, total) in
-            crate::verify::limits::current_counts(conn, to_naive(month))?
+            crate::verify::limits::current_counts(conn, naive(month))?
         {
             let (Some(app), Some(limits)) = (
                 crate::verify::index::uuid_bytes(&app),
@@ -142,7 +136,7 @@ impl Verifier {
     /// the reference lookup (`None`: the index knows nothing of the organisation).
     pub fn as_org(&self, org_id: &str) -> Option<Gateway> {
         Some(Gateway {
-            token_id: String::new(),
+            token_id: "".into(),
             org: self.read().org(org_id)?,
             default_product: None,
             first_use_this_minute: false,
@@ -247,6 +241,9 @@ impl Verifier {
 
     fn apply(&self, conn: &mut DbConnection, found: &[changes::Change]) -> QueryResult<()> {
         use changes::Kind as K;
+        if found.is_empty() {
+            return Ok(());
+        }
         let mut apps = BTreeSet::new();
         let mut products = BTreeSet::new();
         let mut gateways = BTreeSet::new();
@@ -267,9 +264,6 @@ impl Verifier {
                 Some(K::Gateway) => gateways.extend(c.org_id.clone()),
                 None => {}
             }
-        }
-        if found.is_empty() {
-            return Ok(());
         }
         // Read everything first, then apply it under one short write lock.
         let mut org_reloads = Vec::new();
@@ -346,7 +340,7 @@ impl Verifier {
                             conn,
                             &uuid_string(&p.app),
                             product,
-                            to_naive(p.window),
+                            naive(p.window),
                             p.count,
                         )?),
                         None => Some(0),
@@ -370,12 +364,12 @@ impl Verifier {
         }
         let mut gateways: HashMap<i64, Vec<String>> = HashMap::new();
         for (id, minute) in std::mem::take(&mut *lock(&self.gateways_used)) {
-            gateways.entry(minute).or_default().push(id);
+            gateways.entry(minute).or_default().push(id.to_string());
         }
         if !keys.is_empty() || !gateways.is_empty() {
             crate::db::write_transaction(conn, |conn| {
                 for (minute, ids) in &keys {
-                    let at = to_naive(*minute);
+                    let at = naive(*minute);
                     for chunk in ids.chunks(500) {
                         diesel::update(
                             credential_rows::table
@@ -391,7 +385,7 @@ impl Verifier {
                     }
                 }
                 for (minute, ids) in &gateways {
-                    let at = to_naive(*minute);
+                    let at = naive(*minute);
                     diesel::update(
                         gateway_rows::table
                             .filter(gateway_rows::id.eq_any(ids))

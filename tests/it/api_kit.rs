@@ -66,6 +66,23 @@ pub fn ids(reply: &Reply) -> Vec<String> {
 }
 
 /// Sends requests with one bearer token.
+/// A response as a [`Reply`]: JSON parsed when it is JSON, else the text.
+pub async fn reply(res: reqwest::Response) -> Reply {
+    let status = res.status().as_u16();
+    let headers = res.headers().clone();
+    let text = res.text().await.expect("body");
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
 #[derive(Clone)]
 pub struct Api {
     pub base: String,
@@ -87,20 +104,7 @@ impl Api {
     }
 
     async fn send(&self, builder: reqwest::RequestBuilder) -> Reply {
-        let res = builder.send().await.expect("request");
-        let status = res.status().as_u16();
-        let headers = res.headers().clone();
-        let text = res.text().await.expect("body");
-        let body = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        };
-        Reply {
-            status,
-            headers,
-            body,
-        }
+        reply(builder.send().await.expect("request")).await
     }
 
     fn url(&self, path: &str) -> String {

@@ -4,7 +4,7 @@
 
 use crate::kit::{TestApp, spawn_app, spawn_app_with};
 
-const TOKEN: &str = "metrics-token-0123456789";
+pub const TOKEN: &str = "metrics-token-0123456789";
 
 async fn scrape_with(url: &str, token: Option<&str>) -> (u16, String) {
     let client = reqwest::Client::new();
@@ -17,7 +17,8 @@ async fn scrape_with(url: &str, token: Option<&str>) -> (u16, String) {
     (status, res.text().await.unwrap())
 }
 
-async fn scrape(app: &TestApp) -> String {
+/// `/metrics` of an app started with `metrics_token = TOKEN`.
+pub async fn scrape(app: &TestApp) -> String {
     let (status, body) = scrape_with(&format!("{}/metrics", app.base), Some(TOKEN)).await;
     assert_eq!(status, 200, "{body}");
     body
@@ -30,14 +31,14 @@ fn value(text: &str, series: &str) -> u64 {
         .map_or(0, |v| v.parse().unwrap())
 }
 
-fn statements(text: &str, route: &str) -> u64 {
+pub fn statements(text: &str, route: &str) -> u64 {
     value(
         text,
         &format!("gatehouse_db_statements_total{{route=\"{route}\"}}"),
     )
 }
 
-fn requests(text: &str, route: &str, status: u16) -> u64 {
+pub fn requests(text: &str, route: &str, status: u16) -> u64 {
     value(
         text,
         &format!("gatehouse_http_requests_total{{route=\"{route}\",status=\"{status}\"}}"),

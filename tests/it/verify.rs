@@ -8,10 +8,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use serde_json::{Value, json};
 
-use crate::api_kit::{Api, Reply};
+use crate::api_kit::{Api, Reply, reply};
 use crate::kit::{OWNER_EMAIL, TestApp, spawn_app, spawn_app_with, str_of};
-
-const METRICS_TOKEN: &str = "metrics-token-for-verify-tests";
+use crate::metrics::{TOKEN as METRICS_TOKEN, requests, scrape as metrics, statements};
 
 /// The first string field `name` anywhere in `v`.
 fn find<'a>(v: &'a Value, name: &str) -> Option<&'a str> {
@@ -87,17 +86,6 @@ impl Gateway {
         }
         let r = reply(b.send().await.expect("auth-request")).await;
         (r.status, r.header("x-gatehouse-reason").map(str::to_string))
-    }
-}
-
-async fn reply(res: reqwest::Response) -> Reply {
-    let status = res.status().as_u16();
-    let headers = res.headers().clone();
-    let text = res.text().await.expect("body");
-    Reply {
-        status,
-        headers,
-        body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
     }
 }
 
@@ -492,25 +480,6 @@ async fn ip_allowlists_and_last_used() {
     );
 }
 
-fn statements(text: &str, route: &str) -> u64 {
-    let prefix = format!("gatehouse_db_statements_total{{route=\"{route}\"}} ");
-    text.lines()
-        .find_map(|l| l.strip_prefix(&prefix))
-        .map_or(0, |v| v.trim().parse().expect("count"))
-}
-
-async fn metrics(app: &TestApp) -> String {
-    reqwest::Client::new()
-        .get(format!("{}/metrics", app.base))
-        .bearer_auth(METRICS_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn verifies_run_no_database_statements() {
     let World { app, admin, gw } = world().await;
@@ -538,15 +507,11 @@ async fn verifies_run_no_database_statements() {
         }
     }
     let after = metrics(&app).await;
-    let requests = |text: &str| -> u64 {
-        text.lines()
-            .filter(|l| {
-                l.starts_with("gatehouse_http_requests_total{route=\"/api/v1/keys/verify\"")
-            })
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
-            .sum()
-    };
-    assert!(requests(&after) - requests(&before) >= 3000, "{after}");
+    let route = "/api/v1/keys/verify";
+    assert!(
+        requests(&after, route, 200) - requests(&before, route, 200) >= 3000,
+        "{after}"
+    );
     assert_eq!(statements(&after, "/api/v1/keys/verify"), 0, "{after}");
     assert_eq!(statements(&after, "/api/v1/auth-request"), 0, "{after}");
     assert!(
