@@ -50,6 +50,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "markdown",
             "openapi",
             "public_keys",
+            "signing",
         ],
     ),
     # The connection, pool, schema and the one backend-specific module.

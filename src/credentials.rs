@@ -29,6 +29,8 @@ pub enum Kind {
     AdminToken,
     /// What an API gateway authenticates with on the verify endpoints.
     GatewayToken,
+    /// What `/api/v1/login` gives for an API key: accepted wherever the key is.
+    StaticToken,
 }
 
 impl Kind {
@@ -40,6 +42,7 @@ impl Kind {
             Self::PersonalAccessToken => "pat",
             Self::AdminToken => "adm",
             Self::GatewayToken => "gw",
+            Self::StaticToken => "tok",
         }
     }
 
@@ -51,6 +54,7 @@ impl Kind {
             "pat" => Some(Self::PersonalAccessToken),
             "adm" => Some(Self::AdminToken),
             "gw" => Some(Self::GatewayToken),
+            "tok" => Some(Self::StaticToken),
             _ => None,
         }
     }

@@ -23,6 +23,7 @@ pub mod openapi;
 pub mod public_keys;
 pub mod routes;
 pub mod services;
+pub mod signing;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

@@ -147,8 +147,12 @@ fn ec_point_ok(curve: KeyType, sec1: &[u8]) -> bool {
     }
 }
 
-/// Checks a DER SubjectPublicKeyInfo.
-fn spki(der_bytes: &[u8]) -> Option<KeyType> {
+fn b64url_of(bytes: &[u8]) -> Value {
+    Value::String(Base64UrlUnpadded::encode_string(bytes))
+}
+
+/// Checks a DER SubjectPublicKeyInfo; its type and its JWK form.
+fn spki(der_bytes: &[u8]) -> Option<(KeyType, Value)> {
     let (0x30, body, rest) = der(der_bytes)? else {
         return None;
     };
@@ -180,7 +184,14 @@ fn spki(der_bytes: &[u8]) -> Option<KeyType> {
             let (0x02, exponent, _) = der(rest)? else {
                 return None;
             };
-            rsa_ok(modulus, exponent).then_some(KeyType::Rsa)
+            rsa_ok(modulus, exponent).then(|| {
+                let jwk = serde_json::json!({
+                    "kty": "RSA",
+                    "n": b64url_of(magnitude(modulus)),
+                    "e": b64url_of(magnitude(exponent)),
+                });
+                (KeyType::Rsa, jwk)
+            })
         }
         o if o == EC_OID => {
             let (0x06, curve, _) = der(params)? else {
@@ -191,9 +202,24 @@ fn spki(der_bytes: &[u8]) -> Option<KeyType> {
                 c if c == P384_OID => KeyType::EcP384,
                 _ => return None,
             };
-            ec_point_ok(curve, key).then_some(curve)
+            let (name, size) = match curve {
+                KeyType::EcP256 => ("P-256", 32),
+                _ => ("P-384", 48),
+            };
+            ec_point_ok(curve, key).then(|| {
+                let jwk = serde_json::json!({
+                    "kty": "EC",
+                    "crv": name,
+                    "x": b64url_of(&key[1..=size]),
+                    "y": b64url_of(&key[1 + size..]),
+                });
+                (curve, jwk)
+            })
         }
-        o if o == ED25519_OID && key.len() == 32 => Some(KeyType::Ed25519),
+        o if o == ED25519_OID && key.len() == 32 => Some((
+            KeyType::Ed25519,
+            serde_json::json!({ "kty": "OKP", "crv": "Ed25519", "x": b64url_of(key) }),
+        )),
         _ => None,
     }
 }
@@ -256,6 +282,28 @@ fn jwk(v: &Value) -> Result<KeyType, String> {
     Ok(key_type)
 }
 
+/// A stored public key (PEM or JWK, as [`parse`] accepted it) as a public JWK with
+/// the algorithm it verifies: what client assertions are checked with.
+pub fn as_jwk(text: &str) -> Option<(KeyType, Value)> {
+    let text = text.trim();
+    if text.starts_with('{') {
+        let value: Value = serde_json::from_str(text).ok()?;
+        let key_type = jwk_key_type(&value)?;
+        let mut public = serde_json::Map::new();
+        for field in ["kty", "crv", "x", "y", "n", "e"] {
+            if let Some(v) = value.get(field) {
+                public.insert(field.into(), v.clone());
+            }
+        }
+        return Some((key_type, Value::Object(public)));
+    }
+    let body = text
+        .strip_prefix("-----BEGIN PUBLIC KEY-----")?
+        .strip_suffix("-----END PUBLIC KEY-----")?;
+    let b64: String = body.chars().filter(|c| !c.is_whitespace()).collect();
+    spki(&Base64::decode_vec(&b64).ok()?)
+}
+
 /// Validates a pasted public key: a PEM `PUBLIC KEY` block or a JWK (JSON).
 pub fn parse(input: &str) -> Result<PublicKey, String> {
     let text = input.trim().replace("\r\n", "\n");
@@ -279,7 +327,7 @@ pub fn parse(input: &str) -> Result<PublicKey, String> {
         let b64: String = body.chars().filter(|c| !c.is_whitespace()).collect();
         let der_bytes = Base64::decode_vec(&b64)
             .map_err(|_| "The PEM block is not valid base64.".to_string())?;
-        spki(&der_bytes).ok_or_else(|| {
+        spki(&der_bytes).map(|(t, _)| t).ok_or_else(|| {
             "The PEM key is not a valid RSA (2048 to 4096 bits), EC (P-256, P-384) or Ed25519 public key.".to_string()
         })?
     } else {

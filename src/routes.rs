@@ -191,7 +191,10 @@ portal_routes! {
 /// The API and the machine endpoints (health, static files) come first and never see
 /// a session; every other path is the portal, inside the session middleware.
 pub fn configure(cfg: &mut web::ServiceConfig, sessions: SessionMiddleware<DbSessionStore>) {
-    cfg.configure(crate::handlers::api::configure)
+    // The OAuth endpoints first: `/api/v1/login` is outside the `/api/v1` scope's
+    // token check.
+    cfg.configure(crate::handlers::oauth::configure)
+        .configure(crate::handlers::api::configure)
         .configure(machine)
         .service(
             web::scope("")

@@ -214,6 +214,7 @@ impl Application {
             let verifier = crate::verify::verifier::Verifier::load(
                 &mut conn,
                 secrets.clone(),
+                (key.clone(), config.tokens.alg),
                 clock.now_naive(),
             )
             .map_err(|e| StartupError::Config(format!("cannot load the verify index: {e}")))?;

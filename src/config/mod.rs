@@ -72,6 +72,30 @@ pub struct Config {
     pub metrics_token: Option<crate::crypto::SecretString>,
     /// A second address serving only `/metrics`, without a token.
     pub metrics_bind: Option<SocketAddr>,
+    /// Access and refresh token lifetimes and the signing algorithm.
+    pub tokens: TokenSettings,
+}
+
+/// How the token endpoint and `/api/v1/login` issue tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenSettings {
+    pub access_ttl: Duration,
+    pub refresh_idle: Duration,
+    pub refresh_absolute: Duration,
+    pub reuse_grace: Duration,
+    pub alg: crate::signing::Alg,
+}
+
+impl Default for TokenSettings {
+    fn default() -> Self {
+        TokenSettings {
+            access_ttl: Duration::from_secs(15 * 60),
+            refresh_idle: Duration::from_secs(30 * 86_400),
+            refresh_absolute: Duration::from_secs(90 * 86_400),
+            reuse_grace: Duration::from_secs(10),
+            alg: crate::signing::Alg::EdDsa,
+        }
+    }
 }
 
 /// The default public URL for a bind address.
@@ -245,6 +269,49 @@ impl Config {
             })?),
         };
 
+        let defaults = TokenSettings::default();
+        let tokens = TokenSettings {
+            access_ttl: duration(
+                "access token lifetime",
+                pick(&given.access_token_ttl, &file.access_token_ttl),
+                defaults.access_ttl.as_secs(),
+            )?,
+            refresh_idle: duration(
+                "refresh token idle lifetime",
+                pick(&given.refresh_idle_ttl, &file.refresh_idle_ttl),
+                defaults.refresh_idle.as_secs(),
+            )?,
+            refresh_absolute: duration(
+                "refresh token absolute lifetime",
+                pick(&given.refresh_absolute_ttl, &file.refresh_absolute_ttl),
+                defaults.refresh_absolute.as_secs(),
+            )?,
+            reuse_grace: duration(
+                "refresh token reuse grace",
+                pick(&given.refresh_reuse_grace, &file.refresh_reuse_grace),
+                defaults.reuse_grace.as_secs(),
+            )?,
+            alg: match pick(&given.token_signing_alg, &file.token_signing_alg) {
+                None => defaults.alg,
+                Some(raw) => crate::signing::Alg::parse(raw.trim()).ok_or_else(|| {
+                    bad(format!(
+                        "token signing algorithm {raw:?} is not supported: use EdDSA or ES256"
+                    ))
+                })?,
+            },
+        };
+        if tokens.access_ttl > Duration::from_secs(30 * 86_400) {
+            return Err(bad("the access token lifetime must be at most 30d"));
+        }
+        if tokens.refresh_idle > tokens.refresh_absolute {
+            return Err(bad(
+                "the refresh token idle lifetime must not be longer than its absolute lifetime",
+            ));
+        }
+        if tokens.reuse_grace > Duration::from_secs(300) {
+            return Err(bad("the refresh token reuse grace must be at most 5m"));
+        }
+
         Ok(Self {
             bind,
             data_dir,
@@ -266,6 +333,7 @@ impl Config {
             mail_from,
             metrics_token,
             metrics_bind,
+            tokens,
         })
     }
 }

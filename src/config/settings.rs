@@ -165,6 +165,53 @@ pub struct Settings {
         value_name = "ADDR"
     )]
     pub metrics_bind: Option<String>,
+
+    /// Lifetime of access tokens, e.g. 15m, 1h [default: 15m]; capped per token by the
+    /// smallest maximum credential lifetime among its products.
+    #[arg(
+        long,
+        env = "GATEHOUSE_ACCESS_TOKEN_TTL",
+        global = true,
+        value_name = "DURATION"
+    )]
+    pub access_token_ttl: Option<String>,
+
+    /// A refresh token dies after this long unused, e.g. 30d [default: 30d].
+    #[arg(
+        long,
+        env = "GATEHOUSE_REFRESH_IDLE_TTL",
+        global = true,
+        value_name = "DURATION"
+    )]
+    pub refresh_idle_ttl: Option<String>,
+
+    /// A chain of refresh tokens ends this long after its first, whatever happens [default: 90d].
+    #[arg(
+        long,
+        env = "GATEHOUSE_REFRESH_ABSOLUTE_TTL",
+        global = true,
+        value_name = "DURATION"
+    )]
+    pub refresh_absolute_ttl: Option<String>,
+
+    /// A spent refresh token presented again within this long gets a fresh pair (a
+    /// client retrying after a lost answer) instead of revoking its chain [default: 10s].
+    #[arg(
+        long,
+        env = "GATEHOUSE_REFRESH_REUSE_GRACE",
+        global = true,
+        value_name = "DURATION"
+    )]
+    pub refresh_reuse_grace: Option<String>,
+
+    /// Algorithm of new token signing keys: EdDSA (Ed25519) or ES256 [default: EdDSA].
+    #[arg(
+        long,
+        env = "GATEHOUSE_TOKEN_SIGNING_ALG",
+        global = true,
+        value_name = "ALG"
+    )]
+    pub token_signing_alg: Option<String>,
 }
 
 pub(super) fn read_file(path: &Path) -> Result<Settings, ConfigError> {

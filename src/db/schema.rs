@@ -353,6 +353,65 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Keys access tokens are signed with; the private part sealed with the instance key.
+    signing_keys (kid) {
+        kid -> Text,
+        generation -> BigInt,
+        alg -> Text,
+        public_jwk -> Text,
+        private_sealed -> Text,
+        created_at -> Timestamp,
+        retire_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (id) {
+        id -> Text,
+        family_id -> Text,
+        app_id -> Text,
+        credential_id -> Text,
+        token_hash -> Text,
+        scope -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        family_expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        replaced_by -> Nullable<Text>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    static_tokens (id) {
+        id -> Text,
+        credential_id -> Text,
+        app_id -> Text,
+        token_hash -> Text,
+        prefix -> Text,
+        last4 -> Text,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    assertion_jtis (client_id, jti) {
+        client_id -> Text,
+        jti -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    revoked_access_tokens (jti) {
+        jti -> Text,
+        app_id -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(subscriptions -> apps (app_id));
 diesel::joinable!(subscriptions -> products (product_id));
 diesel::joinable!(product_teams -> products (product_id));
@@ -395,4 +454,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     credential_notices,
     gateway_tokens,
     quota_counts,
+    signing_keys,
+    refresh_tokens,
+    static_tokens,
+    assertion_jtis,
+    revoked_access_tokens,
 );

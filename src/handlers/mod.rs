@@ -14,6 +14,7 @@ pub mod instance;
 pub mod invite;
 pub mod members;
 pub mod notifications;
+pub mod oauth;
 pub mod orgs;
 pub mod products;
 pub mod system;

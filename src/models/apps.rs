@@ -173,6 +173,15 @@ pub fn personal_live(
         .load(conn)
 }
 
+/// The app with this OAuth2 client id.
+pub fn find_by_client_id(conn: &mut DbConnection, client_id: &str) -> QueryResult<Option<App>> {
+    apps::table
+        .filter(apps::client_id.eq(client_id))
+        .select(App::as_select())
+        .first(conn)
+        .optional()
+}
+
 pub fn insert_credential(conn: &mut DbConnection, c: &Credential) -> QueryResult<()> {
     diesel::insert_into(credentials::table)
         .values(c)

@@ -53,10 +53,12 @@ pub enum Kind {
     Organisation,
     /// An organisation's gateway tokens (the change names the organisation only).
     Gateway,
+    /// The token signing keys (a rotation; the change names nothing).
+    SigningKey,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 7] = [
+    pub const ALL: [Kind; 8] = [
         Kind::Credential,
         Kind::App,
         Kind::Subscription,
@@ -64,6 +66,7 @@ impl Kind {
         Kind::Membership,
         Kind::Organisation,
         Kind::Gateway,
+        Kind::SigningKey,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -75,6 +78,7 @@ impl Kind {
             Kind::Membership => "membership",
             Kind::Organisation => "organisation",
             Kind::Gateway => "gateway",
+            Kind::SigningKey => "signing_key",
         }
     }
 

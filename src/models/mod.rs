@@ -10,6 +10,7 @@ pub mod gateway_tokens;
 pub mod invitations;
 pub mod names;
 pub mod notifications;
+pub mod oauth;
 pub mod orgs;
 pub mod outbox;
 pub mod overview;

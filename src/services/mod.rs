@@ -13,6 +13,7 @@ pub mod invitations;
 pub mod links;
 pub mod nonces;
 pub mod notifications;
+pub mod oauth;
 pub mod orgs;
 pub mod outbox;
 pub mod passwords;

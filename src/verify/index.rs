@@ -89,9 +89,36 @@ pub fn naive(micros: i64) -> NaiveDateTime {
 
 const REVOKED: u32 = 1 << 31;
 const ALLOWLIST: u32 = 1 << 30;
-const APP_MASK: u32 = ALLOWLIST - 1;
+/// Two bits: the credential's kind ([`CredKind`]).
+const KIND_SHIFT: u32 = 28;
+const KIND_MASK: u32 = 0b11 << KIND_SHIFT;
+const APP_MASK: u32 = (1 << KIND_SHIFT) - 1;
 
-/// One API key.
+/// What a credential is: an API key verifies; a client secret or a registered public
+/// key obtains access tokens (which verify while it lives).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredKind {
+    ApiKey = 0,
+    ClientSecret = 1,
+    PublicKey = 2,
+}
+
+impl CredKind {
+    pub fn parse(kind: &str) -> Option<CredKind> {
+        match kind {
+            "api_key" => Some(CredKind::ApiKey),
+            "client_secret" => Some(CredKind::ClientSecret),
+            "public_key" => Some(CredKind::PublicKey),
+            _ => None,
+        }
+    }
+
+    fn bits(self) -> u32 {
+        (self as u32) << KIND_SHIFT
+    }
+}
+
+/// One credential.
 #[derive(Debug)]
 struct KeyRec {
     id: [u8; 16],
@@ -106,11 +133,15 @@ struct KeyRec {
 /// A credential as the loader hands it over.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyEntry {
-    pub digest: DigestKey,
+    /// The secret's digest; `None` for a public key (nothing secret to look up).
+    pub digest: Option<DigestKey>,
     pub id: [u8; 16],
+    pub kind: CredKind,
     pub expires: Option<i64>,
     pub revoked: bool,
     pub allowlist: Vec<IpNet>,
+    /// The live static tokens exchanged for this key (`/api/v1/login`).
+    pub tokens: Vec<DigestKey>,
 }
 
 /// Who owns an app.
@@ -132,6 +163,10 @@ pub struct AppEntry {
     /// Product id → the app's live subscription state (the best of its rows).
     pub subscriptions: Vec<(String, SubscriptionFact)>,
     pub keys: Vec<KeyEntry>,
+    /// OAuth2 and JWT apps' client id.
+    pub client_id: Option<String>,
+    /// The ids (`jti`) of the app's access tokens revoked before they expire.
+    pub revoked_tokens: Vec<[u8; 16]>,
 }
 
 #[derive(Debug)]
@@ -143,6 +178,8 @@ struct AppRec {
     name: Box<str>,
     /// (product slot, state), by product slot.
     subscriptions: Box<[(u32, SubscriptionFact)]>,
+    client_id: Option<Box<str>>,
+    revoked_tokens: Box<[[u8; 16]]>,
 }
 
 /// How often a quota resets (fixed UTC calendar windows).
@@ -172,6 +209,10 @@ pub struct ProductEntry {
     pub slug: String,
     pub rate_per_second: Option<u32>,
     pub quota: Option<(u64, Period)>,
+    /// The longest life of a credential or token for the product, in seconds.
+    pub max_lifetime: Option<u64>,
+    /// The product's scopes (`slug:scope` in a token's `scope`).
+    pub scopes: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -182,6 +223,8 @@ struct ProductRec {
     slug: Arc<str>,
     rate_per_second: Option<u32>,
     quota: Option<(u64, Period)>,
+    max_lifetime: Option<u64>,
+    scopes: Box<[Box<str>]>,
 }
 
 /// A gateway token as the loader hands it over.
@@ -230,6 +273,8 @@ pub struct Found<'a> {
     pub credential_id: [u8; 16],
     /// Microseconds since the epoch.
     pub expires: Option<i64>,
+    /// For an access token: the product slots it was issued for.
+    scope: Option<&'a [u32]>,
 }
 
 impl<'a> Found<'a> {
@@ -245,13 +290,26 @@ impl<'a> Found<'a> {
         self.app.owner
     }
 
-    /// The slugs of the products the app is approved for.
+    /// The client id of an OAuth2 or JWT app.
+    pub fn client_id(&self) -> Option<&'a str> {
+        self.app.client_id.as_deref()
+    }
+
+    /// The id of the app's organisation.
+    pub fn org_id(&self) -> &'a str {
+        &self.index.orgs[self.app.org as usize]
+    }
+
+    /// The slugs of the products the app is approved for (for an access token: of
+    /// those, the ones it was issued for).
     pub fn products(&self) -> impl Iterator<Item = &'a str> + 'a {
         let index = self.index;
+        let scope = self.scope;
         self.app
             .subscriptions
             .iter()
             .filter(|(_, s)| *s == SubscriptionFact::Approved)
+            .filter(move |(slot, _)| scope.is_none_or(|s| s.contains(slot)))
             .filter_map(move |(slot, _)| index.products[*slot as usize].as_ref())
             .map(|p| p.slug.as_ref())
     }
@@ -273,6 +331,7 @@ pub struct Answer<'a> {
 /// Counts, for `/metrics` and the benchmark.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Size {
+    /// API keys and client secrets (public keys have no digest).
     pub keys: usize,
     pub apps: usize,
     pub products: usize,
@@ -284,6 +343,12 @@ pub struct Index {
     keys: DigestMap<u32>,
     key_recs: Vec<KeyRec>,
     free_keys: Vec<u32>,
+    /// Client secrets and public keys by credential id (what access tokens name).
+    by_id: HashMap<[u8; 16], u32>,
+    /// Static token digest → the key's slot.
+    tokens: DigestMap<u32>,
+    /// Key slot → its static tokens' digests (keys that have any).
+    key_tokens: HashMap<u32, Box<[DigestKey]>>,
     allowlists: HashMap<u32, Box<[IpNet]>>,
     apps: Vec<Option<AppRec>>,
     app_slots: HashMap<[u8; 16], u32>,
@@ -382,6 +447,8 @@ impl Index {
             slug: p.slug.into(),
             rate_per_second: p.rate_per_second,
             quota: p.quota,
+            max_lifetime: p.max_lifetime,
+            scopes: p.scopes.into_iter().map(Into::into).collect(),
         });
     }
 
@@ -432,6 +499,8 @@ impl Index {
             owner: entry.owner,
             name: entry.name.into(),
             subscriptions: subscriptions.into(),
+            client_id: entry.client_id.map(Into::into),
+            revoked_tokens: entry.revoked_tokens.into(),
         };
         let slot = match self.app_slots.get(&entry.id) {
             Some(&slot) => {
@@ -459,7 +528,7 @@ impl Index {
     }
 
     fn set_key(&mut self, app: u32, key: KeyEntry) {
-        let mut flags = app & APP_MASK;
+        let mut flags = (app & APP_MASK) | key.kind.bits();
         if key.revoked {
             flags |= REVOKED;
         }
@@ -467,8 +536,12 @@ impl Index {
             flags |= ALLOWLIST;
         }
         let expires = key.expires.unwrap_or(i64::MAX);
-        let slot = match self.keys.get(&key.digest) {
-            Some(&slot) => {
+        let existing = match key.digest {
+            Some(digest) => self.keys.get(&digest).copied(),
+            None => self.by_id.get(&key.id).copied(),
+        };
+        let slot = match existing {
+            Some(slot) => {
                 let rec = &mut self.key_recs[slot as usize];
                 rec.id = key.id;
                 rec.expires = expires;
@@ -492,14 +565,30 @@ impl Index {
                         (self.key_recs.len() - 1) as u32
                     }
                 };
-                self.keys.insert(key.digest, slot);
+                if let Some(digest) = key.digest {
+                    self.keys.insert(digest, slot);
+                }
                 slot
             }
         };
+        if key.kind != CredKind::ApiKey {
+            self.by_id.insert(key.id, slot);
+        }
         if key.allowlist.is_empty() {
             self.allowlists.remove(&slot);
         } else {
             self.allowlists.insert(slot, key.allowlist.into());
+        }
+        if let Some(old) = self.key_tokens.remove(&slot) {
+            for t in old.iter() {
+                self.tokens.remove(t);
+            }
+        }
+        if !key.tokens.is_empty() {
+            for t in &key.tokens {
+                self.tokens.insert(*t, slot);
+            }
+            self.key_tokens.insert(slot, key.tokens.into());
         }
     }
 
@@ -530,6 +619,33 @@ impl Index {
             Err(i) => subs.insert(i, (product, fact)),
         }
         rec.subscriptions = subs.into();
+    }
+
+    /// Adds a static token of the key with digest `key` (the start-up load).
+    pub fn add_static_token(&mut self, key: &DigestKey, token: DigestKey) {
+        let Some(&slot) = self.keys.get(key) else {
+            return;
+        };
+        self.tokens.insert(token, slot);
+        let mut list = self
+            .key_tokens
+            .remove(&slot)
+            .map(Vec::from)
+            .unwrap_or_default();
+        list.push(token);
+        self.key_tokens.insert(slot, list.into());
+    }
+
+    /// Adds a revoked access token's id to a loaded app (the start-up load).
+    pub fn add_revoked_token(&mut self, app: &[u8; 16], jti: [u8; 16]) {
+        let Some(&slot) = self.app_slots.get(app) else {
+            return;
+        };
+        if let Some(rec) = self.apps[slot as usize].as_mut() {
+            let mut list = rec.revoked_tokens.to_vec();
+            list.push(jti);
+            rec.revoked_tokens = list.into();
+        }
     }
 
     /// Adds a gateway token (the start-up load).
@@ -563,8 +679,22 @@ impl Index {
             }
             keep
         });
+        // Public keys have no digest: they are found by id.
+        let recs = &self.key_recs;
+        self.by_id.retain(|_, k| {
+            let keep = recs[*k as usize].app & APP_MASK != slot;
+            if !keep && !freed.contains(k) {
+                freed.push(*k);
+            }
+            keep
+        });
         for k in freed {
             self.allowlists.remove(&k);
+            if let Some(tokens) = self.key_tokens.remove(&k) {
+                for t in tokens.iter() {
+                    self.tokens.remove(t);
+                }
+            }
             self.free_keys.push(k);
         }
     }
@@ -597,17 +727,62 @@ impl Index {
         }
     }
 
-    /// Answers for the key with `digest`, presented by a gateway of organisation
-    /// `org`, for `product` (a slug), from `ip`, at `now` (microseconds). A key of
-    /// another organisation is NOT_FOUND.
-    pub fn check(
-        &self,
-        digest: &DigestKey,
+    /// The slots of the organisation's products named by `slugs` (unknown ones are
+    /// left out): what an access token's audience covers.
+    pub fn product_slots(&self, org_id: &str, slugs: &[String]) -> Box<[u32]> {
+        let Some(by_slug) = self.org(org_id).and_then(|org| self.slugs.get(&org)) else {
+            return Box::default();
+        };
+        slugs
+            .iter()
+            .filter_map(|s| by_slug.get(s.as_str()).copied())
+            .collect()
+    }
+
+    /// The credential `by` names, as a client authenticating at the token endpoint
+    /// sees it: `None` when there is none (the caller checks its kind).
+    pub fn client(&self, by: ClientBy<'_>, now: i64) -> Option<ClientView<'_>> {
+        let slot = match by {
+            ClientBy::Secret(digest) | ClientBy::ApiKey(digest) => *self.keys.get(digest)?,
+            ClientBy::Credential(id) => *self.by_id.get(id)?,
+        };
+        let key = &self.key_recs[slot as usize];
+        let kind = match (key.app & KIND_MASK) >> KIND_SHIFT {
+            0 => CredKind::ApiKey,
+            1 => CredKind::ClientSecret,
+            _ => CredKind::PublicKey,
+        };
+        let app = self
+            .apps
+            .get((key.app & APP_MASK) as usize)
+            .and_then(Option::as_ref)?;
+        let mut facts = Facts::nothing_found();
+        facts.credential = Some(credential_fact(key, key.expires, now));
+        facts.app = app.status;
+        Some(ClientView {
+            reason: decide(&facts),
+            kind,
+            found: Found {
+                index: self,
+                app,
+                credential_id: key.id,
+                expires: (key.expires != i64::MAX).then_some(key.expires),
+                scope: None,
+            },
+        })
+    }
+
+    /// Answers for what a gateway of organisation `org` presented, for `product` (a
+    /// slug), from `ip`, at `now` (microseconds). A key or token of another
+    /// organisation is NOT_FOUND.
+    pub fn check<'a>(
+        &'a self,
+        lookup: Lookup<'a>,
         org: u32,
         product: Option<&str>,
         ip: Option<IpAddr>,
         now: i64,
-    ) -> Answer<'_> {
+    ) -> Answer<'a> {
         let mut facts = Facts::nothing_found();
         let not_found = Answer {
             reason: Reason::NotFound,
@@ -615,41 +790,59 @@ impl Index {
             product: None,
             first_use_this_minute: false,
         };
-        let Some(&slot) = self.keys.get(digest) else {
+        let slot = match lookup {
+            Lookup::Key(digest) => self.keys.get(digest),
+            Lookup::StaticToken(digest) => self.tokens.get(digest),
+            Lookup::Access(token) => self.by_id.get(&token.credential),
+        };
+        let Some(&slot) = slot else {
             return not_found;
         };
         let key = &self.key_recs[slot as usize];
+        let kind_ok = match lookup {
+            Lookup::Key(_) | Lookup::StaticToken(_) => key.app & KIND_MASK == 0,
+            Lookup::Access(_) => key.app & KIND_MASK != 0,
+        };
         let Some(app) = self
             .apps
             .get((key.app & APP_MASK) as usize)
             .and_then(Option::as_ref)
+            .filter(|_| kind_ok)
         else {
             return not_found;
         };
         if app.org != org {
             return not_found;
         }
-        facts.credential = Some(if key.app & REVOKED != 0 {
-            CredentialFact::Revoked
-        } else if key.expires == i64::MAX {
-            CredentialFact::Active
-        } else if key.expires <= now {
-            CredentialFact::Expired
-        } else {
-            CredentialFact::Expiring
+        let (expires, scope) = match lookup {
+            Lookup::Access(token) => {
+                if token.app != app.id {
+                    return not_found;
+                }
+                (key.expires.min(token.expires), Some(&token.scope[..]))
+            }
+            _ => (key.expires, None),
+        };
+        facts.credential = Some(match lookup {
+            Lookup::Access(token) if app.revoked_tokens.contains(&token.jti) => {
+                CredentialFact::Revoked
+            }
+            _ => credential_fact(key, expires, now),
         });
         facts.app = app.status;
         let mut limits = None;
         if let Some(slug) = product {
             let slot = self.slugs.get(&org).and_then(|s| s.get(slug)).copied();
+            let in_scope = |slot: &u32| scope.is_none_or(|s| s.contains(slot));
             facts.subscription = Some(
-                slot.and_then(|slot| {
-                    app.subscriptions
-                        .binary_search_by_key(&slot, |(s, _)| *s)
-                        .ok()
-                        .map(|i| app.subscriptions[i].1)
-                })
-                .unwrap_or(SubscriptionFact::None),
+                slot.filter(in_scope)
+                    .and_then(|slot| {
+                        app.subscriptions
+                            .binary_search_by_key(&slot, |(s, _)| *s)
+                            .ok()
+                            .map(|i| app.subscriptions[i].1)
+                    })
+                    .unwrap_or(SubscriptionFact::None),
             );
             limits = slot.and_then(|slot| {
                 let p = self.products[slot as usize].as_ref()?;
@@ -672,11 +865,96 @@ impl Index {
                 index: self,
                 app,
                 credential_id: key.id,
-                expires: (key.expires != i64::MAX).then_some(key.expires),
+                expires: (expires != i64::MAX).then_some(expires),
+                scope,
             }),
             product: if reason.is_valid() { limits } else { None },
             first_use_this_minute,
         }
+    }
+}
+
+/// A credential's state at `now`, with `expires` (microseconds; `i64::MAX`: never).
+fn credential_fact(key: &KeyRec, expires: i64, now: i64) -> CredentialFact {
+    if key.app & REVOKED != 0 {
+        CredentialFact::Revoked
+    } else if expires == i64::MAX {
+        CredentialFact::Active
+    } else if expires <= now {
+        CredentialFact::Expired
+    } else {
+        CredentialFact::Expiring
+    }
+}
+
+/// What the index looks up.
+#[derive(Debug, Clone, Copy)]
+pub enum Lookup<'a> {
+    /// An API key, by its digest.
+    Key(&'a DigestKey),
+    /// A static token (`/api/v1/login` for an API key), by its digest.
+    StaticToken(&'a DigestKey),
+    /// An access token whose signature checked out.
+    Access(&'a AccessRef),
+}
+
+/// The parts of a verified access token the index checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessRef {
+    /// The credential that obtained it (a client secret or public key).
+    pub credential: [u8; 16],
+    pub app: [u8; 16],
+    pub jti: [u8; 16],
+    /// Microseconds since the epoch.
+    pub expires: i64,
+    /// The product slots of its audience.
+    pub scope: Box<[u32]>,
+}
+
+/// How the token endpoint names a client's credential.
+#[derive(Debug, Clone, Copy)]
+pub enum ClientBy<'a> {
+    /// A client secret, by its digest.
+    Secret(&'a DigestKey),
+    /// A client secret or public key, by its id.
+    Credential(&'a [u8; 16]),
+    /// An API key (exchanged for a static token), by its digest.
+    ApiKey(&'a DigestKey),
+}
+
+/// A client's credential and app as the token endpoint sees them.
+#[derive(Clone, Copy)]
+pub struct ClientView<'a> {
+    /// VALID, or why the credential or app cannot obtain tokens now.
+    pub reason: Reason,
+    pub kind: CredKind,
+    pub found: Found<'a>,
+}
+
+/// A product a client may obtain tokens for.
+#[derive(Debug, Clone, Copy)]
+pub struct Grant<'a> {
+    pub slug: &'a str,
+    pub scopes: &'a [Box<str>],
+    /// Seconds.
+    pub max_lifetime: Option<u64>,
+}
+
+impl<'a> ClientView<'a> {
+    /// The products the app is approved for.
+    pub fn grants(&self) -> impl Iterator<Item = Grant<'a>> + 'a {
+        let index = self.found.index;
+        self.found
+            .app
+            .subscriptions
+            .iter()
+            .filter(|(_, s)| *s == SubscriptionFact::Approved)
+            .filter_map(move |(slot, _)| index.products[*slot as usize].as_ref())
+            .map(|p| Grant {
+                slug: &p.slug,
+                scopes: &p.scopes,
+                max_lifetime: p.max_lifetime,
+            })
     }
 }
 
@@ -692,11 +970,13 @@ mod tests {
 
     fn key(n: u8) -> KeyEntry {
         KeyEntry {
-            digest: [n; 16],
+            digest: Some([n; 16]),
             id: [n; 16],
+            kind: CredKind::ApiKey,
             expires: None,
             revoked: false,
             allowlist: Vec::new(),
+            tokens: Vec::new(),
         }
     }
 
@@ -709,6 +989,8 @@ mod tests {
             owner: Owner::Nobody,
             subscriptions: vec![("p1".into(), SubscriptionFact::Approved)],
             keys,
+            client_id: None,
+            revoked_tokens: Vec::new(),
         }
     }
 
@@ -719,6 +1001,8 @@ mod tests {
             slug: "payments".into(),
             rate_per_second: None,
             quota: None,
+            max_lifetime: None,
+            scopes: Vec::new(),
         }
     }
 
@@ -728,13 +1012,16 @@ mod tests {
         index.set_app(app(1, vec![key(1), key(2)]));
         index.set_product("p1", Some(product()));
         let org = index.org("org").unwrap();
-        let check =
-            |index: &Index, k: u8, p: Option<&str>| index.check(&[k; 16], org, p, None, 0).reason;
+        let check = |index: &Index, k: u8, p: Option<&str>| {
+            index.check(Lookup::Key(&[k; 16]), org, p, None, 0).reason
+        };
         assert_eq!(check(&index, 1, Some("payments")), Reason::Valid);
         assert_eq!(check(&index, 1, Some("other")), Reason::NotSubscribed);
         assert_eq!(check(&index, 3, None), Reason::NotFound);
         assert_eq!(
-            index.check(&[1; 16], org + 1, None, None, 0).reason,
+            index
+                .check(Lookup::Key(&[1; 16]), org + 1, None, None, 0)
+                .reason,
             Reason::NotFound
         );
 
@@ -775,23 +1062,33 @@ mod tests {
         let mapped = Some("::ffff:10.1.2.3".parse().unwrap());
         let outside = Some("192.0.2.1".parse().unwrap());
         assert_eq!(
-            index.check(&[1; 16], org, None, inside, 99).reason,
+            index
+                .check(Lookup::Key(&[1; 16]), org, None, inside, 99)
+                .reason,
             Reason::Valid
         );
         assert_eq!(
-            index.check(&[1; 16], org, None, mapped, 99).reason,
+            index
+                .check(Lookup::Key(&[1; 16]), org, None, mapped, 99)
+                .reason,
             Reason::Valid
         );
         assert_eq!(
-            index.check(&[1; 16], org, None, outside, 99).reason,
+            index
+                .check(Lookup::Key(&[1; 16]), org, None, outside, 99)
+                .reason,
             Reason::ForbiddenIp
         );
         assert_eq!(
-            index.check(&[1; 16], org, None, None, 99).reason,
+            index
+                .check(Lookup::Key(&[1; 16]), org, None, None, 99)
+                .reason,
             Reason::ForbiddenIp
         );
         assert_eq!(
-            index.check(&[1; 16], org, None, inside, 100).reason,
+            index
+                .check(Lookup::Key(&[1; 16]), org, None, inside, 100)
+                .reason,
             Reason::Expired
         );
     }

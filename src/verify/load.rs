@@ -7,17 +7,20 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 
 use crate::db::DbConnection;
-use crate::db::schema::{apps, credentials, gateway_tokens, products, subscriptions};
+use crate::db::schema::{
+    apps, credentials, gateway_tokens, products, revoked_access_tokens, static_tokens,
+    subscriptions,
+};
 use crate::verify::acceptance::{AppFact, SubscriptionFact};
 use crate::verify::index::{
-    AppEntry, GatewayEntry, Index, KeyEntry, Owner, Period, ProductEntry, micros, stored_key,
-    uuid_bytes,
+    AppEntry, CredKind, GatewayEntry, Index, KeyEntry, Owner, Period, ProductEntry, micros,
+    stored_key, uuid_bytes,
 };
 
 /// Rows per batch of the start-up load.
 const BATCH: i64 = 20_000;
 
-/// The key kind that verifies (client secrets and public keys do not).
+/// The key kind that verifies (client secrets and public keys obtain access tokens).
 pub const API_KEY: &str = "api_key";
 
 type AppRow = (
@@ -25,6 +28,7 @@ type AppRow = (
     String,
     String,
     String,
+    Option<String>,
     Option<String>,
     Option<String>,
 );
@@ -35,6 +39,7 @@ type KeyRow = (
     Option<chrono::NaiveDateTime>,
     Option<chrono::NaiveDateTime>,
     String,
+    String,
 );
 type ProductRow = (
     String,
@@ -43,6 +48,8 @@ type ProductRow = (
     Option<i64>,
     Option<i64>,
     Option<String>,
+    Option<i64>,
+    String,
 );
 
 /// An app row's status as the rule sees it.
@@ -69,7 +76,7 @@ pub fn subscription_fact(status: &str) -> SubscriptionFact {
 }
 
 fn app_entry(row: AppRow) -> Option<AppEntry> {
-    let (id, org_id, name, status, user, team) = row;
+    let (id, org_id, name, status, user, team, client_id) = row;
     let Some(id_bytes) = uuid_bytes(&id) else {
         tracing::warn!(app = %id, "verify index: app id is not a UUID; its keys will not verify");
         return None;
@@ -90,22 +97,31 @@ fn app_entry(row: AppRow) -> Option<AppEntry> {
         owner,
         subscriptions: Vec::new(),
         keys: Vec::new(),
+        client_id,
+        revoked_tokens: Vec::new(),
     })
 }
 
 fn key_entry(row: &KeyRow) -> Option<KeyEntry> {
-    let (id, _, hash, expires, revoked, allowed) = row;
+    let (id, _, hash, expires, revoked, allowed, kind) = row;
+    let kind = CredKind::parse(kind)?;
+    let digest = match kind {
+        CredKind::PublicKey => None,
+        _ => Some(stored_key(hash.as_deref()?)?),
+    };
     Some(KeyEntry {
-        digest: stored_key(hash.as_deref()?)?,
+        digest,
         id: uuid_bytes(id)?,
+        kind,
         expires: expires.map(micros),
         revoked: revoked.is_some(),
         allowlist: crate::verify::allowlist::from_column(allowed),
+        tokens: Vec::new(),
     })
 }
 
 fn product_entry(row: ProductRow) -> ProductEntry {
-    let (id, org_id, slug, rate, quota, period) = row;
+    let (id, org_id, slug, rate, quota, period, max_lifetime, scopes) = row;
     ProductEntry {
         id,
         org_id,
@@ -115,6 +131,8 @@ fn product_entry(row: ProductRow) -> ProductEntry {
             (Some(q), Some(p)) if q >= 0 => Some((q as u64, p)),
             _ => None,
         },
+        max_lifetime: max_lifetime.and_then(|s| u64::try_from(s).ok()),
+        scopes: scopes.split_whitespace().map(str::to_string).collect(),
     }
 }
 
@@ -127,6 +145,7 @@ macro_rules! app_columns {
             apps::status,
             apps::owner_user_id,
             apps::owner_team_id,
+            apps::client_id,
         )
     };
 }
@@ -140,6 +159,7 @@ macro_rules! key_columns {
             credentials::expires_at,
             credentials::revoked_at,
             credentials::allowed_ips,
+            credentials::kind,
         )
     };
 }
@@ -153,6 +173,8 @@ macro_rules! product_columns {
             products::rate_limit_per_second,
             products::quota_limit,
             products::quota_period,
+            products::max_credential_lifetime_seconds,
+            products::scopes,
         )
     };
 }
@@ -172,10 +194,7 @@ fn gateway_entries(rows: Vec<crate::models::gateway_tokens::GatewayToken>) -> Ve
 
 /// Everything, for the start of an instance.
 pub fn everything(conn: &mut DbConnection) -> QueryResult<Index> {
-    let key_count: i64 = credentials::table
-        .filter(credentials::kind.eq(API_KEY))
-        .count()
-        .get_result(conn)?;
+    let key_count: i64 = credentials::table.count().get_result(conn)?;
     let app_count: i64 = apps::table.count().get_result(conn)?;
     let mut index = Index::with_capacity(key_count as usize, app_count as usize);
 
@@ -205,7 +224,6 @@ pub fn everything(conn: &mut DbConnection) -> QueryResult<Index> {
     let mut after = String::new();
     loop {
         let rows: Vec<KeyRow> = credentials::table
-            .filter(credentials::kind.eq(API_KEY))
             .filter(credentials::id.gt(&after))
             .order(credentials::id)
             .limit(BATCH)
@@ -242,6 +260,40 @@ pub fn everything(conn: &mut DbConnection) -> QueryResult<Index> {
         }
     }
 
+    let mut after = String::new();
+    loop {
+        let rows: Vec<(String, String, Option<String>)> = static_tokens::table
+            .inner_join(credentials::table.on(credentials::id.eq(static_tokens::credential_id)))
+            .filter(static_tokens::revoked_at.is_null())
+            .filter(static_tokens::id.gt(&after))
+            .order(static_tokens::id)
+            .limit(BATCH)
+            .select((
+                static_tokens::id,
+                static_tokens::token_hash,
+                credentials::secret_hash,
+            ))
+            .load(conn)?;
+        let Some(last) = rows.last() else { break };
+        after = last.0.clone();
+        for (_, token, key) in &rows {
+            if let (Some(token), Some(key)) =
+                (stored_key(token), key.as_deref().and_then(stored_key))
+            {
+                index.add_static_token(&key, token);
+            }
+        }
+    }
+
+    let revoked: Vec<(String, String)> = revoked_access_tokens::table
+        .select((revoked_access_tokens::app_id, revoked_access_tokens::jti))
+        .load(conn)?;
+    for (app, jti) in revoked {
+        if let (Some(app), Some(jti)) = (uuid_bytes(&app), uuid_bytes(&jti)) {
+            index.add_revoked_token(&app, jti);
+        }
+    }
+
     for g in gateway_entries(crate::models::gateway_tokens::all_live(conn)?) {
         index.add_gateway(g);
     }
@@ -266,12 +318,35 @@ pub fn apps_by_id(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<Ap
             .collect();
         let keys: Vec<KeyRow> = credentials::table
             .filter(credentials::app_id.eq_any(chunk))
-            .filter(credentials::kind.eq(API_KEY))
             .select(key_columns!())
             .load(conn)?;
+        let tokens: Vec<(String, String)> = static_tokens::table
+            .filter(static_tokens::app_id.eq_any(chunk))
+            .filter(static_tokens::revoked_at.is_null())
+            .select((static_tokens::credential_id, static_tokens::token_hash))
+            .load(conn)?;
+        let mut tokens_of: HashMap<&str, Vec<_>> = HashMap::new();
+        for (credential, hash) in &tokens {
+            if let Some(digest) = stored_key(hash) {
+                tokens_of
+                    .entry(credential.as_str())
+                    .or_default()
+                    .push(digest);
+            }
+        }
         for row in &keys {
-            if let (Some(app), Some(key)) = (by_id.get_mut(&row.1), key_entry(row)) {
+            if let (Some(app), Some(mut key)) = (by_id.get_mut(&row.1), key_entry(row)) {
+                key.tokens = tokens_of.remove(row.0.as_str()).unwrap_or_default();
                 app.keys.push(key);
+            }
+        }
+        let revoked: Vec<(String, String)> = revoked_access_tokens::table
+            .filter(revoked_access_tokens::app_id.eq_any(chunk))
+            .select((revoked_access_tokens::app_id, revoked_access_tokens::jti))
+            .load(conn)?;
+        for (app, jti) in revoked {
+            if let (Some(app), Some(jti)) = (by_id.get_mut(&app), uuid_bytes(&jti)) {
+                app.revoked_tokens.push(jti);
             }
         }
         let subs: Vec<(String, String, String)> = subscriptions::table

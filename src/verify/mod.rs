@@ -10,4 +10,5 @@ pub mod index;
 pub mod limits;
 pub mod load;
 pub mod lookup;
+pub mod tokens;
 pub mod verifier;

@@ -21,9 +21,13 @@ use crate::db::DbConnection;
 use crate::db::schema::{credentials as credential_rows, gateway_tokens as gateway_rows};
 use crate::models::changes::{self, Cursor};
 use crate::verify::acceptance::Reason;
-use crate::verify::index::{Found, Gateway, Index, Size, digest_key, micros, naive, uuid_string};
+use crate::verify::index::{
+    ClientBy, ClientView, Found, Gateway, Index, Lookup, Size, digest_key, micros, naive,
+    uuid_string,
+};
 use crate::verify::limits::{Limiter, Outcome, Pending, QuotaState, RateState};
 use crate::verify::load;
+use crate::verify::tokens::{AccessClaims, Cached, Keyring, TokenCache, cached_from};
 
 /// How often other instances' changes are polled.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(200);
@@ -50,6 +54,30 @@ pub struct Verifier {
     /// Gateway tokens first used in a minute, waiting to be written.
     gateways_used: Mutex<Vec<(std::sync::Arc<str>, i64)>>,
     hasher: SecretHasher,
+    /// The token signing keys.
+    keyring: RwLock<Keyring>,
+    /// Verified access tokens by digest.
+    cache: RwLock<TokenCache>,
+    /// Opens the signing keys' private parts (a rotation is read from the database).
+    secret: crate::crypto::SecretKey,
+}
+
+/// Verified access tokens kept: beyond it the cache is emptied and refills.
+pub const TOKEN_CACHE_CAPACITY: usize = 100_000;
+
+/// What an introspection found: an access token's claims, or a static token's app.
+pub enum Introspected {
+    Access(AccessClaims),
+    Static {
+        app_id: String,
+        org_id: String,
+        /// Seconds since the epoch, when the key it stands for expires.
+        exp: Option<i64>,
+    },
+}
+
+fn read_lock<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    l.read().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -67,6 +95,18 @@ impl Verifier {
     pub fn load(
         conn: &mut DbConnection,
         hasher: SecretHasher,
+        (secret, alg): (crate::crypto::SecretKey, crate::signing::Alg),
+        now: NaiveDateTime,
+    ) -> Result<Verifier, String> {
+        Keyring::ensure(conn, &secret, alg, now)?;
+        let keyring = Keyring::read(conn, &secret)?;
+        Self::load_index(conn, hasher, (secret, keyring), now).map_err(|e| e.to_string())
+    }
+
+    fn load_index(
+        conn: &mut DbConnection,
+        hasher: SecretHasher,
+        (secret, keyring): (crate::crypto::SecretKey, Keyring),
         now: NaiveDateTime,
     ) -> QueryResult<Verifier> {
         let cursor = Cursor::at_end(conn)?;
@@ -98,7 +138,103 @@ impl Verifier {
             used: Mutex::default(),
             gateways_used: Mutex::default(),
             hasher,
+            keyring: RwLock::new(keyring),
+            cache: RwLock::new(TokenCache::new(TOKEN_CACHE_CAPACITY)),
+            secret,
         })
+    }
+
+    /// The key that signs new access tokens.
+    pub fn signing_key(&self) -> Option<std::sync::Arc<crate::signing::SigningKey>> {
+        read_lock(&self.keyring).signing()
+    }
+
+    /// The published keys, as JWKs.
+    pub fn jwks(&self) -> Vec<serde_json::Value> {
+        read_lock(&self.keyring).jwks()
+    }
+
+    /// The digest `presented` is looked up by.
+    pub fn digest(&self, presented: &str) -> crate::verify::index::DigestKey {
+        digest_key(&self.hasher.digest(presented))
+    }
+
+    /// The client credential `by` names, handed to `f` while the index is read.
+    pub fn client<R>(
+        &self,
+        by: ClientBy<'_>,
+        now: NaiveDateTime,
+        f: impl FnOnce(Option<ClientView<'_>>) -> R,
+    ) -> R {
+        let index = self.read();
+        f(index.client(by, micros(now)))
+    }
+
+    /// The verified access token `presented` (cached by digest), or `None` when no
+    /// key of ours signed it. Says nothing of whether it is still good.
+    fn access_token(
+        &self,
+        presented: &str,
+        index: &Index,
+        now: i64,
+    ) -> Option<std::sync::Arc<Cached>> {
+        let digest = self.digest(presented);
+        if let Some(hit) = read_lock(&self.cache).get(&digest) {
+            return Some(hit);
+        }
+        let claims = read_lock(&self.keyring).verify(presented)?;
+        let cached = std::sync::Arc::new(cached_from(index, claims)?);
+        self.cache
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(digest, cached.clone(), now);
+        Some(cached)
+    }
+
+    /// The claims of an access token one of our keys signed (expired or not; its
+    /// state unchecked): for revocation.
+    pub fn verify_signature(&self, token: &str) -> Option<AccessClaims> {
+        read_lock(&self.keyring).verify(token)
+    }
+
+    /// Verified access tokens in the cache (for `/metrics`).
+    pub fn cached_tokens(&self) -> usize {
+        read_lock(&self.cache).len()
+    }
+
+    /// Introspection (RFC 7662) for `gateway`'s organisation: what the token is, when
+    /// it is active now.
+    pub fn introspect(
+        &self,
+        gateway: &Gateway,
+        presented: &str,
+        now: NaiveDateTime,
+    ) -> Option<Introspected> {
+        let now = micros(now);
+        let index = self.read();
+        match credentials::parse(presented) {
+            Ok(p) if p.kind == Kind::StaticToken => {
+                let digest = self.digest(presented);
+                let answer =
+                    index.check(Lookup::StaticToken(&digest), gateway.org, None, None, now);
+                let found = answer.found.filter(|_| answer.reason.is_valid())?;
+                Some(Introspected::Static {
+                    app_id: uuid_string(&found.app_id()),
+                    org_id: found.org_id().to_string(),
+                    exp: found.expires.map(|e| e.div_euclid(1_000_000)),
+                })
+            }
+            Ok(_) => None,
+            Err(_) => {
+                let cached = self.access_token(presented, &index, now)?;
+                let answer =
+                    index.check(Lookup::Access(&cached.access), gateway.org, None, None, now);
+                answer
+                    .reason
+                    .is_valid()
+                    .then(|| Introspected::Access(cached.claims.clone()))
+            }
+        }
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Index> {
@@ -161,20 +297,37 @@ impl Verifier {
             quota: None,
             retry_after: None,
         };
-        match credentials::parse(presented) {
+        let now = micros(now);
+        let index = self.read();
+        let digest;
+        let token;
+        let lookup = match credentials::parse(presented) {
+            // API keys, the static tokens that stand for them and access tokens
+            // verify: a client secret, refresh or personal token is unknown here.
+            Ok(p) if p.kind == Kind::ApiKey => {
+                digest = self.digest(presented);
+                Lookup::Key(&digest)
+            }
+            Ok(p) if p.kind == Kind::StaticToken => {
+                digest = self.digest(presented);
+                Lookup::StaticToken(&digest)
+            }
+            Ok(_) => return render(&verdict),
+            Err(_) if crate::signing::looks_like_jws(presented) => {
+                match self.access_token(presented, &index, now) {
+                    Some(t) => {
+                        token = t;
+                        Lookup::Access(&token.access)
+                    }
+                    None => return render(&verdict),
+                }
+            }
             Err(_) => {
                 verdict.reason = Reason::Malformed;
                 return render(&verdict);
             }
-            // Only API keys verify: a client secret, refresh or personal token
-            // presented as a key is unknown here.
-            Ok(p) if p.kind != Kind::ApiKey => return render(&verdict),
-            Ok(_) => {}
-        }
-        let digest = digest_key(&self.hasher.digest(presented));
-        let now = micros(now);
-        let index = self.read();
-        let answer = index.check(&digest, gateway.org, product, ip, now);
+        };
+        let answer = index.check(lookup, gateway.org, product, ip, now);
         verdict.reason = answer.reason;
         if let Some(limits) = answer.product
             && let Some(found) = &answer.found
@@ -248,6 +401,7 @@ impl Verifier {
         let mut products = BTreeSet::new();
         let mut gateways = BTreeSet::new();
         let mut orgs = BTreeSet::new();
+        let mut keys = false;
         for c in found {
             match c.kind() {
                 Some(K::Credential | K::App | K::Subscription) => {
@@ -262,7 +416,19 @@ impl Verifier {
                 }
                 Some(K::Organisation) => orgs.extend(c.org_id.clone()),
                 Some(K::Gateway) => gateways.extend(c.org_id.clone()),
+                Some(K::SigningKey) => keys = true,
                 None => {}
+            }
+        }
+        if keys {
+            match Keyring::read(conn, &self.secret) {
+                Ok(ring) => {
+                    *self
+                        .keyring
+                        .write()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner) = ring
+                }
+                Err(e) => tracing::error!(error = %e, "token signing keys: cannot reload"),
             }
         }
         // Read everything first, then apply it under one short write lock.

@@ -29,6 +29,7 @@ mod link_tokens;
 mod mail;
 mod metrics;
 mod names;
+mod oauth;
 mod orgs;
 mod pages;
 mod passwords;

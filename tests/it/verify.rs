@@ -13,7 +13,7 @@ use crate::kit::{OWNER_EMAIL, TestApp, spawn_app, spawn_app_with, str_of};
 use crate::metrics::{TOKEN as METRICS_TOKEN, requests, scrape as metrics, statements};
 
 /// The first string field `name` anywhere in `v`.
-fn find<'a>(v: &'a Value, name: &str) -> Option<&'a str> {
+pub fn find<'a>(v: &'a Value, name: &str) -> Option<&'a str> {
     match v {
         Value::Object(map) => map
             .get(name)
@@ -90,7 +90,7 @@ impl Gateway {
 }
 
 /// An app of `api`'s organisation subscribed to `products`; returns (id, API key).
-async fn key_app(api: &Api, name: &str, products: &[&str]) -> (String, String) {
+pub async fn key_app(api: &Api, name: &str, products: &[&str]) -> (String, String) {
     let reply = api
         .post(
             "/api/v1/apps",
@@ -104,7 +104,7 @@ async fn key_app(api: &Api, name: &str, products: &[&str]) -> (String, String) {
     )
 }
 
-async fn product(api: &Api, slug: &str, mode: &str, extra: Value) -> String {
+pub async fn product(api: &Api, slug: &str, mode: &str, extra: Value) -> String {
     let mut body = json!({"name": slug, "slug": slug, "approval_mode": mode});
     if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
         b.extend(e.clone());
