@@ -62,6 +62,17 @@ pub enum Command {
     /// Administration from the command line.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// The keys access tokens are signed with.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Add a new signing key: new tokens are signed with it at once (on every
+    /// instance within a second), both keys are published in the JWKS, and the old
+    /// one is retired once every token it signed has expired. Prints the new key id.
+    Rotate,
 }
 
 #[derive(Debug, Subcommand)]
@@ -164,6 +175,7 @@ pub fn main() -> ExitCode {
             keys_out,
         } => demo::seed(&config, apps, keys, keys_out.as_deref()),
         Command::Admin(cmd) => admin(&config, cmd),
+        Command::Keys(KeysCommand::Rotate) => rotate_signing_key(&config),
     };
     exit(result)
 }
@@ -195,6 +207,37 @@ fn serve(config: Config) -> Result<(), Failure> {
             .await
             .map_err(|e| fail(1, format!("the server stopped with an error: {e}")))
     })
+}
+
+fn rotate_signing_key(config: &Config) -> Result<(), Failure> {
+    if !config.secret_key_file.exists() {
+        return Err(fail(
+            2,
+            format!(
+                "the secret key file {} does not exist: give the --secret-key-file the \
+                 instances use (the new key is sealed with it)",
+                config.secret_key_file.display()
+            ),
+        ));
+    }
+    let key = crate::startup::load_or_create_secret_key(&config.secret_key_file)?;
+    let pool = open_database(config)?;
+    let mut conn = pool
+        .get()
+        .map_err(|e| fail(1, format!("cannot connect to the database: {e}")))?;
+    let now = SystemClock.now_naive();
+    // The old key keeps verifying until the longest-lived token it signed expires.
+    let ttl = chrono::Duration::from_std(config.tokens.access_ttl).unwrap_or_default();
+    let kid = crate::verify::tokens::Keyring::rotate(
+        &mut conn,
+        &key,
+        config.tokens.alg,
+        now,
+        now + ttl + chrono::Duration::minutes(1),
+    )
+    .map_err(|e| fail(1, e))?;
+    println!("{kid}");
+    Ok(())
 }
 
 fn migrate(config: &Config) -> Result<(), Failure> {

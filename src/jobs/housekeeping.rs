@@ -79,6 +79,11 @@ impl Housekeeping {
                             .map_err(Into::into),
                         ),
                         (
+                            "oauth tokens and keys",
+                            write_transaction(conn, |conn| services::oauth::purge(conn, now))
+                                .map_err(Into::into),
+                        ),
+                        (
                             "idempotency keys",
                             write_transaction(conn, |conn| {
                                 api_tokens::purge_idempotency(

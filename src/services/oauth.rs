@@ -697,3 +697,26 @@ pub fn revoke(
         Err(e) => Err(e),
     }
 }
+
+/// Housekeeping: deletes expired assertion ids, revoked access tokens past their
+/// expiry and dead refresh tokens, and retires signing keys whose time has come (a
+/// change tells every instance to stop publishing them).
+pub fn purge(conn: &mut DbConnection, now: NaiveDateTime) -> diesel::QueryResult<usize> {
+    let mut n = rows::purge_expired(conn, now)?;
+    let retired = rows::purge_retired_signing_keys(conn, now)?;
+    if retired > 0 {
+        crate::models::changes::record(
+            conn,
+            &crate::models::changes::NewChange {
+                kind: crate::models::changes::Kind::SigningKey.as_str().into(),
+                org_id: None,
+                app_id: None,
+                product_id: None,
+                user_id: None,
+                created_at: now,
+            },
+        )?;
+        n += retired;
+    }
+    Ok(n)
+}

@@ -847,3 +847,107 @@ async fn private_key_jwt_with_each_algorithm_and_no_replay() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_rotated_signing_key_signs_new_tokens_while_the_old_one_still_verifies() {
+    let w = world().await;
+    let pay = product(&w.admin, "payments", "auto", json!({})).await;
+    let (_, id, secret) = oauth_app(&w.admin, "Rotating", &[&pay]).await;
+    let before = w.client_credentials(&id, &secret, None).await;
+    let before = before["access_token"].as_str().unwrap().to_string();
+    let old_kid = w.state_kids()[0].clone();
+
+    let now = w.app.clock.now().naive_utc();
+    let new_kid = {
+        let mut conn = w.app.conn();
+        gatehouse::verify::tokens::Keyring::rotate(
+            &mut conn,
+            &w.app.state.key,
+            gatehouse::signing::Alg::EdDsa,
+            now,
+            now + chrono::Duration::minutes(16),
+        )
+        .unwrap()
+    };
+    // The instance learns the rotation from the change feed (as every instance does).
+    w.app.state.verifier.catch_up(&mut w.app.conn()).unwrap();
+    let kids = w.state_kids();
+    assert_eq!(kids.len(), 2, "both keys are published");
+    assert!(kids.contains(&old_kid) && kids.contains(&new_kid));
+
+    let after = w.client_credentials(&id, &secret, None).await;
+    let after = after["access_token"].as_str().unwrap();
+    let header: Value = serde_json::from_slice(
+        &Base64UrlUnpadded::decode_vec(after.split('.').next().unwrap()).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        header["kid"],
+        new_kid.as_str(),
+        "new tokens use the new key"
+    );
+    assert_eq!(w.gw.code(after, Some("payments")).await, "VALID");
+    assert_eq!(w.gw.code(&before, Some("payments")).await, "VALID");
+
+    // Past its retirement, housekeeping deletes the old key everywhere.
+    let later = now + chrono::Duration::minutes(17);
+    {
+        let mut conn = w.app.conn();
+        gatehouse::db::write_transaction(&mut conn, |c| {
+            gatehouse::services::oauth::purge(c, later)
+        })
+        .unwrap();
+    }
+    w.app.state.verifier.catch_up(&mut w.app.conn()).unwrap();
+    assert_eq!(w.state_kids(), vec![new_kid]);
+}
+
+impl World {
+    fn state_kids(&self) -> Vec<String> {
+        self.app
+            .state
+            .verifier
+            .jwks()
+            .iter()
+            .map(|k| k["kid"].as_str().unwrap().to_string())
+            .collect()
+    }
+}
+
+/// Instances starting together on one empty database make exactly one signing key.
+#[tokio::test]
+async fn concurrent_first_starts_make_one_signing_key() {
+    let w = world().await;
+    let url = w.app.database_url.clone();
+    {
+        let mut conn = w.app.conn();
+        gatehouse::db::write_transaction(&mut conn, |c| {
+            use diesel::RunQueryDsl;
+            diesel::delete(gatehouse::db::schema::signing_keys::table).execute(c)
+        })
+        .unwrap();
+    }
+    let key = w.app.state.key.clone();
+    let mut handles = Vec::new();
+    for _ in 0..4 {
+        let (url, key) = (url.clone(), key.clone());
+        handles.push(std::thread::spawn(move || {
+            let db =
+                gatehouse::db::Manager::new(gatehouse::config::DatabaseUrl::parse(&url).unwrap());
+            let mut conn = db.open().unwrap();
+            gatehouse::verify::tokens::Keyring::ensure(
+                &mut conn,
+                &key,
+                gatehouse::signing::Alg::EdDsa,
+                chrono::NaiveDateTime::default(),
+            )
+        }));
+    }
+    for h in handles {
+        h.join().unwrap().unwrap();
+    }
+    let count = gatehouse::models::oauth::signing_keys(&mut w.app.conn())
+        .unwrap()
+        .len();
+    assert_eq!(count, 1);
+}
