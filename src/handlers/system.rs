@@ -133,10 +133,15 @@ fn metrics_text(state: &State) -> HttpResponse {
     let mut body = state.metrics.render();
     let size = state.verifier.size();
     for (name, help, value) in [
-        ("keys", "API keys", size.keys),
+        ("keys", "API keys and client secrets", size.keys),
         ("apps", "apps", size.apps),
         ("products", "products", size.products),
         ("gateway_tokens", "live gateway tokens", size.gateway_tokens),
+        (
+            "access_tokens",
+            "verified access tokens cached",
+            state.verifier.cached_tokens(),
+        ),
     ] {
         body.push_str(&format!(
             "# HELP gatehouse_verify_index_{name} {help} in this instance's verify index.\n\
