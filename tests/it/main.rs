@@ -30,6 +30,7 @@ mod mail;
 mod metrics;
 mod names;
 mod oauth;
+mod oauth_crate;
 mod orgs;
 mod pages;
 mod passwords;
