@@ -11,7 +11,8 @@ gateway token), then:
   (client_secret_basic, then client_secret_post) and with requests-oauthlib's
   OAuth2Session + BackendApplicationClient (HTTPBasicAuth, then the credentials in
   the body), each from the token endpoint the metadata names;
-- introspects every token with the gateway token (RFC 7662), and a garbage token;
+- introspects every token with the gateway token (RFC 7662), and a garbage token, and
+  has the gateway's verify endpoint accept it for a product in its scope;
 - verifies every token offline with authlib.jose against the JWKS (EdDSA, Ed25519):
   signature, kid, iss, sub, aud, exp;
 - sends a wrong secret, which must be refused with 401, invalid_client and
@@ -112,6 +113,10 @@ def setup(gh: Gatehouse) -> dict:
     creds = app.get("credentials") or {}
     if app.get("status") != "active" or not creds.get("client_id") or not creds.get("client_secret"):
         raise SetupError(f"the OAuth2 app came back without an active status or credentials: {app}")
+    other = gh.post("/api/v1/apps", {"name": "Another client", "auth_type": "oauth2", "products": ["maps"]})
+    other_secret = (other.get("credentials") or {}).get("client_secret")
+    if not other_secret:
+        raise SetupError(f"no client secret for the second OAuth2 app: {other}")
     gateway = gh.post("/api/v1/gateway-tokens", {"name": "oauth clients test"})
     if not gateway.get("token"):
         raise SetupError(f"no gateway token in {gateway}")
@@ -119,6 +124,7 @@ def setup(gh: Gatehouse) -> dict:
         "app_id": app["id"],
         "client_id": creds["client_id"],
         "client_secret": creds["client_secret"],
+        "other_secret": other_secret,
         "gateway_token": gateway["token"],
     }
 
@@ -192,7 +198,8 @@ def check_token(c: Checks, label: str, token: dict, want_scope: set[str] | None)
     c.check(f"{label}: no refresh token for client_credentials (RFC 6749 4.4.3)",
             "refresh_token" not in token, sorted(token))
     if want_scope is not None:
-        got = set(str(token.get("scope", "")).split())
+        scope = token.get("scope", "")  # oauthlib gives a list, Authlib the string
+        got = set(scope) if isinstance(scope, list) else set(str(scope).split())
         c.check(f"{label}: scope is {' '.join(sorted(want_scope))}", got == want_scope, token.get("scope"))
 
 
@@ -261,6 +268,16 @@ def check_introspection(c: Checks, label: str, base: str, gateway_token: str, ac
             and body["exp"] > time.time(), body.get("exp"))
 
 
+def check_gateway_verify(c: Checks, label: str, base: str, gateway_token: str, access_token: str,
+                         app_id: str, product: str) -> None:
+    r = requests.post(base + "/api/v1/keys/verify", json={"key": access_token, "product": product},
+                      headers={"Authorization": f"Bearer {gateway_token}"}, timeout=TIMEOUT)
+    body = r.json() if r.headers.get("content-type", "").startswith("application/json") else {}
+    c.check(f"{label}: the gateway's verify says VALID for {product}",
+            r.status_code == 200 and body.get("valid") is True and body.get("code") == "VALID"
+            and (body.get("app") or {}).get("id") == app_id, short(r))
+
+
 # --- the clients -------------------------------------------------------------------------
 
 
@@ -286,7 +303,10 @@ def authlib_fetch(token_url: str, client_id: str, secret: str, method: str,
 
 def oauthlib_fetch(token_url: str, client_id: str, secret: str, body_credentials: bool,
                    scope: list[str] | None = None, seen: LastResponse | None = None) -> dict:
-    with OauthlibSession(client=BackendApplicationClient(client_id=client_id), scope=scope) as s:
+    # The scope goes on the oauthlib client, which writes the request body; the session
+    # compares the answer's scope with its own.
+    client = BackendApplicationClient(client_id=client_id, scope=scope)
+    with OauthlibSession(client=client, scope=scope) as s:
         if seen:
             s.hooks["response"].append(seen)
         if body_credentials:
@@ -373,6 +393,7 @@ def main() -> int:
         check_token(c, label, token, want)
         c.run(f"{label}: introspection", check_introspection, c, label, base, gw, access,
               issuer, cid, app_id, want)
+        c.run(f"{label}: verify", check_gateway_verify, c, label, base, gw, access, app_id, min(want))
         if keys is not None:
             c.run(f"{label}: JWT", check_jwt, c, label, access, keys, kids, issuer, cid, want)
 
@@ -386,12 +407,15 @@ def main() -> int:
     r = introspect(base, None, "not-a-token")
     c.check("introspection without a gateway token: 401", r.status_code == 401, short(r))
 
-    # A wrong secret: by hand (status and headers), then through both libraries.
+    # A wrong secret (one character changed, so its checksum fails; another app's real
+    # one) and an unknown client: by hand (status and headers), then through both libraries.
     wrong = secret[:-8] + ("A" if secret[-8] != "A" else "B") + secret[-7:]
     for label, kwargs in (
         ("client_secret_basic", {"headers": {"Authorization": "Basic " + base64.b64encode(
             f"{quote(cid, safe='')}:{quote(wrong, safe='')}".encode()).decode()},
             "data": {"grant_type": "client_credentials"}}),
+        ("another app's real secret, client_secret_basic",
+         {"auth": (cid, made["other_secret"]), "data": {"grant_type": "client_credentials"}}),
         ("client_secret_basic, unknown client", {"auth": ("gate_cid_nobody", wrong),
                                                  "data": {"grant_type": "client_credentials"}}),
         ("client_secret_post", {"data": {"grant_type": "client_credentials",

@@ -2,9 +2,9 @@
 //! HTTP features) exchanges client credentials at `POST /oauth/token` through a small
 //! `AsyncHttpClient` over the suite's reqwest, with HTTP Basic (RFC 6749 2.3.1) and with
 //! the credentials in the body, with and without a scope. What it gets back is a Bearer
-//! token of the documented lifetime and scope that the gateway's introspection endpoint
-//! knows; a wrong secret or an unknown client is the crate's `invalid_client` error, a
-//! product the app has no subscription to its `invalid_scope`.
+//! token of the documented lifetime and scope that the gateway's introspection and
+//! verify endpoints accept; a wrong secret or an unknown client is the crate's
+//! `invalid_client` error, a product the app has no subscription to its `invalid_scope`.
 
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 
 use crate::api_kit::{Api, reply};
 use crate::kit::{OWNER_EMAIL, TestApp, spawn_app, str_of};
-use crate::verify::gateway_token;
+use crate::verify::{Gateway, gateway_token};
 
 /// oauth2's HTTP client over the suite's reqwest 0.13 (the crate's own `reqwest`
 /// feature would bring in another reqwest). No redirects, as the crate advises.
@@ -242,6 +242,15 @@ async fn oauth2_crate_exchanges_client_credentials_with_basic_auth_and_in_the_bo
         assert_eq!(seen["active"], true, "{what}: {seen}");
         assert_eq!(seen["scope"], "payments", "{what}: {seen}");
         assert_eq!(seen["aud"], json!(["payments"]), "{what}: {seen}");
+
+        // The gateway takes it as it takes an API key.
+        let gw = Gateway::new(&w.app, &w.gateway);
+        assert_eq!(
+            gw.code(token.access_token().secret(), Some("payments"))
+                .await,
+            "VALID",
+            "{what}"
+        );
     }
     assert_eq!(w.introspect("not a token").await, json!({"active": false}));
 }
