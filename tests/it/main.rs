@@ -37,6 +37,7 @@ mod policy;
 mod product_reference;
 mod products;
 mod security;
+mod seed_clients;
 mod sessions;
 mod system;
 mod teams;
