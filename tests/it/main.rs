@@ -41,4 +41,5 @@ mod seed_clients;
 mod sessions;
 mod system;
 mod teams;
+mod token_guide;
 mod verify;
