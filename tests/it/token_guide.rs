@@ -1,10 +1,12 @@
 //! The app page's "Get an access token" panel: the instance's token URL and requests
 //! to copy for OAuth2 and JWT apps, the static-token exchange for API-key apps, and
-//! never a secret.
+//! never a secret — and what the panel says to send works at those endpoints.
+
+use base64ct::{Base64, Encoding};
 
 use crate::kit::{
-    AppBuilder, ED25519_PEM, Page, ProductBuilder, TestApp, create_app, extract_value,
-    revealed_app_id, revealed_secret, spawn_app,
+    AppBuilder, Page, ProductBuilder, TestApp, create_app, extract_value, revealed_app_id,
+    revealed_secret, spawn_app,
 };
 
 /// The text of the element with this id, as a browser shows it (entities decoded).
@@ -22,6 +24,27 @@ fn text_of(page: &Page, id: &str) -> String {
 
 fn token_url(app: &TestApp) -> String {
     format!("{}/oauth/token", app.base)
+}
+
+/// An Ed25519 key pair made with OpenSSL: (private key DER, public key PEM).
+const ED25519: (&str, &str) = (
+    "MC4CAQAwBQYDK2VwBCIEIMhEftAOL5576tBkusu4GgxCp/mzUJj+4WtXC4ZfcCyz",
+    "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAD/mBaXQkZB0oP71Ng5MBMZmIFkHilXSrbcE/6V95guw=\n-----END PUBLIC KEY-----",
+);
+
+/// POSTs a form to the token endpoint, optionally with HTTP Basic credentials.
+async fn token_request(
+    app: &TestApp,
+    basic: Option<(&str, &str)>,
+    form: &[(&str, &str)],
+) -> (u16, serde_json::Value) {
+    let mut req = reqwest::Client::new().post(token_url(app)).form(form);
+    if let Some((id, secret)) = basic {
+        req = req.basic_auth(id, Some(secret));
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap())
 }
 
 #[tokio::test]
@@ -80,12 +103,30 @@ async fn oauth2_app_page_shows_the_token_url_and_a_curl_without_the_secret() {
     }
     assert!(!page.body.contains("style="));
     assert!(!page.body.contains("onclick"));
+
+    // What the curl sends gets a token, as long-lived as the page says.
+    let (status, answer) = token_request(
+        &app,
+        Some((&client_id, &secret)),
+        &[("grant_type", "client_credentials")],
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["scope"], "weather");
+    assert!(page.contains(&format!(
+        "&#34;expires_in&#34;: {}, &#34;scope&#34;: &#34;weather&#34;",
+        answer["expires_in"]
+    )));
 }
 
 #[tokio::test]
 async fn jwt_app_page_shows_an_assertion_whose_claims_the_token_endpoint_takes() {
     let app = spawn_app().await;
     let ada = app.setup_owner().await;
+    let weather = ProductBuilder::new("Weather", "auto")
+        .publish(&app, &ada)
+        .await;
+    let tick = format!("product.{weather}");
     let (reveal, _) = create_app(
         &ada,
         "acme",
@@ -93,7 +134,8 @@ async fn jwt_app_page_shows_an_assertion_whose_claims_the_token_endpoint_takes()
             ("name", "Signer"),
             ("auth_type", "jwt"),
             ("owner", "me"),
-            ("public_key", ED25519_PEM),
+            ("public_key", ED25519.1),
+            (tick.as_str(), "on"),
         ],
     )
     .await;
@@ -133,6 +175,29 @@ async fn jwt_app_page_shows_an_assertion_whose_claims_the_token_endpoint_takes()
     let claims_again: serde_json::Value =
         serde_json::from_str(&text_of(&again, "assertion-claims")).unwrap();
     assert_ne!(claims["jti"], claims_again["jti"]);
+
+    // The claims as shown, signed with the app's private key and sent as the curl
+    // sends them, get a token; the same assertion again is refused.
+    let key = jsonwebtoken::EncodingKey::from_ed_der(&Base64::decode_vec(ED25519.0).unwrap());
+    let assertion = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA),
+        &claims,
+        &key,
+    )
+    .unwrap();
+    let form = [
+        ("grant_type", "client_credentials"),
+        (
+            "client_assertion_type",
+            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        ),
+        ("client_assertion", assertion.as_str()),
+    ];
+    let (status, answer) = token_request(&app, None, &form).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["token_type"], "Bearer");
+    let (status, answer) = token_request(&app, None, &form).await;
+    assert_eq!((status, &answer["error"]), (401, &"invalid_client".into()));
 }
 
 #[tokio::test]
@@ -153,4 +218,16 @@ async fn api_key_app_page_has_no_token_url_only_the_static_token_exchange() {
         )
     );
     assert!(!page.body.contains(&key));
+
+    // What the curl sends gets a static token.
+    let res = reqwest::Client::new()
+        .post(format!("{}/api/v1/login", app.base))
+        .json(&serde_json::json!({ "api_key": key }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let answer: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(answer["token_type"], "static");
+    assert!(answer["token"].as_str().unwrap().starts_with("gate_tok_"));
 }

@@ -130,6 +130,7 @@ pub async fn app_page(
         .collect();
     let guide = TokenGuide::new(
         &state.config.public_url,
+        state.config.tokens.access_ttl.as_secs(),
         &loaded.app.auth_type,
         loaded.app.client_id.as_deref(),
         scopes,

@@ -22,23 +22,22 @@ pub struct TokenGuide {
     pub example_claims: String,
     /// JWT apps: making an assertion with Python and PyJWT.
     pub python_assertion: String,
-    /// Seconds an access token lives.
+    /// Seconds an access token lives (the instance's setting).
     pub expires_in: u64,
 }
 
 /// The longest life the token endpoint accepts for a client assertion.
 pub const ASSERTION_MAX_SECONDS: i64 = 300;
 
-/// How long an access token lives.
-const ACCESS_TOKEN_SECONDS: u64 = 900;
-
 const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 impl TokenGuide {
     /// The panel for an app of `auth_type` with `client_id` on the instance at
-    /// `public_url`; `now` and `jti` make the example assertion's claims.
+    /// `public_url` whose access tokens live `expires_in` seconds; `now` and `jti`
+    /// make the example assertion's claims.
     pub fn new(
         public_url: &PublicUrl,
+        expires_in: u64,
         auth_type: &str,
         client_id: Option<&str>,
         scopes: Vec<String>,
@@ -54,7 +53,7 @@ impl TokenGuide {
             login_curl: String::new(),
             example_claims: String::new(),
             python_assertion: String::new(),
-            expires_in: ACCESS_TOKEN_SECONDS,
+            expires_in,
             token_url,
             client_id,
             scopes,
@@ -164,7 +163,15 @@ mod tests {
 
     #[test]
     fn oauth2_apps_get_basic_auth_and_the_json_exchange_without_a_secret() {
-        let g = TokenGuide::new(&url(), "oauth2", Some("gate_cid_abc"), vec![], at(), "j");
+        let g = TokenGuide::new(
+            &url(),
+            900,
+            "oauth2",
+            Some("gate_cid_abc"),
+            vec![],
+            at(),
+            "j",
+        );
         assert_eq!(g.token_url, "https://portal.example.com/gate/oauth/token");
         assert_eq!(
             g.token_curl,
@@ -175,11 +182,23 @@ mod tests {
             "curl -H 'Content-Type: application/json' \\\n  -d \"{\\\"client_id\\\": \\\"gate_cid_abc\\\", \\\"client_secret\\\": \\\"$CLIENT_SECRET\\\"}\" \\\n  https://portal.example.com/gate/api/v1/login"
         );
         assert!(g.example_claims.is_empty());
+        assert_eq!(
+            g.answer_example(),
+            "{\"access_token\": \"eyJ…\", \"token_type\": \"Bearer\", \"expires_in\": 900, \"scope\": \"…\"}"
+        );
     }
 
     #[test]
     fn jwt_apps_get_an_assertion_whose_claims_follow_rfc_7523() {
-        let g = TokenGuide::new(&url(), "jwt", Some("gate_cid_abc"), vec![], at(), "0193-x");
+        let g = TokenGuide::new(
+            &url(),
+            900,
+            "jwt",
+            Some("gate_cid_abc"),
+            vec![],
+            at(),
+            "0193-x",
+        );
         let claims: serde_json::Value = serde_json::from_str(&g.example_claims).unwrap();
         assert_eq!(
             claims,
@@ -218,7 +237,7 @@ mod tests {
 
     #[test]
     fn api_key_apps_get_only_the_static_token_exchange() {
-        let g = TokenGuide::new(&url(), "api_key", None, vec![], at(), "j");
+        let g = TokenGuide::new(&url(), 900, "api_key", None, vec![], at(), "j");
         assert!(g.token_curl.is_empty());
         assert!(g.login_curl.contains("{\\\"api_key\\\": \\\"$API_KEY\\\"}"));
     }
