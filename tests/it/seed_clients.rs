@@ -1,5 +1,6 @@
 //! `gatehouse seed --clients` for the token benchmarks: client secrets on the demo's
-//! live OAuth2 apps, written out (owner-only) as `client_id client_secret` lines.
+//! live OAuth2 apps, written out (owner-only) as `client_id client_secret` lines,
+//! that an instance started on the seeded database issues tokens for.
 
 use std::collections::HashSet;
 
@@ -78,4 +79,20 @@ async fn seed_with_clients_writes_client_ids_and_secrets_of_live_oauth2_apps() {
         )),
         0
     );
+
+    // A new instance on the seeded database issues tokens for them, for the product.
+    let url = app.database_url.clone();
+    let second = crate::kit::spawn_app_with(|s| s.database_url = Some(url)).await;
+    for (id, secret) in pairs.iter().step_by(7) {
+        let res = reqwest::Client::new()
+            .post(format!("{}/oauth/token", second.base))
+            .basic_auth(id, Some(secret))
+            .form(&[("grant_type", "client_credentials"), ("scope", &product)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let answer: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(answer["scope"], product.as_str());
+    }
 }
