@@ -262,6 +262,47 @@ try {
     await run.look(dev, "JWT app created");
   });
 
+  await step("an OAuth2 app's page shows how to get an access token", async () => {
+    await dev.goto(org("/apps"));
+    await dev.getByRole("link", { name: "Mobile Backend" }).first().click();
+    await dev.waitForLoadState("load");
+    const panel = dev.getByRole("article", { name: "Get an access token" });
+    await panel.scrollIntoViewIfNeeded();
+    ensure(await panel.isVisible(), "the OAuth2 app's page has no “Get an access token” panel");
+    const tokenUrl = `${base}/oauth/token`;
+    ensure(await panel.getByText(tokenUrl, { exact: true }).count(), `the panel does not show the token URL ${tokenUrl}`);
+    const clientId = (await dev.locator('dt:has-text("Client id") + dd code').textContent()).trim();
+    const curl = `curl -u "${clientId}:$CLIENT_SECRET" \\\n  -d grant_type=client_credentials \\\n  ${tokenUrl}`;
+    await panel.getByRole("button", { name: "Copy the curl command" }).click();
+    await dev.waitForTimeout(200);
+    const copied = await dev.evaluate(() => navigator.clipboard.readText());
+    ensure(copied === curl, `Copy put ${JSON.stringify(copied)} on the clipboard, not the curl command`);
+    ensure(await panel.getByRole("button", { name: "Copied" }).count(),
+      "the Copy button does not say it copied");
+    ensure(!(await panel.getByText("/api/v1/login").isVisible()), "the JSON exchange is not folded away");
+    await panel.getByText(/exchange them as JSON/i).click();
+    ensure(await panel.getByText(`${base}/api/v1/login`).isVisible(), "the JSON exchange does not show the login URL");
+    await run.look(dev, "OAuth2 app: get an access token");
+    await panel.screenshot({ path: path.join(shotsDir, "oauth2-token-panel.png") });
+  });
+
+  await step("a JWT app's page shows an assertion's claims and the token request", async () => {
+    await dev.goto(org("/apps"));
+    await dev.getByRole("link", { name: "Batch Worker" }).first().click();
+    await dev.waitForLoadState("load");
+    const panel = dev.getByRole("article", { name: "Get an access token" });
+    ensure(await panel.isVisible(), "the JWT app's page has no “Get an access token” panel");
+    const clientId = (await dev.locator('dt:has-text("Client id") + dd code').textContent()).trim();
+    const claims = JSON.parse(await panel.locator("pre").first().textContent());
+    ensure(claims.iss === clientId && claims.sub === clientId, `the example claims name ${claims.iss}/${claims.sub}, not ${clientId}`);
+    ensure(claims.aud === `${base}/oauth/token`, `the example claims' aud is ${claims.aud}`);
+    ensure(claims.exp - claims.iat <= 300 && claims.jti, "the example claims' exp or jti are wrong");
+    ensure(await panel.getByText(/client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer/).count(),
+      "the JWT app's curl does not send a client assertion");
+    await run.look(dev, "JWT app: get an access token");
+    await panel.screenshot({ path: path.join(shotsDir, "jwt-token-panel.png") });
+  });
+
   await step("keyboard only: create an app and copy its key", async () => {
     await dev.goto(org("/hub"));
     await run.tabTo(dev, /^new app$/i, "hub");

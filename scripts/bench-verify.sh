@@ -7,8 +7,14 @@
 # then the server's resident memory on an empty database and with the keys loaded
 # (same binary, same flags; the process's own memory and SQLite's mapped file pages
 # apart) and the cold load time of the verify index (from the
-# "verify index loaded" log line). Targets: every verify figure ≥ 0.8 × /healthz
-# requests/s; ≤ 100 MB more RSS per million keys; a million keys load in ≤ 5 s.
+# "verify index loaded" log line). The same run measures the OAuth2 paths on
+# client secrets seeded on the live OAuth2 apps (`gatehouse seed --clients`):
+# client_credentials tokens at /oauth/token with HTTP Basic, refreshes at
+# /api/v1/login (each with the refresh token the previous one returned: a chain per
+# connection), /oauth/introspect with a gateway token and verify with JWT access
+# tokens. Targets: every verify figure and introspection ≥ 0.8 × /healthz
+# requests/s, client_credentials ≥ 0.3 ×; ≤ 100 MB more RSS per million keys; a
+# million keys load in ≤ 5 s.
 #
 #   scripts/bench-verify.sh                       # SQLite (a temporary directory)
 #   scripts/bench-verify.sh postgres://…/postgres  # also the revocation lag across
@@ -18,16 +24,19 @@
 #
 # BENCH_KEYS (default 1000000), BENCH_APPS (default 10000), BENCH_DURATION (seconds
 # per run, default 10), BENCH_ROUNDS (default 3), BENCH_CONNECTIONS (default 32),
+# BENCH_CLIENTS (OAuth2 client secrets seeded for the token figures, default 1000),
 # BENCH_THREADS (wrk threads, default 2), BENCH_LAG_KEYS (PostgreSQL: keys seeded for
 # the lag, default 20000). BENCH_DATA=DIR keeps the seeded SQLite data directory in
-# DIR and reuses it next time. The keys file holds live API keys in plain text (mode
-# 0600) for wrk to read: it stays in the data directory. Runs outside CI; loopback
+# DIR and reuses it next time. The keys and clients files hold live API keys and
+# client secrets in plain text (mode 0600) for wrk to read: they stay in the data
+# directory. Runs outside CI; loopback
 # only; needs wrk (installed with apt-get when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 keys=${BENCH_KEYS:-1000000}
 apps=${BENCH_APPS:-10000}
+clients=${BENCH_CLIENTS:-1000}
 lag_keys=${BENCH_LAG_KEYS:-20000}
 pg_url=${1:-}
 
@@ -100,25 +109,29 @@ stop_servers
 
 # 2. The million keys.
 dir="$work/sqlite-$keys"
-[[ -n "${BENCH_DATA:-}" ]] && dir="$BENCH_DATA/verify-$apps-$keys"
+[[ -n "${BENCH_DATA:-}" ]] && dir="$BENCH_DATA/verify-$apps-$keys-$clients"
 mkdir -p "$dir"
 chmod 700 "$dir"
 export GATEHOUSE_DATA_DIR="$dir"
 if [[ -s "$dir/seed.json" ]]; then
   echo "==> reusing the seeded data in $dir" >&2
 else
-  echo "==> seeding $apps apps and $keys keys" >&2
-  "$bin" seed --apps "$apps" --keys "$keys" --keys-out "$dir/keys.txt" >"$dir/seed.json.part"
+  echo "==> seeding $apps apps, $keys keys and $clients OAuth2 clients" >&2
+  "$bin" seed --apps "$apps" --keys "$keys" --keys-out "$dir/keys.txt" \
+    --clients "$clients" --clients-out "$dir/clients.txt" >"$dir/seed.json.part"
   mv "$dir/seed.json.part" "$dir/seed.json"
 fi
 seed_apps_s=$(json_field "$dir/seed.json" '["seconds"]')
 seed_keys_s=$(json_field "$dir/seed.json" '["keys"]["seconds"]')
 product=$(json_field "$dir/seed.json" '["keys"]["product"]')
+client_product=$(json_field "$dir/seed.json" '["clients"]["product"]')
 org=$(json_field "$dir/seed.json" '["org"]')
 printf '    %s apps in %.1f s; %s keys (%s live, on %s apps approved for %s) in %.1f s\n' \
   "$(json_field "$dir/seed.json" '["apps"]')" "$seed_apps_s" "$keys" \
   "$(json_field "$dir/seed.json" '["keys"]["live"]')" "$(json_field "$dir/seed.json" '["keys"]["apps"]')" \
   "$product" "$seed_keys_s" >&2
+printf '    %s client secrets on %s OAuth2 apps approved for %s\n' "$clients" \
+  "$(json_field "$dir/seed.json" '["clients"]["apps"]')" "$client_product" >&2
 [[ -s "$dir/unknown.txt" ]] || python3 scripts/bench_verify.py unknown "$dir/keys.txt" "$dir/unknown.txt" 100000
 
 admin=$("$bin" admin token create --org "$org" --name bench-verify)
@@ -132,13 +145,15 @@ index_apps=$(grep -o '"apps":[0-9]*' <<<"$load" | cut -d: -f2)
 gw=$(curl -fsS -X POST "http://127.0.0.1:$port/api/v1/gateway-tokens" \
   -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \
   -d "{\"name\":\"bench-verify-$$-$(date +%s)\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
-python3 scripts/bench_verify.py check "$port" "$gw" "$product" "$dir/keys.txt" "$dir/unknown.txt"
+python3 scripts/bench_verify.py check "$port" "$gw" "$product" "$dir/keys.txt" "$dir/unknown.txt" \
+  "$dir/clients.txt" "$client_product"
 echo "==> measuring (wrk, ${BENCH_ROUNDS:-3} interleaved rounds of ${BENCH_DURATION:-10} s per figure)" >&2
-python3 scripts/bench_verify.py measure "$work/results.json" "$port" "$gw" "$product" "$dir/keys.txt" "$dir/unknown.txt"
+python3 scripts/bench_verify.py measure "$work/results.json" "$port" "$gw" "$product" "$dir/keys.txt" "$dir/unknown.txt" \
+  "$dir/clients.txt" "$client_product"
 hwm_full=$(rss_kb "$pid" VmHWM)
 stop_servers
 cat >"$work/facts.json" <<EOF
-{"keys": $keys, "apps": $apps, "rss_empty": $rss_empty, "rss_full": $rss_full,
+{"keys": $keys, "apps": $apps, "clients": $clients, "rss_empty": $rss_empty, "rss_full": $rss_full,
  "hwm_full_kb": $hwm_full, "load_millis": $load_millis, "index_keys": $index_keys,
  "index_apps": $index_apps, "seed_seconds": $seed_keys_s, "seed_apps_seconds": $seed_apps_s}
 EOF

@@ -56,6 +56,14 @@ pub enum Command {
         /// evenly) to this file, one a line, readable only by you: for the benchmark.
         #[arg(long, requires = "keys")]
         keys_out: Option<std::path::PathBuf>,
+        /// Also give the live OAuth2 apps approved for one product this many more
+        /// client secrets, for the token benchmarks.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        clients: Option<u32>,
+        /// Write those clients to this file as `client_id client_secret` lines,
+        /// readable only by you: for the benchmark.
+        #[arg(long, requires = "clients")]
+        clients_out: Option<std::path::PathBuf>,
     },
     /// Apply pending database migrations and exit.
     Migrate,
@@ -173,7 +181,18 @@ pub fn main() -> ExitCode {
             apps,
             keys,
             keys_out,
-        } => demo::seed(&config, apps, keys, keys_out.as_deref()),
+            clients,
+            clients_out,
+        } => demo::seed(
+            &config,
+            apps,
+            demo::Extras {
+                keys,
+                keys_out,
+                clients,
+                clients_out,
+            },
+        ),
         Command::Admin(cmd) => admin(&config, cmd),
         Command::Keys(KeysCommand::Rotate) => rotate_signing_key(&config),
     };

@@ -209,8 +209,8 @@ fn print_welcome(demo: &Demo, url: &str, dir: &DataDir, took: std::time::Duratio
     let _ = stdout.flush();
 }
 
-/// Creates (or empties) the file for the benchmark's key plaintexts, readable by its
-/// owner only.
+/// Creates (or empties) a file for the benchmark's plaintexts, readable by its owner
+/// only.
 fn keys_file(path: &Path) -> Result<std::io::BufWriter<std::fs::File>, Failure> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
@@ -231,19 +231,32 @@ fn keys_file(path: &Path) -> Result<std::io::BufWriter<std::fs::File>, Failure> 
     Ok(std::io::BufWriter::new(file))
 }
 
-/// `gatehouse seed --apps N [--keys K [--keys-out FILE]]`: fills an empty database —
-/// SQLite or PostgreSQL, from the configuration — with the demo organisation at
-/// benchmark size (and, for the verify benchmark, K more API keys), prints the
-/// sign-in details as one JSON object and exits. Refuses a database that has any
-/// account, so it can never mix made-up data into a real instance.
-pub(super) fn seed(
-    config: &Config,
-    apps: u32,
-    keys: Option<u32>,
-    keys_out: Option<&Path>,
-) -> Result<(), Failure> {
+/// What `gatehouse seed` makes besides the demo organisation, for the benchmarks.
+pub(super) struct Extras {
+    /// More API keys on the live API-key apps, and where their plaintexts go.
+    pub keys: Option<u32>,
+    pub keys_out: Option<PathBuf>,
+    /// More client secrets on the live OAuth2 apps, and where they go.
+    pub clients: Option<u32>,
+    pub clients_out: Option<PathBuf>,
+}
+
+/// `gatehouse seed --apps N [--keys K [--keys-out FILE]] [--clients C [--clients-out
+/// FILE]]`: fills an empty database — SQLite or PostgreSQL, from the configuration —
+/// with the demo organisation at benchmark size (and, for the gateway benchmarks, K
+/// more API keys and C more OAuth2 client secrets), prints the sign-in details as one
+/// JSON object and exits. Refuses a database that has any account, so it can never
+/// mix made-up data into a real instance.
+pub(super) fn seed(config: &Config, apps: u32, extras: Extras) -> Result<(), Failure> {
+    let Extras {
+        keys,
+        keys_out,
+        clients,
+        clients_out,
+    } = extras;
     let size = Size::with_apps(usize::try_from(apps).unwrap_or(usize::MAX));
-    let mut keys_out = keys_out.map(keys_file).transpose()?;
+    let mut keys_out = keys_out.as_deref().map(keys_file).transpose()?;
+    let mut clients_out = clients_out.as_deref().map(keys_file).transpose()?;
     let pool = crate::startup::open_database(config)?;
     let secrets = crate::startup::load_secret_hasher(config)?;
     let mut conn = pool
@@ -299,6 +312,33 @@ pub(super) fn seed(
             }))
         }
     };
+    let made_clients = match clients {
+        None => None,
+        Some(count) => {
+            let started = Instant::now();
+            let out = clients_out.as_mut().map(|w| w as &mut dyn Write);
+            let clients = demo::clients::add(
+                &mut conn,
+                &env,
+                &made.org_slug,
+                usize::try_from(count).unwrap_or(usize::MAX),
+                out,
+            )
+            .map_err(|e| {
+                fail(
+                    1,
+                    format!("cannot make the clients: {}", e.public_message()),
+                )
+            })?;
+            Some(serde_json::json!({
+                "made": clients.secrets,
+                "apps": clients.apps,
+                "product": clients.product,
+                "written": clients.written,
+                "seconds": started.elapsed().as_secs_f64(),
+            }))
+        }
+    };
     let login = |role: &str| {
         made.logins
             .iter()
@@ -306,7 +346,7 @@ pub(super) fn seed(
             .map(|l| l.email.clone())
             .unwrap_or_default()
     };
-    let out = serde_json::json!({
+    let mut out = serde_json::json!({
         "org": made.org_slug,
         "password": made.password.expose(),
         "owner": login("owner"),
@@ -316,13 +356,14 @@ pub(super) fn seed(
         "apps_by_status": made.apps_by_status.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
         "seconds": seconds,
     });
-    let out = match (out, fleet) {
-        (serde_json::Value::Object(mut fields), Some(fleet)) => {
+    if let serde_json::Value::Object(fields) = &mut out {
+        if let Some(fleet) = fleet {
             fields.insert("keys".into(), fleet);
-            serde_json::Value::Object(fields)
         }
-        (out, _) => out,
-    };
+        if let Some(clients) = made_clients {
+            fields.insert("clients".into(), clients);
+        }
+    }
     println!("{out}");
     Ok(())
 }

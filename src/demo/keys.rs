@@ -46,25 +46,29 @@ pub struct Fleet {
 
 #[derive(Insertable)]
 #[diesel(table_name = credentials, treat_none_as_default_value = false)]
-struct Row {
-    id: String,
-    app_id: String,
-    kind: &'static str,
-    label: String,
-    secret_hash: Option<String>,
-    prefix: String,
-    last4: String,
-    public_key: Option<String>,
-    created_at: NaiveDateTime,
-    expires_at: Option<NaiveDateTime>,
-    revoked_at: Option<NaiveDateTime>,
-    last_used_at: Option<NaiveDateTime>,
-    allowed_ips: &'static str,
+pub(super) struct Row {
+    pub id: String,
+    pub app_id: String,
+    pub kind: &'static str,
+    pub label: String,
+    pub secret_hash: Option<String>,
+    pub prefix: String,
+    pub last4: String,
+    pub public_key: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub expires_at: Option<NaiveDateTime>,
+    pub revoked_at: Option<NaiveDateTime>,
+    pub last_used_at: Option<NaiveDateTime>,
+    pub allowed_ips: &'static str,
 }
 
-/// The live API-key apps of the organisation approved for one quota-free product —
-/// the one most of them share — as (product slug, app ids in id order).
-fn target_apps(conn: &mut DbConnection, org_slug: &str) -> AppResult<(String, Vec<String>)> {
+/// The live apps of `auth_type` in the organisation approved for one quota-free
+/// product — the one most of them share — as (product slug, app ids in id order).
+pub(super) fn target_apps(
+    conn: &mut DbConnection,
+    org_slug: &str,
+    auth_type: &str,
+) -> AppResult<(String, Vec<String>)> {
     let org_id: String = organisations::table
         .filter(organisations::slug.eq(org_slug))
         .select(organisations::id)
@@ -74,7 +78,7 @@ fn target_apps(conn: &mut DbConnection, org_slug: &str) -> AppResult<(String, Ve
         .inner_join(products::table)
         .filter(apps::org_id.eq(&org_id))
         .filter(apps::status.eq("active"))
-        .filter(apps::auth_type.eq("api_key"))
+        .filter(apps::auth_type.eq(auth_type))
         .filter(subscriptions::status.eq("approved"))
         .filter(products::quota_limit.is_null())
         .select((products::slug, apps::id))
@@ -87,9 +91,14 @@ fn target_apps(conn: &mut DbConnection, org_slug: &str) -> AppResult<(String, Ve
         }
     }
     let Some((slug, _)) = best else {
-        return Err(AppError::bad_request(
-            "The organisation has no active API-key app approved for a product without a quota to give keys to.",
-        ));
+        return Err(AppError::bad_request(format!(
+            "The organisation has no active {} app approved for a product without a quota to give credentials to.",
+            if auth_type == API_KEY {
+                "API-key"
+            } else {
+                "OAuth2"
+            }
+        )));
     };
     let slug = slug.to_string();
     let mut ids: Vec<String> = rows
@@ -111,7 +120,7 @@ pub fn add(
     count: usize,
     mut out: Option<&mut dyn Write>,
 ) -> AppResult<Fleet> {
-    let (product, app_ids) = target_apps(conn, org_slug)?;
+    let (product, app_ids) = target_apps(conn, org_slug, API_KEY)?;
     // Overlaps end past the expiry-warning horizon when the instance allows it, so
     // the first housekeeping pass has no tens of thousands of warnings to send.
     let horizon = Duration::days(crate::services::expiry::EXPIRING_WITHIN_DAYS + 1);

@@ -12,6 +12,7 @@
 
 pub mod cast;
 pub mod catalogue;
+pub mod clients;
 pub mod keys;
 pub mod plan;
 mod world;

@@ -146,9 +146,15 @@
     if (!source) return;
     var text = source.value !== undefined ? source.value : source.textContent;
     var done = function () {
+      // A button named by aria-label ("Copy the curl command") says "Copied" too.
       var label = button.textContent;
+      var named = button.getAttribute("aria-label");
       button.textContent = "Copied";
-      setTimeout(function () { button.textContent = label; }, 1500);
+      if (named) button.setAttribute("aria-label", "Copied");
+      setTimeout(function () {
+        button.textContent = label;
+        if (named) button.setAttribute("aria-label", named);
+      }, 1500);
     };
     if (navigator.clipboard && navigator.clipboard.writeText) {
       navigator.clipboard.writeText(text).then(done, function () { source.select && source.select(); });

@@ -32,6 +32,7 @@ mod allowlist_form;
 mod lists;
 mod manage;
 mod page;
+mod token_guide;
 
 pub use allowlist_form::set_allowed_ips;
 pub use lists::{hub, list};

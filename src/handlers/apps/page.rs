@@ -1,5 +1,6 @@
 //! The app page.
 
+use super::token_guide::TokenGuide;
 use super::*;
 use crate::handlers::activity::{self, ActivityRow};
 
@@ -28,6 +29,8 @@ pub struct AppPage {
     pub approved: Vec<String>,
     /// When the app was created.
     pub created: When,
+    /// How the app gets an access token (or, for API keys, a static token).
+    pub guide: TokenGuide,
 }
 
 impl AppPage {
@@ -120,6 +123,20 @@ pub async fn app_page(
     };
     let waiting = names_with("pending");
     let approved = names_with("approved");
+    let scopes: Vec<String> = subscriptions
+        .iter()
+        .filter(|(s, _)| s.status == "approved")
+        .map(|(_, p)| p.slug.clone())
+        .collect();
+    let guide = TokenGuide::new(
+        &state.config.public_url,
+        state.config.tokens.access_ttl.as_secs(),
+        &loaded.app.auth_type,
+        loaded.app.client_id.as_deref(),
+        scopes,
+        state.clock.now(),
+        &crate::models::new_id(),
+    );
     let subscriptions: Vec<SubscriptionRow> = subscriptions
         .into_iter()
         .map(|(s, p)| SubscriptionRow {
@@ -157,6 +174,7 @@ pub async fn app_page(
         waiting,
         approved,
         created: When::at(loaded.app.created_at, now),
+        guide,
         app: loaded.app,
     })
 }
