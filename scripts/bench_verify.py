@@ -285,8 +285,9 @@ def check_tokens(conn, token, clients_file, product):
     bad = []
     for cid, secret in random.sample(pairs, min(20, len(pairs))):
         issued, headers = client_token(conn, cid, secret)
-        if issued.get("token_type") != "Bearer" or headers.get("Cache-Control") != "no-store":
-            bad.append(f"token answer {issued} {headers.get('Cache-Control')}")
+        cache = {k.lower(): v for k, v in headers.items()}.get("cache-control")
+        if issued.get("token_type") != "Bearer" or cache != "no-store":
+            bad.append(f"token answer {sorted(issued)}, token_type {issued.get('token_type')}, cache-control {cache}")
         seen = introspect(conn, token, issued["access_token"])
         if not seen.get("active") or seen.get("client_id") != cid:
             bad.append(f"introspection {seen}")
