@@ -77,6 +77,10 @@ impl Keyring {
     /// with another instance secret key).
     pub fn read(conn: &mut DbConnection, secret: &SecretKey) -> Result<Keyring, String> {
         let rows = rows::signing_keys(conn).map_err(|e| e.to_string())?;
+        Keyring::from_rows(rows, secret)
+    }
+
+    fn from_rows(rows: Vec<SigningKeyRow>, secret: &SecretKey) -> Result<Keyring, String> {
         let mut ring = Keyring::default();
         // Retired keys are deleted by housekeeping (which records a change): every
         // row is published.
@@ -114,13 +118,13 @@ impl Keyring {
         alg: Alg,
         now: NaiveDateTime,
     ) -> Result<(), String> {
-        if Keyring::read(conn, secret)?.signing.is_some() {
+        // One read decides both questions: a generation computed from a later read
+        // could skip past a key another instance has just made.
+        let rows = rows::signing_keys(conn).map_err(|e| e.to_string())?;
+        let next = rows.first().map_or(1, |k| k.generation + 1);
+        if Keyring::from_rows(rows, secret)?.signing.is_some() {
             return Ok(());
         }
-        let next = rows::signing_keys(conn)
-            .map_err(|e| e.to_string())?
-            .first()
-            .map_or(1, |k| k.generation + 1);
         insert_generation(conn, secret, alg, next, now).map(drop)
     }
 
