@@ -411,29 +411,54 @@ async fn demo_keeps_an_empty_given_directory_and_stops_on_sigterm() {
 /// `gatehouse seed --keys` for the verify benchmark: the keys file (owner-only) holds
 /// live keys that an instance started on the seeded database verifies as VALID for
 /// the printed product; the rotated-away, expiring and expired keys are stored too.
-#[tokio::test]
-async fn seed_with_keys_writes_live_keys_that_a_new_instance_verifies() {
-    let app = spawn_app().await;
-    let tmp = tempfile::tempdir().unwrap();
-    let file = tmp.path().join("keys.txt");
-    let file_arg = file.display().to_string();
+/// What `gatehouse seed --apps 40 --KIND N --KIND-out FILE` printed and wrote.
+pub struct Seeded {
+    /// The JSON it printed.
+    pub json: serde_json::Value,
+    pub stdout: String,
+    pub stderr: String,
+    /// The output file's lines, after checking it is readable by its owner only.
+    pub text: String,
+    _dir: tempfile::TempDir,
+}
+
+/// Runs `gatehouse seed` for a benchmark: 40 apps and `count` more of `kind` (`keys`
+/// or `clients`), written to an owner-only file.
+pub async fn seed(app: &crate::kit::TestApp, kind: &str, count: u32) -> Seeded {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join(format!("{kind}.txt"));
+    let (count, file_arg) = (count.to_string(), file.display().to_string());
+    let (flag, out_flag) = (format!("--{kind}"), format!("--{kind}-out"));
     let out = crate::api_tokens::gatehouse_cli(
-        &app,
-        &[
-            "seed",
-            "--apps",
-            "40",
-            "--keys",
-            "400",
-            "--keys-out",
-            &file_arg,
-        ],
+        app,
+        &["seed", "--apps", "40", &flag, &count, &out_flag, &file_arg],
     )
     .await;
     let stdout = String::from_utf8(out.stdout).unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
     assert!(out.status.success(), "stderr: {stderr}");
-    let seeded: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    Seeded {
+        json: serde_json::from_str(&stdout).unwrap(),
+        stdout,
+        stderr,
+        text: std::fs::read_to_string(&file).unwrap(),
+        _dir: dir,
+    }
+}
+
+#[tokio::test]
+async fn seed_with_keys_writes_live_keys_that_a_new_instance_verifies() {
+    let app = spawn_app().await;
+    let Seeded {
+        json: seeded,
+        stdout,
+        stderr,
+        text,
+        ..
+    } = seed(&app, "keys", 400).await;
     let keys = &seeded["keys"];
     // 400 keys: one in twenty each revoked, expiring and expired; 340 live, all of
     // them written (far fewer than the file's limit).
@@ -443,10 +468,6 @@ async fn seed_with_keys_writes_live_keys_that_a_new_instance_verifies() {
     assert!(keys["apps"].as_u64().unwrap() >= 2, "{seeded}");
     let product = keys["product"].as_str().unwrap().to_string();
 
-    use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(&file).unwrap().permissions().mode();
-    assert_eq!(mode & 0o777, 0o600);
-    let text = std::fs::read_to_string(&file).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 340);
     assert_eq!(

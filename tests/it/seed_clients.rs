@@ -4,31 +4,19 @@
 
 use std::collections::HashSet;
 
+use crate::demo::{Seeded, seed};
 use crate::kit::spawn_app;
 
 #[tokio::test]
 async fn seed_with_clients_writes_client_ids_and_secrets_of_live_oauth2_apps() {
     let app = spawn_app().await;
-    let tmp = tempfile::tempdir().unwrap();
-    let file = tmp.path().join("clients.txt");
-    let file_arg = file.display().to_string();
-    let out = crate::api_tokens::gatehouse_cli(
-        &app,
-        &[
-            "seed",
-            "--apps",
-            "40",
-            "--clients",
-            "30",
-            "--clients-out",
-            &file_arg,
-        ],
-    )
-    .await;
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "stderr: {stderr}");
-    let seeded: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let Seeded {
+        json: seeded,
+        stdout,
+        stderr,
+        text,
+        ..
+    } = seed(&app, "clients", 30).await;
     let clients = &seeded["clients"];
     assert_eq!(clients["made"], 30, "{seeded}");
     assert_eq!(clients["written"], 30, "{seeded}");
@@ -37,10 +25,6 @@ async fn seed_with_clients_writes_client_ids_and_secrets_of_live_oauth2_apps() {
     let product = clients["product"].as_str().unwrap().to_string();
     assert!(seeded.get("keys").is_none(), "{seeded}");
 
-    use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(&file).unwrap().permissions().mode();
-    assert_eq!(mode & 0o777, 0o600);
-    let text = std::fs::read_to_string(&file).unwrap();
     let pairs: Vec<(&str, &str)> = text
         .lines()
         .map(|l| l.split_once(' ').expect("client_id client_secret"))
