@@ -99,6 +99,20 @@ pub struct NewChange {
     pub created_at: NaiveDateTime,
 }
 
+impl NewChange {
+    /// A change of `kind` at `now` naming nothing yet (callers fill in the ids).
+    pub fn of(kind: Kind, now: NaiveDateTime) -> NewChange {
+        NewChange {
+            kind: kind.as_str().to_string(),
+            org_id: None,
+            app_id: None,
+            product_id: None,
+            user_id: None,
+            created_at: now,
+        }
+    }
+}
+
 /// A recorded change, as read back.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
 #[diesel(table_name = changes)]

@@ -66,14 +66,8 @@ pub fn change_for(
         ("gateway_token", _) => Kind::Gateway,
         _ => return None,
     };
-    let mut change = NewChange {
-        kind: kind.as_str().to_string(),
-        org_id: org_id.map(str::to_string),
-        app_id: None,
-        product_id: None,
-        user_id: None,
-        created_at: now,
-    };
+    let mut change = NewChange::of(kind, now);
+    change.org_id = org_id.map(str::to_string);
     match target.and_then(|t| t.split_once(':')) {
         Some(("app", id)) => change.app_id = Some(id.to_string()),
         Some(("product", id)) => change.product_id = Some(id.to_string()),

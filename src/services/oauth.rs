@@ -707,14 +707,7 @@ pub fn purge(conn: &mut DbConnection, now: NaiveDateTime) -> diesel::QueryResult
     if retired > 0 {
         crate::models::changes::record(
             conn,
-            &crate::models::changes::NewChange {
-                kind: crate::models::changes::Kind::SigningKey.as_str().into(),
-                org_id: None,
-                app_id: None,
-                product_id: None,
-                user_id: None,
-                created_at: now,
-            },
+            &crate::models::changes::NewChange::of(crate::models::changes::Kind::SigningKey, now),
         )?;
         n += retired;
     }

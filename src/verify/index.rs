@@ -64,7 +64,8 @@ impl Hasher for DigestHasher {
     fn write_usize(&mut self, _: usize) {}
 }
 
-type DigestMap<V> = HashMap<DigestKey, V, BuildHasherDefault<DigestHasher>>;
+/// A map keyed by digests, hashed by their first bytes (see [`DigestHasher`]).
+pub type DigestMap<V> = HashMap<DigestKey, V, BuildHasherDefault<DigestHasher>>;
 
 /// A UUID as 16 bytes, or `None` for an id that is not one.
 pub fn uuid_bytes(id: &str) -> Option<[u8; 16]> {

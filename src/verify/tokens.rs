@@ -6,7 +6,6 @@
 //! whether it is still good — its credential, app, subscriptions, a revocation — is
 //! read from the verify index on every use, so revoking reaches cached tokens at once.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::NaiveDateTime;
@@ -16,7 +15,7 @@ use crate::crypto::SecretKey;
 use crate::db::DbConnection;
 use crate::models::oauth::{self as rows, SigningKeyRow};
 use crate::signing::{Alg, SigningKey, VerifyingKey, parse_compact};
-use crate::verify::index::{AccessRef, DigestKey, Index, uuid_bytes};
+use crate::verify::index::{AccessRef, DigestKey, DigestMap, Index, uuid_bytes};
 
 /// The claims of an access token (RFC 9068's profile, plus the app and organisation).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -108,24 +107,27 @@ impl Keyring {
         Ok(ring)
     }
 
-    /// Makes a signing key if there is none this instance can open: the first one on
-    /// a new database (two instances starting together both try generation 1; the
-    /// database keeps exactly one), or the next generation after a change of secret
-    /// key.
+    /// The keys, after making a signing key if there is none this instance can open:
+    /// the first one on a new database (two instances starting together both try
+    /// generation 1; the database keeps exactly one), or the next generation after a
+    /// change of secret key.
     pub fn ensure(
         conn: &mut DbConnection,
         secret: &SecretKey,
         alg: Alg,
         now: NaiveDateTime,
-    ) -> Result<(), String> {
+    ) -> Result<Keyring, String> {
         // One read decides both questions: a generation computed from a later read
         // could skip past a key another instance has just made.
         let rows = rows::signing_keys(conn).map_err(|e| e.to_string())?;
         let next = rows.first().map_or(1, |k| k.generation + 1);
-        if Keyring::from_rows(rows, secret)?.signing.is_some() {
-            return Ok(());
+        let ring = Keyring::from_rows(rows, secret)?;
+        if ring.signing.is_some() {
+            return Ok(ring);
         }
-        insert_generation(conn, secret, alg, next, now).map(drop)
+        insert_generation(conn, secret, alg, next, now)?;
+        // Ours, or the one another instance made first.
+        Keyring::read(conn, secret)
     }
 
     /// Adds a new generation that signs from now on; older keys stay published until
@@ -178,14 +180,10 @@ fn insert_generation(
         crate::db::write_transaction(conn, |conn| {
             crate::models::changes::record(
                 conn,
-                &crate::models::changes::NewChange {
-                    kind: crate::models::changes::Kind::SigningKey.as_str().into(),
-                    org_id: None,
-                    app_id: None,
-                    product_id: None,
-                    user_id: None,
-                    created_at: now,
-                },
+                &crate::models::changes::NewChange::of(
+                    crate::models::changes::Kind::SigningKey,
+                    now,
+                ),
             )
         })
         .map_err(|e: diesel::result::Error| e.to_string())?;
@@ -203,14 +201,14 @@ pub struct Cached {
 
 /// Verified tokens by digest, bounded; entries leave when they expire.
 pub struct TokenCache {
-    map: HashMap<DigestKey, Arc<Cached>>,
+    map: DigestMap<Arc<Cached>>,
     capacity: usize,
 }
 
 impl TokenCache {
     pub fn new(capacity: usize) -> TokenCache {
         TokenCache {
-            map: HashMap::new(),
+            map: DigestMap::default(),
             capacity,
         }
     }

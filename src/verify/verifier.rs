@@ -65,9 +65,10 @@ pub struct Verifier {
 /// Verified access tokens kept: beyond it the cache is emptied and refills.
 pub const TOKEN_CACHE_CAPACITY: usize = 100_000;
 
-/// What an introspection found: an access token's claims, or a static token's app.
+/// What an introspection found: an access token (its cached claims, not copied), or
+/// a static token's app.
 pub enum Introspected {
-    Access(AccessClaims),
+    Access(std::sync::Arc<Cached>),
     Static {
         app_id: String,
         org_id: String,
@@ -98,8 +99,7 @@ impl Verifier {
         (secret, alg): (crate::crypto::SecretKey, crate::signing::Alg),
         now: NaiveDateTime,
     ) -> Result<Verifier, String> {
-        Keyring::ensure(conn, &secret, alg, now)?;
-        let keyring = Keyring::read(conn, &secret)?;
+        let keyring = Keyring::ensure(conn, &secret, alg, now)?;
         Self::load_index(conn, hasher, (secret, keyring), now).map_err(|e| e.to_string())
     }
 
@@ -232,7 +232,7 @@ impl Verifier {
                 answer
                     .reason
                     .is_valid()
-                    .then(|| Introspected::Access(cached.claims.clone()))
+                    .then_some(Introspected::Access(cached))
             }
         }
     }
