@@ -951,3 +951,122 @@ async fn concurrent_first_starts_make_one_signing_key() {
         .len();
     assert_eq!(count, 1);
 }
+
+/// Tokens verify, introspect and are issued from memory: no database statement on
+/// those routes; the cache holds each token once.
+#[tokio::test]
+async fn tokens_verify_and_issue_without_database_statements() {
+    let w = world_with(|s| s.metrics_token = Some(crate::metrics::TOKEN.into())).await;
+    let pay = product(&w.admin, "payments", "auto", json!({})).await;
+    let (_, id, secret) = oauth_app(&w.admin, "Hot", &[&pay]).await;
+    let (_, key) = key_app(&w.admin, "Keyed", &[&pay]).await;
+    let static_token = w.login(json!({"api_key": key})).await;
+    let static_token = static_token.expect(200)["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut tokens = Vec::new();
+    for _ in 0..20 {
+        let t = w.client_credentials(&id, &secret, None).await;
+        tokens.push(t["access_token"].as_str().unwrap().to_string());
+    }
+    for round in 0..25 {
+        for t in &tokens {
+            assert_eq!(w.gw.code(t, Some("payments")).await, "VALID");
+        }
+        if round % 5 == 0 {
+            assert_eq!(w.introspect(&tokens[round % 20]).await["active"], true);
+            assert_eq!(w.gw.code(&static_token, Some("payments")).await, "VALID");
+        }
+    }
+    let after = crate::metrics::scrape(&w.app).await;
+    for route in ["/api/v1/keys/verify", "/oauth/introspect", "/oauth/token"] {
+        assert_eq!(
+            crate::metrics::statements(&after, route),
+            0,
+            "{route}: {after}"
+        );
+    }
+    assert!(
+        after.contains("\ngatehouse_verify_index_access_tokens 20\n"),
+        "{after}"
+    );
+}
+
+/// Retiring the credential that obtained a token: its tokens stop at once.
+#[tokio::test]
+async fn retiring_a_secret_stops_its_tokens() {
+    let w = world().await;
+    let pay = product(&w.admin, "payments", "auto", json!({})).await;
+    let (app_id, id, old_secret) = oauth_app(&w.admin, "Retire", &[&pay]).await;
+    let rotated = w
+        .admin
+        .post(
+            &format!("/api/v1/apps/{app_id}/rotate"),
+            json!({"overlap_seconds": 3600}),
+        )
+        .await;
+    let new_secret = find(rotated.expect(201), "client_secret")
+        .unwrap()
+        .to_string();
+    let old_token = w.client_credentials(&id, &old_secret, None).await;
+    let old_token = old_token["access_token"].as_str().unwrap().to_string();
+    let old_id = claims_of(&old_token)["cred"].as_str().unwrap().to_string();
+    w.admin
+        .post(
+            &format!("/api/v1/apps/{app_id}/credentials/{old_id}/retire"),
+            json!({}),
+        )
+        .await
+        .expect(200);
+    assert_ne!(w.gw.code(&old_token, Some("payments")).await, "VALID");
+    assert_eq!(w.introspect(&old_token).await, json!({"active": false}));
+    let r = w
+        .token(
+            Some((&id, &old_secret)),
+            &[("grant_type", "client_credentials")],
+        )
+        .await;
+    assert_eq!(oauth_error(&r), (401, "invalid_client".into()));
+    let fresh = w.client_credentials(&id, &new_secret, None).await;
+    assert_eq!(
+        w.gw.code(fresh["access_token"].as_str().unwrap(), Some("payments"))
+            .await,
+        "VALID"
+    );
+}
+
+/// `--token-signing-alg ES256`: the key, the JWKS and the tokens are P-256.
+#[tokio::test]
+async fn es256_signing_for_gateways_that_verify_only_that() {
+    let w = world_with(|s| s.token_signing_alg = Some("ES256".into())).await;
+    let pay = product(&w.admin, "payments", "auto", json!({})).await;
+    let (_, id, secret) = oauth_app(&w.admin, "Cloud", &[&pay]).await;
+    let token = w.client_credentials(&id, &secret, None).await;
+    let token = token["access_token"].as_str().unwrap().to_string();
+    let jwks: Value = w
+        .http
+        .get(w.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let key = &jwks["keys"][0];
+    assert_eq!(
+        (key["kty"].as_str(), key["crv"].as_str()),
+        (Some("EC"), Some("P-256"))
+    );
+    let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(key.clone()).unwrap();
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::ES256);
+    validation.set_audience(&["payments"]);
+    validation.validate_exp = false;
+    jsonwebtoken::decode::<Value>(
+        &token,
+        &jsonwebtoken::DecodingKey::from_jwk(&jwk).unwrap(),
+        &validation,
+    )
+    .unwrap();
+    assert_eq!(w.gw.code(&token, Some("payments")).await, "VALID");
+}
